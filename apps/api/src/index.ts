@@ -1,0 +1,2 @@
+// @crawlstream/api: the HTTP server, for embedding in tests and benchmarks.
+export { type AppOptions, buildApp } from './app.js';

@@ -1,0 +1,2 @@
+// @crawlstream/supervisor: the `npm start` entry point (see main.ts).
+export {};

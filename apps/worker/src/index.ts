@@ -1,0 +1,2 @@
+// @crawlstream/worker: crawl job processing.
+export {};

@@ -1,0 +1,2 @@
+// @crawlstream/progress: every change to a crawl's state in Redis.
+export {};

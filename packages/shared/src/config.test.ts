@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+import { compareEventIds, isCrawlId, isEventCursor, newCrawlId } from './ids.js';
+
+describe('config', () => {
+  it('has the defaults of DESIGN.md section 3', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      REDIS_URL: undefined,
+      PORT: 3000,
+      HOST: '127.0.0.1',
+      SSRF_ALLOW: [],
+      API_KEYS: [],
+      HEARTBEAT_MS: 15_000,
+      MAX_PAGES_CAP: 10_000,
+      CRAWL_TTL_SECONDS: 86_400,
+      LOG_LEVEL: 'info',
+    });
+    expect(config.WORKER_CONCURRENCY).toBeGreaterThan(0);
+  });
+
+  it('parses lists and numbers', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      SSRF_ALLOW: '127.0.0.2/32, docs.internal',
+      API_KEYS: 'k'.repeat(16),
+      REDIS_URL: 'redis://127.0.0.1:6390',
+    });
+    expect(config.PORT).toBe(8080);
+    expect(config.SSRF_ALLOW).toEqual(['127.0.0.2/32', 'docs.internal']);
+    expect(config.API_KEYS).toEqual(['k'.repeat(16)]);
+    expect(config.REDIS_URL).toBe('redis://127.0.0.1:6390');
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['HEARTBEAT_MS', '-5'],
+    ['MAX_PAGES_CAP', '0'],
+    ['REDIS_URL', 'http://127.0.0.1:6379'],
+    ['REDIS_URL', 'nonsense'],
+    ['LOG_LEVEL', 'loud'],
+    ['WORKER_CONCURRENCY', '2.5'],
+    ['SSRF_ALLOW', 'ok.host,bad host!'],
+    ['API_KEYS', 'short'],
+    ['CRAWL_TTL_SECONDS', '1'],
+  ])('stops on a bad %s (%s) with a message naming it', (name, value) => {
+    let caught: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).variable).toBe(name);
+    expect((caught as Error).message).toContain(name);
+  });
+});
+
+describe('ids', () => {
+  it('makes unique, well-formed, URL-safe crawl ids', () => {
+    const ids = new Set(Array.from({ length: 1000 }, newCrawlId));
+    expect(ids.size).toBe(1000);
+    for (const id of ids) {
+      expect(isCrawlId(id)).toBe(true);
+      expect(encodeURIComponent(id)).toBe(id);
+    }
+    expect(isCrawlId('../etc/passwd')).toBe(false);
+    expect(isCrawlId('7C9E6679-7425-40DE-944B-E07FC1F90AE7x')).toBe(false);
+  });
+
+  it('knows a cursor when it sees one and orders ids numerically', () => {
+    expect(isEventCursor('0')).toBe(true);
+    expect(isEventCursor('1700000000000-3')).toBe(true);
+    expect(isEventCursor('abc')).toBe(false);
+    expect(isEventCursor('1-')).toBe(false);
+    expect(compareEventIds('9-0', '10-0')).toBe(-1);
+    expect(compareEventIds('10-2', '10-10')).toBe(-1);
+    expect(compareEventIds('10-2', '10-2')).toBe(0);
+  });
+});

@@ -1,0 +1,68 @@
+// Redis key names. Every key of one crawl carries the crawl id as a hash tag,
+// so each Lua script touches a single slot and the design runs on Redis Cluster.
+
+export const DEFAULT_KEY_PREFIX = 'cs';
+
+export interface CrawlKeys {
+  /** Hash: id, url, status, options (JSON), timestamps, error, owner. */
+  meta: string;
+  /** Hash: discovered, processed, failed, skipped. Changed only by HINCRBY in Lua. */
+  counters: string;
+  /** Stream: the event log; stream ids are the SSE event ids. */
+  events: string;
+  /** Set: normalized URLs accepted so far (dedupe). */
+  seen: string;
+  /** List: accepted URLs waiting for a slot. */
+  frontier: string;
+  /** Hash: URL -> dispatch record, for URLs whose job is in flight. */
+  inflight: string;
+  /** Set: URLs settled (processed, failed or skipped); settling is once per URL. */
+  done: string;
+  /** Hash: URL -> stored page (compressed). */
+  pages: string;
+  /** List: page results in settle order, for stable pagination. */
+  pageOrder: string;
+  /** List: failures and skips, as JSON. */
+  errors: string;
+  /** Hash: URL -> depth of each accepted URL. */
+  depth: string;
+  /** Set: parent URLs whose children were already claimed (idempotent retries). */
+  expanded: string;
+  /** Pub/sub channel that wakes stream readers; carries no data that matters. */
+  wake: string;
+}
+
+export function crawlKeys(id: string, prefix: string = DEFAULT_KEY_PREFIX): CrawlKeys {
+  const base = `${prefix}:{${id}}`;
+  return {
+    meta: `${base}:meta`,
+    counters: `${base}:counters`,
+    events: `${base}:events`,
+    seen: `${base}:seen`,
+    frontier: `${base}:frontier`,
+    inflight: `${base}:inflight`,
+    done: `${base}:done`,
+    pages: `${base}:pages`,
+    pageOrder: `${base}:pageorder`,
+    errors: `${base}:errors`,
+    depth: `${base}:depth`,
+    expanded: `${base}:expanded`,
+    wake: `${base}:wake`,
+  };
+}
+
+/** Keys that are not per crawl. Each is touched by a single-key command only. */
+export function globalKeys(prefix: string = DEFAULT_KEY_PREFIX) {
+  return {
+    /** Sorted set: crawl id scored by creation time, for listing. */
+    crawlIndex: `${prefix}:crawls`,
+    /** Sorted set of running crawls, for the stalled-work sweep. */
+    active: `${prefix}:active`,
+    idempotency: (owner: string, key: string) => `${prefix}:idem:${owner}:${key}`,
+  };
+}
+
+/** BullMQ's prefix, hash-tagged so each queue lives in one Cluster slot. */
+export function queuePrefix(prefix: string = DEFAULT_KEY_PREFIX): string {
+  return `{${prefix}-queue}`;
+}

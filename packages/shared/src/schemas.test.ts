@@ -1,0 +1,134 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  type CrawlEvent,
+  crawlEvent,
+  crawlOptionsSchema,
+  crawlRequest,
+  crawlRequestSchema,
+  EVENT_TYPES,
+} from './index.js';
+
+const counters = { discovered: 3, processed: 1, failed: 1, skipped: 1 };
+const options = crawlOptionsSchema().parse({});
+const base = { crawlId: '7c9e6679-7425-40de-944b-e07fc1f90ae7', ts: 1_700_000_000_000 };
+
+/** One valid example of every event type of DESIGN.md section 2. */
+const examples: CrawlEvent[] = [
+  {
+    type: 'snapshot',
+    ...base,
+    id: base.crawlId,
+    url: 'https://docs.example.test/',
+    status: 'running',
+    options,
+    counters,
+    createdAt: '2026-11-23T10:00:00.000Z',
+    startedAt: '2026-11-23T10:00:00.001Z',
+  },
+  { type: 'started', ...base, url: 'https://docs.example.test/', options },
+  { type: 'discovered', ...base, urls: ['https://docs.example.test/a'], depth: 1 },
+  {
+    type: 'page',
+    ...base,
+    url: 'https://docs.example.test/a',
+    title: 'A',
+    depth: 1,
+    status: 200,
+    bytes: 1234,
+    durationMs: 12,
+  },
+  {
+    type: 'page_failed',
+    ...base,
+    url: 'https://docs.example.test/b',
+    reason: 'http_5xx',
+    message: 'HTTP 503',
+    status: 503,
+    attempts: 3,
+  },
+  { type: 'page_skipped', ...base, url: 'https://docs.example.test/c.pdf', reason: 'not_html' },
+  { type: 'progress', ...base, counters, pagesPerSecond: 4.5 },
+  { type: 'completed', ...base, counters, durationMs: 999 },
+  { type: 'failed', ...base, error: { code: 'start_failed', message: 'DNS' }, counters },
+  { type: 'cancelled', ...base, counters },
+  { type: 'reset', ...base, reason: 'cursor_trimmed' },
+];
+
+describe('stream events', () => {
+  it('has an example for every event type of the contract', () => {
+    expect(new Set(examples.map((e) => e.type))).toEqual(new Set(EVENT_TYPES));
+    expect(EVENT_TYPES).toHaveLength(11);
+  });
+
+  it.each(examples)('$type round-trips through JSON unchanged', (event) => {
+    const wire = JSON.stringify(event);
+    expect(wire).not.toContain('\n');
+    expect(crawlEvent.parse(JSON.parse(wire))).toEqual(event);
+  });
+
+  it('rejects an unknown type and a payload of the wrong shape', () => {
+    expect(crawlEvent.safeParse({ type: 'nope', ...base }).success).toBe(false);
+    expect(
+      crawlEvent.safeParse({ type: 'discovered', ...base, urls: 'x', depth: 1 }).success,
+    ).toBe(false);
+    expect(crawlEvent.safeParse({ type: 'page', ...base, url: 'x' }).success).toBe(false);
+  });
+});
+
+describe('crawl request', () => {
+  it('fills every default of DESIGN.md section 1', () => {
+    const parsed = crawlRequest.parse({ url: 'https://docs.example.test/guide/' });
+    expect(parsed.options).toEqual({
+      maxPages: 100,
+      maxDepth: 3,
+      scope: 'prefix',
+      include: [],
+      exclude: [],
+      respectRobotsTxt: true,
+      useSitemap: true,
+      concurrency: 8,
+      delayMs: 0,
+      timeoutMs: 15_000,
+      maxBytes: 5_242_880,
+    });
+  });
+
+  it.each([
+    [{ url: 'ftp://x.test/' }, ['url']],
+    [{ url: 'javascript:alert(1)' }, ['url']],
+    [{ url: 'not a url' }, ['url']],
+    [{ url: `https://x.test/${'a'.repeat(3000)}` }, ['url']],
+    [{ url: 'https://user:pw@x.test/' }, ['url']],
+    [{ url: 'https://x.test/', options: { maxPages: 0 } }, ['options', 'maxPages']],
+    [{ url: 'https://x.test/', options: { maxPages: 10_001 } }, ['options', 'maxPages']],
+    [{ url: 'https://x.test/', options: { maxDepth: -1 } }, ['options', 'maxDepth']],
+    [{ url: 'https://x.test/', options: { scope: 'planet' } }, ['options', 'scope']],
+    [{ url: 'https://x.test/', options: { concurrency: 1.5 } }, ['options', 'concurrency']],
+    [{ url: 'https://x.test/', options: { include: [''] } }, ['options', 'include', 0]],
+    [{ url: 'https://x.test/', options: { timeoutMs: '100' } }, ['options', 'timeoutMs']],
+    [{ url: 'https://x.test/', options: { bogus: true } }, ['options']],
+    [{ url: 'https://x.test/', extra: 1 }, []],
+  ])('rejects %j with the field path %j', (body, path) => {
+    const result = crawlRequest.safeParse(body);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((issue) => issue.path)).toContainEqual(path);
+  });
+
+  it('takes its maxPages bound from MAX_PAGES_CAP', () => {
+    const capped = crawlRequestSchema(50);
+    expect(capped.safeParse({ url: 'https://x.test/', options: { maxPages: 51 } }).success).toBe(
+      false,
+    );
+    expect(capped.parse({ url: 'https://x.test/' }).options.maxPages).toBe(50);
+  });
+
+  it('never throws on arbitrary input, only reports', () => {
+    fc.assert(
+      fc.property(fc.anything(), (body) => {
+        const result = crawlRequest.safeParse(body);
+        expect(typeof result.success).toBe('boolean');
+      }),
+    );
+  });
+});

@@ -1,0 +1,243 @@
+// The public shapes of crawlstream (DESIGN.md sections 1 and 2) as zod
+// schemas; every TypeScript type of a request, crawl or event is inferred here.
+import { z } from 'zod';
+
+export const DEFAULT_MAX_PAGES_CAP = 10_000;
+export const MAX_URL_LENGTH = 2048;
+
+export const SCOPES = ['prefix', 'origin', 'domain'] as const;
+export const CRAWL_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled'] as const;
+
+/** Why a page was given up (`page_failed.reason`, `errors[].reason`). */
+export const FAILURE_REASONS = [
+  'timeout',
+  'too_large',
+  'http_4xx',
+  'http_5xx',
+  'dns',
+  'connection',
+  'ssrf_blocked',
+  'redirect_loop',
+  'too_many_redirects',
+  'invalid_url',
+  'stalled',
+  'internal',
+] as const;
+
+/** Why an accepted URL was not stored (`page_skipped.reason`). */
+export const SKIP_REASONS = [
+  'robots',
+  'not_html',
+  'redirect_out_of_scope',
+  'redirect_known',
+  'cancelled',
+] as const;
+
+export const httpUrlSchema = z
+  .string()
+  .max(MAX_URL_LENGTH, `URL is longer than ${MAX_URL_LENGTH} characters`)
+  .superRefine((value, ctx) => {
+    const url = URL.parse(value);
+    if (!url) ctx.addIssue({ code: 'custom', message: 'not a valid absolute URL' });
+    else if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      ctx.addIssue({ code: 'custom', message: 'only http: and https: URLs can be crawled' });
+    else if (url.username !== '' || url.password !== '')
+      ctx.addIssue({ code: 'custom', message: 'URLs with credentials are not accepted' });
+  });
+
+const globPattern = z.string().min(1).max(512);
+
+/** Options with their defaults and bounds; `maxPagesCap` is `MAX_PAGES_CAP`. */
+export function crawlOptionsSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) {
+  return z
+    .object({
+      maxPages: z.number().int().min(1).max(maxPagesCap).default(Math.min(100, maxPagesCap)),
+      maxDepth: z.number().int().min(0).max(100).default(3),
+      scope: z.enum(SCOPES).default('prefix'),
+      include: z.array(globPattern).max(100).default([]),
+      exclude: z.array(globPattern).max(100).default([]),
+      respectRobotsTxt: z.boolean().default(true),
+      useSitemap: z.boolean().default(true),
+      concurrency: z.number().int().min(1).max(256).default(8),
+      delayMs: z.number().int().min(0).max(60_000).default(0),
+      timeoutMs: z.number().int().min(100).max(300_000).default(15_000),
+      maxBytes: z.number().int().min(1024).max(100 * 1024 * 1024).default(5 * 1024 * 1024),
+    })
+    .strict();
+}
+
+export const crawlOptions = crawlOptionsSchema();
+export type CrawlOptions = z.output<typeof crawlOptions>;
+export type CrawlOptionsInput = z.input<typeof crawlOptions>;
+
+export function crawlRequestSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) {
+  return z
+    .object({
+      url: httpUrlSchema,
+      options: crawlOptionsSchema(maxPagesCap).default(() =>
+        crawlOptionsSchema(maxPagesCap).parse({}),
+      ),
+    })
+    .strict();
+}
+export const crawlRequest = crawlRequestSchema();
+export type CrawlRequest = z.output<typeof crawlRequest>;
+export type CrawlRequestInput = z.input<typeof crawlRequest>;
+
+export const crawlStatus = z.enum(CRAWL_STATUSES);
+export type CrawlStatus = z.infer<typeof crawlStatus>;
+
+const count = z.number().int().min(0);
+export const counters = z.object({
+  discovered: count,
+  processed: count,
+  failed: count,
+  skipped: count,
+});
+export type Counters = z.infer<typeof counters>;
+
+export const errorInfo = z.object({ code: z.string(), message: z.string() });
+export type ErrorInfo = z.infer<typeof errorInfo>;
+
+export const crawl = z.object({
+  id: z.string(),
+  url: z.string(),
+  status: crawlStatus,
+  options: crawlOptions,
+  counters,
+  createdAt: z.iso.datetime(),
+  startedAt: z.iso.datetime().optional(),
+  finishedAt: z.iso.datetime().optional(),
+  error: errorInfo.optional(),
+});
+export type Crawl = z.infer<typeof crawl>;
+
+export const crawlList = z.object({ items: z.array(crawl), nextCursor: z.string().nullable() });
+export type CrawlList = z.infer<typeof crawlList>;
+
+export const pageResult = z.object({
+  url: z.string(),
+  title: z.string(),
+  depth: count,
+  status: z.number().int(),
+  markdown: z.string(),
+  fetchedAt: z.iso.datetime(),
+});
+export type PageResult = z.infer<typeof pageResult>;
+export const pageList = z.object({ items: z.array(pageResult), nextCursor: z.string().nullable() });
+
+export const crawlErrorItem = z.object({
+  url: z.string(),
+  kind: z.enum(['failed', 'skipped']),
+  reason: z.string(),
+  status: z.number().int().optional(),
+  message: z.string(),
+});
+export type CrawlErrorItem = z.infer<typeof crawlErrorItem>;
+export const crawlErrorList = z.object({ items: z.array(crawlErrorItem) });
+
+/** Every JSON error body: `{error: {code, message, details?}}`. */
+export const apiError = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});
+export type ApiError = z.infer<typeof apiError>;
+
+// ---- stream events (DESIGN.md section 2) ----
+
+const eventBase = { crawlId: z.string(), ts: z.number().int().nonnegative() };
+
+export const snapshotEvent = crawl.extend({ type: z.literal('snapshot'), ...eventBase });
+export const startedEvent = z.object({
+  type: z.literal('started'),
+  ...eventBase,
+  url: z.string(),
+  options: crawlOptions,
+});
+export const discoveredEvent = z.object({
+  type: z.literal('discovered'),
+  ...eventBase,
+  urls: z.array(z.string()).min(1),
+  depth: count,
+});
+export const pageEvent = z.object({
+  type: z.literal('page'),
+  ...eventBase,
+  url: z.string(),
+  title: z.string(),
+  depth: count,
+  status: z.number().int(),
+  bytes: count,
+  durationMs: count,
+});
+export const pageFailedEvent = z.object({
+  type: z.literal('page_failed'),
+  ...eventBase,
+  url: z.string(),
+  reason: z.enum(FAILURE_REASONS),
+  message: z.string(),
+  status: z.number().int().optional(),
+  attempts: z.number().int().min(1),
+});
+export const pageSkippedEvent = z.object({
+  type: z.literal('page_skipped'),
+  ...eventBase,
+  url: z.string(),
+  reason: z.enum(SKIP_REASONS),
+});
+export const progressEvent = z.object({
+  type: z.literal('progress'),
+  ...eventBase,
+  counters,
+  pagesPerSecond: z.number().nonnegative(),
+});
+export const completedEvent = z.object({
+  type: z.literal('completed'),
+  ...eventBase,
+  counters,
+  durationMs: count,
+});
+export const failedEvent = z.object({
+  type: z.literal('failed'),
+  ...eventBase,
+  error: errorInfo,
+  counters,
+});
+export const cancelledEvent = z.object({
+  type: z.literal('cancelled'),
+  ...eventBase,
+  counters,
+});
+export const resetEvent = z.object({
+  type: z.literal('reset'),
+  ...eventBase,
+  reason: z.string(),
+});
+
+export const crawlEvent = z.discriminatedUnion('type', [
+  snapshotEvent,
+  startedEvent,
+  discoveredEvent,
+  pageEvent,
+  pageFailedEvent,
+  pageSkippedEvent,
+  progressEvent,
+  completedEvent,
+  failedEvent,
+  cancelledEvent,
+  resetEvent,
+]);
+export type CrawlEvent = z.infer<typeof crawlEvent>;
+export type CrawlEventType = CrawlEvent['type'];
+export type EventOf<T extends CrawlEventType> = Extract<CrawlEvent, { type: T }>;
+
+export const EVENT_TYPES = crawlEvent.options.map((o) => o.shape.type.value) as CrawlEventType[];
+export const TERMINAL_EVENT_TYPES = ['completed', 'failed', 'cancelled'] as const;
+
+export function isTerminalEvent(type: string): boolean {
+  return (TERMINAL_EVENT_TYPES as readonly string[]).includes(type);
+}
+
+export function isTerminalStatus(status: string): boolean {
+  return (TERMINAL_STATUSES as readonly string[]).includes(status);
+}

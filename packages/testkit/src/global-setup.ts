@@ -1,0 +1,19 @@
+// Vitest global setup: one real Redis for the whole run, handed to test files
+// through `inject('redisUrl')`, stopped when the run ends.
+import type { TestProject } from 'vitest/node';
+import { provideRedis } from './provide.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    redisUrl: string;
+    redisSource: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const redis = await provideRedis();
+  process.stderr.write(`[testkit] Redis for integration tests: ${redis.source} at ${redis.url}\n`);
+  project.provide('redisUrl', redis.url);
+  project.provide('redisSource', redis.source);
+  return () => redis.stop();
+}

@@ -1,0 +1,67 @@
+--[[
+  Shared prelude of every per-crawl script. All of them take the same 12 keys,
+  all hash-tagged with the crawl id (one Cluster slot):
+    KEYS[1] meta       KEYS[2] counters   KEYS[3] events     KEYS[4] seen
+    KEYS[5] frontier   KEYS[6] inflight   KEYS[7] done       KEYS[8] pages
+    KEYS[9] pageOrder  KEYS[10] errors    KEYS[11] depth     KEYS[12] expanded
+]]
+local metaKey, countersKey, eventsKey, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local frontierKey, inflightKey, doneKey, pagesKey = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local pageOrderKey, errorsKey, depthKey, expandedKey = KEYS[9], KEYS[10], KEYS[11], KEYS[12]
+
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- The settings a crawl was created with, read once per call.
+local function loadMeta()
+  local m = redis.call('HMGET', metaKey, 'status', 'maxEvents', 'channel', 'ttl',
+    'maxPages', 'maxDepth', 'concurrency', 'startedAt', 'id')
+  if not m[1] then return nil end
+  return {
+    status = m[1], maxEvents = m[2], channel = m[3], ttl = tonumber(m[4]),
+    maxPages = tonumber(m[5]), maxDepth = tonumber(m[6]), concurrency = tonumber(m[7]),
+    startedAt = tonumber(m[8]), id = m[9],
+  }
+end
+
+local function readCounters()
+  local c = redis.call('HMGET', countersKey, 'discovered', 'processed', 'failed', 'skipped')
+  return {
+    discovered = tonumber(c[1]) or 0, processed = tonumber(c[2]) or 0,
+    failed = tonumber(c[3]) or 0, skipped = tonumber(c[4]) or 0,
+  }
+end
+
+local function countersJson(c)
+  return string.format('{"discovered":%d,"processed":%d,"failed":%d,"skipped":%d}',
+    c.discovered, c.processed, c.failed, c.skipped)
+end
+
+-- Appends one event; the stream id is the event id. Readers are woken once,
+-- at the end of the call, with wake().
+local lastEventId = nil
+local function appendEvent(meta, kind, payloadJson)
+  lastEventId = redis.call('XADD', eventsKey, 'MAXLEN', '~', meta.maxEvents, '*',
+    't', kind, 'd', payloadJson)
+  return lastEventId
+end
+
+local function wake(meta)
+  if lastEventId then redis.call('PUBLISH', meta.channel, lastEventId) end
+end
+
+-- Stream ids compare numerically: "<ms>-<seq>".
+local function parseId(id)
+  local dash = string.find(id, '-', 1, true)
+  if not dash then return tonumber(id) or 0, 0 end
+  return tonumber(string.sub(id, 1, dash - 1)) or 0, tonumber(string.sub(id, dash + 1)) or 0
+end
+
+local function idLess(a, b)
+  local am, as = parseId(a)
+  local bm, bs = parseId(b)
+  if am ~= bm then return am < bm end
+  return as < bs
+end

@@ -1,0 +1,426 @@
+// Every change to a crawl's state in Redis goes through this class, and every
+// change is one Lua call (scripts.ts): create, claim, settle, dispatch,
+// re-dispatch, cancel, fail, progress. Reads of results live here too.
+import {
+  type Counters,
+  type Crawl,
+  type CrawlErrorItem,
+  type CrawlOptions,
+  crawlKeys,
+  DEFAULT_KEY_PREFIX,
+  type ErrorInfo,
+  type FAILURE_REASONS,
+  globalKeys,
+  newCrawlId,
+  type PageResult,
+  type SKIP_REASONS,
+} from '@crawlstream/shared';
+import type { Redis } from 'ioredis';
+import { type EventFrame, makeFrame } from './frames.js';
+import { decodePage, encodePage } from './pages.js';
+import { runScript } from './scripts.js';
+
+export interface CrawlStoreOptions {
+  redis: Redis;
+  /** Key prefix (tests use one each). */
+  prefix?: string;
+  /** How long a finished crawl is kept (CRAWL_TTL_SECONDS). */
+  ttlSeconds?: number;
+  /** Approximate cap of the event log (XADD MAXLEN ~). */
+  maxEvents?: number;
+}
+
+/** A URL handed to a job: the caller enqueues one job per dispatch, with this job id. */
+export interface Dispatch {
+  url: string;
+  depth: number;
+  jobId: string;
+}
+
+export type PageOutcome =
+  | {
+      kind: 'processed';
+      url: string;
+      title: string;
+      depth: number;
+      status: number;
+      bytes: number;
+      durationMs: number;
+      markdown: string;
+      fetchedAt?: string;
+      /** Normalized, in-scope links found on the page, claimed at depth + 1. */
+      links?: string[];
+    }
+  | {
+      kind: 'failed';
+      url: string;
+      reason: (typeof FAILURE_REASONS)[number];
+      message: string;
+      status?: number;
+      attempts: number;
+    }
+  | { kind: 'skipped'; url: string; reason: (typeof SKIP_REASONS)[number]; message?: string };
+
+export type SettleResult =
+  | {
+      result: 'settled';
+      completed: boolean;
+      counters: Counters;
+      dispatched: Dispatch[];
+    }
+  | { result: 'duplicate' | 'unknown' | 'missing' }
+  | { result: 'finished'; status: string };
+
+export type TransitionResult =
+  | { result: 'done' }
+  | { result: 'missing' }
+  | { result: 'finished'; status: string };
+
+export interface InflightEntry {
+  url: string;
+  generation: number;
+  dispatchedAt: number;
+  depth: number;
+}
+
+type Reply = (string | number | Buffer | null)[] | null;
+
+function toDispatches(reply: Reply, from: number): Dispatch[] {
+  const out: Dispatch[] = [];
+  if (!reply) return out;
+  for (let i = from; i + 2 < reply.length; i += 3) {
+    out.push({ url: String(reply[i]), depth: Number(reply[i + 1]), jobId: String(reply[i + 2]) });
+  }
+  return out;
+}
+
+function iso(ms: string | undefined): string | undefined {
+  return ms === undefined || ms === '' ? undefined : new Date(Number(ms)).toISOString();
+}
+
+/** Builds the public crawl object from the meta hash and counters. */
+export function crawlFromMeta(meta: Record<string, string>, counters: Counters): Crawl {
+  const crawl: Crawl = {
+    id: meta.id!,
+    url: meta.url!,
+    status: meta.status as Crawl['status'],
+    options: JSON.parse(meta.options!) as CrawlOptions,
+    counters,
+    createdAt: iso(meta.createdAt)!,
+  };
+  const startedAt = iso(meta.startedAt);
+  const finishedAt = iso(meta.finishedAt);
+  if (startedAt) crawl.startedAt = startedAt;
+  if (finishedAt) crawl.finishedAt = finishedAt;
+  if (meta.error) crawl.error = JSON.parse(meta.error) as ErrorInfo;
+  return crawl;
+}
+
+export class CrawlStore {
+  readonly redis: Redis;
+  readonly prefix: string;
+  readonly ttlSeconds: number;
+  readonly maxEvents: number;
+
+  constructor(options: CrawlStoreOptions) {
+    this.redis = options.redis;
+    this.prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
+    this.ttlSeconds = options.ttlSeconds ?? 86_400;
+    this.maxEvents = options.maxEvents ?? 100_000;
+  }
+
+  keys(id: string) {
+    return crawlKeys(id, this.prefix);
+  }
+
+  /** The pub/sub channel that wakes readers of one crawl. */
+  channel(id: string): string {
+    return this.keys(id).wake;
+  }
+
+  private run(name: Parameters<typeof runScript>[1], id: string, args: (string | number | Buffer)[] = []) {
+    return runScript(this.redis, name, this.prefix, id, args);
+  }
+
+  /**
+   * Creates a crawl: stored, its `started` event appended and its start URL
+   * dispatched before this resolves, so any instance can serve it at once.
+   */
+  async create(input: {
+    url: string;
+    options: CrawlOptions;
+    owner?: string;
+    id?: string;
+  }): Promise<{ crawl: Crawl; dispatched: Dispatch[] }> {
+    const id = input.id ?? newCrawlId();
+    const { options } = input;
+    const reply = await this.run('createCrawl', id, [
+      id,
+      input.url,
+      JSON.stringify(options),
+      input.owner ?? '',
+      this.maxEvents,
+      this.ttlSeconds,
+      this.channel(id),
+      options.maxPages,
+      options.maxDepth,
+      options.concurrency,
+    ]);
+    if (reply?.[0] === 'exists') throw new Error(`crawl ${id} exists already`);
+    const global = globalKeys(this.prefix);
+    const now = Date.now();
+    await this.redis
+      .multi()
+      .zadd(global.crawlIndex, now, id)
+      .zadd(global.active, now, id)
+      .exec();
+    const crawl = await this.get(id);
+    return { crawl: crawl!, dispatched: toDispatches(reply, 1) };
+  }
+
+  /** The crawl object, or null when it does not exist (or expired). */
+  async get(id: string): Promise<Crawl | null> {
+    const opened = await this.open(id, '');
+    return opened ? opened.crawl : null;
+  }
+
+  /** The owner recorded at creation ('' when none). */
+  async owner(id: string): Promise<string | null> {
+    return this.redis.hget(this.keys(id).meta, 'owner');
+  }
+
+  /**
+   * Atomic read for stream readers: crawl, newest event id, terminal event id
+   * and a verdict on the cursor ('' = none).
+   */
+  async open(
+    id: string,
+    cursor: string,
+  ): Promise<{
+    verdict: 'snapshot' | 'replay' | 'ended' | 'trimmed' | 'unknown';
+    lastId: string;
+    terminalId: string | null;
+    crawl: Crawl;
+  } | null> {
+    const reply = (await this.run('open', id, [cursor])) as string[] | null;
+    if (!reply) return null;
+    const [verdict, lastId, terminalId] = reply as [string, string, string];
+    const bar = reply.indexOf('|', 3);
+    const meta: Record<string, string> = {};
+    for (let i = 3; i < bar; i += 2) meta[reply[i]!] = reply[i + 1]!;
+    const [discovered, processed, failed, skipped] = reply.slice(bar + 1).map(Number) as number[];
+    return {
+      verdict: verdict as 'snapshot',
+      lastId,
+      terminalId: terminalId || null,
+      crawl: crawlFromMeta(meta, {
+        discovered: discovered!,
+        processed: processed!,
+        failed: failed!,
+        skipped: skipped!,
+      }),
+    };
+  }
+
+  /** Claims URLs found outside a settle (sitemaps), idempotent per parent. */
+  async claim(
+    id: string,
+    parent: string,
+    depth: number,
+    urls: string[],
+  ): Promise<
+    | { result: 'claimed'; accepted: string[]; fresh: boolean; dispatched: Dispatch[] }
+    | { result: 'missing' }
+    | { result: 'finished'; status: string }
+  > {
+    const reply = (await this.run('claim', id, [parent, depth, ...urls])) as (string | number)[];
+    if (reply[0] === 'missing') return { result: 'missing' };
+    if (reply[0] === 'finished') return { result: 'finished', status: String(reply[1]) };
+    const count = Number(reply[1]);
+    return {
+      result: 'claimed',
+      accepted: reply.slice(3, 3 + count).map(String),
+      fresh: Number(reply[2]) === 1,
+      dispatched: toDispatches(reply, 3 + count + 1),
+    };
+  }
+
+  /** Settles one URL exactly once; see settle-12.lua. */
+  async settle(id: string, outcome: PageOutcome): Promise<SettleResult> {
+    let args: (string | number | Buffer)[];
+    if (outcome.kind === 'processed') {
+      const { url, title, depth, status, bytes, durationMs, markdown } = outcome;
+      const page: PageResult = {
+        url,
+        title,
+        depth,
+        status,
+        markdown,
+        fetchedAt: outcome.fetchedAt ?? new Date().toISOString(),
+      };
+      args = [
+        url,
+        'processed',
+        'page',
+        JSON.stringify({ url, title, depth, status, bytes, durationMs }),
+        await encodePage(page),
+        depth + 1,
+        ...(outcome.links ?? []),
+      ];
+    } else {
+      const item: CrawlErrorItem =
+        outcome.kind === 'failed'
+          ? {
+              url: outcome.url,
+              kind: 'failed',
+              reason: outcome.reason,
+              message: outcome.message,
+              ...(outcome.status === undefined ? {} : { status: outcome.status }),
+            }
+          : {
+              url: outcome.url,
+              kind: 'skipped',
+              reason: outcome.reason,
+              message: outcome.message ?? outcome.reason.replaceAll('_', ' '),
+            };
+      const event =
+        outcome.kind === 'failed'
+          ? {
+              url: outcome.url,
+              reason: outcome.reason,
+              message: outcome.message,
+              ...(outcome.status === undefined ? {} : { status: outcome.status }),
+              attempts: outcome.attempts,
+            }
+          : { url: outcome.url, reason: outcome.reason };
+      args = [
+        outcome.url,
+        outcome.kind,
+        outcome.kind === 'failed' ? 'page_failed' : 'page_skipped',
+        JSON.stringify(event),
+        JSON.stringify(item),
+        0,
+      ];
+    }
+    const reply = (await this.run('settle', id, args)) as (string | number)[];
+    const head = reply[0];
+    if (head === 'finished') return { result: 'finished', status: String(reply[1]) };
+    if (head !== 'settled') return { result: head as 'duplicate' };
+    const [, completed, discovered, processed, failed, skipped] = reply.map(Number);
+    if (completed === 1) await this.forgetActive(id);
+    return {
+      result: 'settled',
+      completed: completed === 1,
+      counters: { discovered: discovered!, processed: processed!, failed: failed!, skipped: skipped! },
+      dispatched: toDispatches(reply as Reply, 6),
+    };
+  }
+
+  /** Fills free slots from the frontier; completes a drained crawl. */
+  async dispatch(id: string): Promise<
+    { result: 'dispatched'; completed: boolean; dispatched: Dispatch[] } | { result: 'missing' } | { result: 'finished'; status: string }
+  > {
+    const reply = (await this.run('dispatch', id)) as (string | number)[];
+    if (reply[0] === 'missing') return { result: 'missing' };
+    if (reply[0] === 'finished') return { result: 'finished', status: String(reply[1]) };
+    const completed = Number(reply[1]) === 1;
+    if (completed) await this.forgetActive(id);
+    return { result: 'dispatched', completed, dispatched: toDispatches(reply as Reply, 2) };
+  }
+
+  /** Gives an in-flight URL a new job if its generation is still `generation`. */
+  async redispatch(id: string, url: string, generation: number): Promise<Dispatch | null> {
+    const reply = (await this.run('redispatch', id, [url, generation])) as string[];
+    if (reply[0] !== 'redispatched') return null;
+    return { url: reply[1]!, depth: Number(reply[2]), jobId: reply[3]! };
+  }
+
+  async cancel(id: string): Promise<TransitionResult> {
+    return this.transition(id, await this.run('cancel', id), 'cancelled');
+  }
+
+  async fail(id: string, error: ErrorInfo): Promise<TransitionResult> {
+    return this.transition(id, await this.run('fail', id, [JSON.stringify(error)]), 'failed');
+  }
+
+  private async transition(id: string, reply: Reply, won: string): Promise<TransitionResult> {
+    const head = reply?.[0];
+    if (head === won) {
+      await this.forgetActive(id);
+      return { result: 'done' };
+    }
+    if (head === 'missing') return { result: 'missing' };
+    return { result: 'finished', status: String(reply?.[1]) };
+  }
+
+  /** A `progress` event unless one was appended less than `minIntervalMs` ago. */
+  async appendProgress(
+    id: string,
+    minIntervalMs: number,
+  ): Promise<{ result: 'appended' } | { result: 'throttled'; msLeft: number } | { result: 'finished' | 'missing' }> {
+    const reply = (await this.run('appendProgress', id, [minIntervalMs])) as (string | number)[];
+    if (reply[0] === 'appended') return { result: 'appended' };
+    if (reply[0] === 'throttled') return { result: 'throttled', msLeft: Number(reply[1]) };
+    return { result: reply[0] === 'missing' ? 'missing' : 'finished' };
+  }
+
+  async counters(id: string): Promise<Counters> {
+    const [discovered, processed, failed, skipped] = await this.redis.hmget(
+      this.keys(id).counters,
+      'discovered',
+      'processed',
+      'failed',
+      'skipped',
+    );
+    return {
+      discovered: Number(discovered ?? 0),
+      processed: Number(processed ?? 0),
+      failed: Number(failed ?? 0),
+      skipped: Number(skipped ?? 0),
+    };
+  }
+
+  async inflight(id: string): Promise<InflightEntry[]> {
+    const all = await this.redis.hgetall(this.keys(id).inflight);
+    return Object.entries(all).map(([url, record]) => {
+      const [generation, dispatchedAt, depth] = record.split('|').map(Number);
+      return { url, generation: generation!, dispatchedAt: dispatchedAt!, depth: depth! };
+    });
+  }
+
+  /** Stored pages in settle order, `limit` at a time from `offset`. */
+  async pages(id: string, offset: number, limit: number): Promise<{ items: PageResult[]; next: number | null }> {
+    const keys = this.keys(id);
+    const urls = await this.redis.lrange(keys.pageOrder, offset, offset + limit - 1);
+    if (urls.length === 0) return { items: [], next: null };
+    const blobs = await this.redis.hmgetBuffer(keys.pages, ...urls);
+    const items = await Promise.all(blobs.filter((b): b is Buffer => b !== null).map(decodePage));
+    const total = await this.redis.llen(keys.pageOrder);
+    return { items, next: offset + urls.length < total ? offset + urls.length : null };
+  }
+
+  /** Events after `cursor` ('0' = from the first), or `lost` when the log no longer has them. */
+  async readAfter(id: string, cursor: string, count: number): Promise<EventFrame[] | 'lost'> {
+    const reply = (await this.run('readAfter', id, [cursor, count])) as string[];
+    if (reply[0] === 'lost') return 'lost';
+    const frames: EventFrame[] = [];
+    for (let i = 1; i + 2 < reply.length; i += 3) {
+      frames.push(makeFrame(id, reply[i]!, reply[i + 1] as EventFrame['type'], reply[i + 2]!));
+    }
+    return frames;
+  }
+
+  async errors(id: string): Promise<CrawlErrorItem[]> {
+    const items = await this.redis.lrange(this.keys(id).errors, 0, -1);
+    return items.map((item) => JSON.parse(item) as CrawlErrorItem);
+  }
+
+  /** Ids of crawls that may still be running (for the sweep). */
+  async activeIds(): Promise<string[]> {
+    return this.redis.zrange(globalKeys(this.prefix).active, 0, -1);
+  }
+
+  async forgetActive(id: string): Promise<void> {
+    await this.redis.zrem(globalKeys(this.prefix).active, id);
+  }
+}

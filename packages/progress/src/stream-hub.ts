@@ -1,0 +1,347 @@
+// The reader side of the event log, for the API. One subscriber connection
+// per process; per crawl being watched, one feed that keeps a bounded ring of
+// the newest frames and fetches once per wake-up for all its readers; per
+// client, only a cursor. A reader behind the ring catches up from Redis in
+// pages (reads for the same position are shared), so a slow client costs a
+// cursor, never a buffer. Pub/sub only wakes feeds: the stream is the truth,
+// and a periodic poll covers a lost wake-up.
+import { compareEventIds, isTerminalEvent } from '@crawlstream/shared';
+import type { Redis } from 'ioredis';
+import type { CrawlStore } from './crawl-store.js';
+import { type EventFrame, makeFrame } from './frames.js';
+
+export interface StreamHubOptions {
+  store: CrawlStore;
+  /** A connection the hub puts into subscriber mode (it is used for nothing else). */
+  subscriber: Redis;
+  /** Frames kept per watched crawl. */
+  ringSize?: number;
+  /** Safety poll while a crawl has readers, in case a wake-up was lost. */
+  pollMs?: number;
+  /** Entries per Redis read. */
+  batchSize?: number;
+}
+
+export type OpenResult =
+  | { kind: 'missing' }
+  /** The cursor is at or past the terminal event: nothing more will come (HTTP 204). */
+  | { kind: 'ended' }
+  | { kind: 'stream'; reader: StreamReader };
+
+type Waiter = () => void;
+
+class CrawlFeed {
+  ring: EventFrame[] = [];
+  /** Id just before ring[0]; the ring holds every event after it, contiguously. */
+  ringBase: string;
+  tail: string;
+  readers = 0;
+  terminal = false;
+  private waiters = new Set<Waiter>();
+  private fetching: Promise<void> | null = null;
+  private again = false;
+  private catchUps = new Map<string, Promise<EventFrame[] | 'lost'>>();
+  private timer: NodeJS.Timeout;
+
+  constructor(
+    readonly hub: StreamHub,
+    readonly id: string,
+    start: string,
+  ) {
+    this.ringBase = start;
+    this.tail = start;
+    this.timer = setInterval(() => this.wake(), hub.pollMs);
+    this.timer.unref();
+  }
+
+  wake(): void {
+    if (this.terminal) return;
+    if (this.fetching) {
+      this.again = true;
+      return;
+    }
+    this.fetching = this.fetch().finally(() => {
+      this.fetching = null;
+      if (this.again) {
+        this.again = false;
+        this.wake();
+      }
+    });
+  }
+
+  private async fetch(): Promise<void> {
+    try {
+      for (;;) {
+        const frames = await this.hub.store.readAfter(this.id, this.tail, this.hub.batchSize);
+        if (frames === 'lost') {
+          // The log moved past our tail (trimmed faster than we read): start
+          // the ring afresh at the newest event; readers behind it reset.
+          const opened = await this.hub.store.open(this.id, '');
+          if (!opened) return;
+          this.ring = [];
+          this.ringBase = opened.lastId;
+          this.tail = opened.lastId;
+          break;
+        }
+        for (const frame of frames) this.push(frame);
+        if (frames.length < this.hub.batchSize || this.terminal) break;
+      }
+    } catch {
+      // Redis unavailable: the poll tries again; readers keep waiting.
+    }
+    this.notify();
+  }
+
+  private push(frame: EventFrame): void {
+    this.ring.push(frame);
+    this.tail = frame.id;
+    if (isTerminalEvent(frame.type)) this.terminal = true;
+    if (this.ring.length > this.hub.ringSize) {
+      const dropped = this.ring.splice(0, this.ring.length - this.hub.ringSize);
+      this.ringBase = dropped[dropped.length - 1]!.id;
+    }
+  }
+
+  private notify(): void {
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const waiter of waiters) waiter();
+  }
+
+  /** Frames after `cursor` from the ring, or undefined when the ring does not reach back that far. */
+  fromRing(cursor: string, max: number): EventFrame[] | undefined {
+    if (cursor !== '0' && compareEventIds(cursor, this.ringBase) < 0) return undefined;
+    if (cursor === '0' && this.ringBase !== '0') return undefined;
+    let lo = 0;
+    let hi = this.ring.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compareEventIds(this.ring[mid]!.id, cursor) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.ring.slice(lo, lo + max);
+  }
+
+  /** One Redis read per distinct cursor, shared by every reader at that position. */
+  catchUp(cursor: string): Promise<EventFrame[] | 'lost'> {
+    let pending = this.catchUps.get(cursor);
+    if (!pending) {
+      pending = this.hub.store.readAfter(this.id, cursor, this.hub.batchSize).finally(() => {
+        this.catchUps.delete(cursor);
+      });
+      this.catchUps.set(cursor, pending);
+    }
+    return pending;
+  }
+
+  waitForMore(waitMs: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, waitMs);
+      this.waiters.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  closed = false;
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.timer);
+    this.notify();
+  }
+}
+
+export class StreamReader {
+  private initial: EventFrame[];
+  private ended = false;
+  private closed = false;
+
+  constructor(
+    private readonly feed: CrawlFeed,
+    private readonly release: () => void,
+    /** The id of the last frame handed out. */
+    public cursor: string,
+    initial: EventFrame[],
+  ) {
+    this.initial = initial;
+  }
+
+  /** True once the terminal event was handed out (or the reader closed). */
+  get done(): boolean {
+    return this.ended || this.closed;
+  }
+
+  /**
+   * The next frames after the cursor, waiting up to `waitMs` for them: `[]`
+   * when none came in time (send a heartbeat), `null` when the stream is over.
+   * Call it again only after the previous frames were written out: that is
+   * the back-pressure.
+   */
+  async next(waitMs: number, signal?: AbortSignal): Promise<EventFrame[] | null> {
+    if (this.initial.length > 0) {
+      const frames = this.initial;
+      this.initial = [];
+      return this.deliver(frames);
+    }
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      if (this.done || this.feed.closed || signal?.aborted) return null;
+      const frames = await this.read();
+      if (frames.length > 0) return this.deliver(frames);
+      const left = deadline - Date.now();
+      if (left <= 0) return [];
+      await this.feed.waitForMore(left, signal);
+    }
+  }
+
+  private async read(): Promise<EventFrame[]> {
+    const max = this.feed.hub.batchSize;
+    const fromRing = this.feed.fromRing(this.cursor, max);
+    if (fromRing) return fromRing;
+    const frames = await this.feed.catchUp(this.cursor);
+    if (frames !== 'lost') return frames;
+    // Our position is gone from the log: say so, then start over from a snapshot.
+    const opened = await this.feed.hub.store.open(this.feed.id, '');
+    if (!opened) {
+      this.closed = true;
+      return [];
+    }
+    const now = Date.now();
+    return [
+      makeFrame(this.feed.id, opened.lastId, 'reset', '{"reason":"cursor_trimmed"}', now),
+      snapshotFrame(this.feed.id, opened.lastId, opened.crawl, now),
+    ];
+  }
+
+  private deliver(frames: EventFrame[]): EventFrame[] {
+    const end = frames.findIndex((frame) => isTerminalEvent(frame.type));
+    const out = end >= 0 ? frames.slice(0, end + 1) : frames;
+    if (end >= 0) this.ended = true;
+    this.cursor = out[out.length - 1]!.id;
+    return out;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.release();
+  }
+}
+
+function snapshotFrame(crawlId: string, id: string, crawl: object, ts: number): EventFrame {
+  return makeFrame(crawlId, id, 'snapshot', JSON.stringify(crawl), ts);
+}
+
+export class StreamHub {
+  readonly store: CrawlStore;
+  readonly ringSize: number;
+  readonly pollMs: number;
+  readonly batchSize: number;
+  private readonly subscriber: Redis;
+  private readonly feeds = new Map<string, CrawlFeed>();
+  private readonly byChannel = new Map<string, CrawlFeed>();
+  private readonly opening = new Map<string, Promise<CrawlFeed>>();
+
+  constructor(options: StreamHubOptions) {
+    this.store = options.store;
+    this.subscriber = options.subscriber;
+    this.ringSize = options.ringSize ?? 1024;
+    this.pollMs = options.pollMs ?? 1000;
+    this.batchSize = options.batchSize ?? 256;
+    this.subscriber.on('message', (channel: string) => this.byChannel.get(channel)?.wake());
+    // After a reconnect every wake-up sent meanwhile is lost: read everything.
+    this.subscriber.on('ready', () => {
+      for (const feed of this.feeds.values()) feed.wake();
+    });
+  }
+
+  /** Crawls currently watched by at least one reader of this process. */
+  get watched(): number {
+    return this.feeds.size;
+  }
+
+  /**
+   * Opens a reader. `cursor`: undefined (snapshot, then live), '0' (every
+   * event from the first), or an event id (the events after it).
+   */
+  async open(crawlId: string, cursor?: string): Promise<OpenResult> {
+    const opened = await this.store.open(crawlId, cursor ?? '');
+    if (!opened) return { kind: 'missing' };
+    if (opened.verdict === 'ended') return { kind: 'ended' };
+    const now = Date.now();
+    let start: string;
+    let initial: EventFrame[];
+    switch (opened.verdict) {
+      case 'snapshot':
+        start = opened.lastId;
+        initial = [snapshotFrame(crawlId, opened.lastId, opened.crawl, now)];
+        break;
+      case 'replay':
+        start = cursor!;
+        initial = [];
+        break;
+      default:
+        start = opened.lastId;
+        initial = [
+          makeFrame(crawlId, opened.lastId, 'reset', `{"reason":"cursor_${opened.verdict}"}`, now),
+          snapshotFrame(crawlId, opened.lastId, opened.crawl, now),
+        ];
+    }
+    const feed = await this.feed(crawlId, opened.lastId);
+    feed.readers++;
+    let released = false;
+    const reader = new StreamReader(
+      feed,
+      () => {
+        if (released) return;
+        released = true;
+        this.release(feed);
+      },
+      start,
+      initial,
+    );
+    return { kind: 'stream', reader };
+  }
+
+  private async feed(crawlId: string, lastId: string): Promise<CrawlFeed> {
+    const existing = this.feeds.get(crawlId);
+    if (existing) return existing;
+    let pending = this.opening.get(crawlId);
+    if (!pending) {
+      pending = (async () => {
+        const feed = new CrawlFeed(this, crawlId, lastId);
+        const channel = this.store.channel(crawlId);
+        this.byChannel.set(channel, feed);
+        this.feeds.set(crawlId, feed);
+        // Subscribe first, then read: nothing appended in between is missed.
+        await this.subscriber.subscribe(channel);
+        feed.wake();
+        return feed;
+      })().finally(() => this.opening.delete(crawlId));
+      this.opening.set(crawlId, pending);
+    }
+    return pending;
+  }
+
+  private release(feed: CrawlFeed): void {
+    feed.readers--;
+    if (feed.readers > 0) return;
+    feed.close();
+    this.feeds.delete(feed.id);
+    const channel = this.store.channel(feed.id);
+    this.byChannel.delete(channel);
+    this.subscriber.unsubscribe(channel).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    for (const feed of this.feeds.values()) feed.close();
+    this.feeds.clear();
+    this.byChannel.clear();
+  }
+}

@@ -94,6 +94,81 @@ function toDispatches(reply: Reply, from: number): Dispatch[] {
   return out;
 }
 
+interface SettleItem {
+  args: (string | number | Buffer)[];
+  resolve(result: SettleResult): void;
+  reject(error: unknown): void;
+}
+interface SettleBatch {
+  pending: SettleItem[];
+  flushing: boolean;
+}
+
+/** At most this much per settle call, so one call never blocks Redis for long. */
+const MAX_BATCH_RECORDS = 64;
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
+function takeBatch(pending: SettleItem[]): SettleItem[] {
+  let bytes = 0;
+  let count = 0;
+  while (count < pending.length && count < MAX_BATCH_RECORDS) {
+    const size = pending[count]!.args.reduce<number>((n, arg) => n + (typeof arg === 'number' ? 8 : arg.length), 0);
+    if (count > 0 && bytes + size > MAX_BATCH_BYTES) break;
+    bytes += size;
+    count++;
+  }
+  return pending.splice(0, count);
+}
+
+/** One settle record's ARGV values (settle-11.lua). */
+function settleArgs(outcome: PageOutcome): (string | number | Buffer)[] {
+  if (outcome.kind === 'processed') {
+    const { url, title, depth, status, bytes, durationMs, markdown } = outcome;
+    const page: PageResult = {
+      url,
+      title,
+      depth,
+      status,
+      markdown,
+      fetchedAt: outcome.fetchedAt ?? new Date().toISOString(),
+    };
+    const links = outcome.links ?? [];
+    return [
+      url,
+      'processed',
+      'page',
+      JSON.stringify({ url, title, depth, status, bytes, durationMs }),
+      encodePage(page),
+      depth + 1,
+      links.length,
+      ...links,
+    ];
+  }
+  const status = outcome.kind === 'failed' && outcome.status !== undefined ? { status: outcome.status } : {};
+  const item: CrawlErrorItem =
+    outcome.kind === 'failed'
+      ? { url: outcome.url, kind: 'failed', reason: outcome.reason, message: outcome.message, ...status }
+      : {
+          url: outcome.url,
+          kind: 'skipped',
+          reason: outcome.reason,
+          message: outcome.message ?? outcome.reason.replaceAll('_', ' '),
+        };
+  const event =
+    outcome.kind === 'failed'
+      ? { url: outcome.url, reason: outcome.reason, message: outcome.message, ...status, attempts: outcome.attempts }
+      : { url: outcome.url, reason: outcome.reason };
+  return [
+    outcome.url,
+    outcome.kind,
+    outcome.kind === 'failed' ? 'page_failed' : 'page_skipped',
+    JSON.stringify(event),
+    JSON.stringify(item),
+    0,
+    0,
+  ];
+}
+
 function iso(ms: string | undefined): string | undefined {
   return ms === undefined || ms === '' ? undefined : new Date(Number(ms)).toISOString();
 }
@@ -245,75 +320,64 @@ export class CrawlStore {
     };
   }
 
-  /** Settles one URL exactly once; see settle-12.lua. */
-  async settle(id: string, outcome: PageOutcome): Promise<SettleResult> {
-    let args: (string | number | Buffer)[];
-    if (outcome.kind === 'processed') {
-      const { url, title, depth, status, bytes, durationMs, markdown } = outcome;
-      const page: PageResult = {
-        url,
-        title,
-        depth,
-        status,
-        markdown,
-        fetchedAt: outcome.fetchedAt ?? new Date().toISOString(),
-      };
-      args = [
-        url,
-        'processed',
-        'page',
-        JSON.stringify({ url, title, depth, status, bytes, durationMs }),
-        await encodePage(page),
-        depth + 1,
-        ...(outcome.links ?? []),
-      ];
-    } else {
-      const item: CrawlErrorItem =
-        outcome.kind === 'failed'
-          ? {
-              url: outcome.url,
-              kind: 'failed',
-              reason: outcome.reason,
-              message: outcome.message,
-              ...(outcome.status === undefined ? {} : { status: outcome.status }),
-            }
-          : {
-              url: outcome.url,
-              kind: 'skipped',
-              reason: outcome.reason,
-              message: outcome.message ?? outcome.reason.replaceAll('_', ' '),
-            };
-      const event =
-        outcome.kind === 'failed'
-          ? {
-              url: outcome.url,
-              reason: outcome.reason,
-              message: outcome.message,
-              ...(outcome.status === undefined ? {} : { status: outcome.status }),
-              attempts: outcome.attempts,
-            }
-          : { url: outcome.url, reason: outcome.reason };
-      args = [
-        outcome.url,
-        outcome.kind,
-        outcome.kind === 'failed' ? 'page_failed' : 'page_skipped',
-        JSON.stringify(event),
-        JSON.stringify(item),
-        0,
-      ];
+  /**
+   * Settles one URL exactly once; see settle-11.lua. Settles of one crawl
+   * that arrive while a call for it is in flight are sent together in the
+   * next call (group commit): one round trip for many pages under load, no
+   * added wait when idle.
+   */
+  settle(id: string, outcome: PageOutcome): Promise<SettleResult> {
+    const args = settleArgs(outcome);
+    return new Promise((resolve, reject) => {
+      let batch = this.batches.get(id);
+      if (!batch) {
+        batch = { pending: [], flushing: false };
+        this.batches.set(id, batch);
+      }
+      batch.pending.push({ args, resolve, reject });
+      if (!batch.flushing) void this.flush(id, batch);
+    });
+  }
+
+  private readonly batches = new Map<string, SettleBatch>();
+
+  private async flush(id: string, batch: SettleBatch): Promise<void> {
+    batch.flushing = true;
+    while (batch.pending.length > 0) {
+      const items = takeBatch(batch.pending);
+      try {
+        const reply = (await this.run('settle', id, [items.length, ...items.flatMap((item) => item.args)])) as (
+          | string
+          | number
+        )[];
+        const results = this.settleResults(reply, items.length);
+        if (results.some((r) => r.result === 'settled' && r.completed)) await this.forgetActive(id);
+        for (const [i, item] of items.entries()) item.resolve(results[i]!);
+      } catch (error) {
+        for (const item of items) item.reject(error);
+      }
     }
-    const reply = (await this.run('settle', id, args)) as (string | number)[];
+    batch.flushing = false;
+    this.batches.delete(id);
+  }
+
+  private settleResults(reply: (string | number)[], n: number): SettleResult[] {
     const head = reply[0];
-    if (head === 'finished') return { result: 'finished', status: String(reply[1]) };
-    if (head !== 'settled') return { result: head as 'duplicate' };
+    if (head === 'missing') return Array.from({ length: n }, () => ({ result: 'missing' }));
+    if (head === 'finished') {
+      return Array.from({ length: n }, () => ({ result: 'finished', status: String(reply[1]) }));
+    }
     const [, completed, discovered, processed, failed, skipped] = reply.map(Number);
-    if (completed === 1) await this.forgetActive(id);
-    return {
-      result: 'settled',
-      completed: completed === 1,
-      counters: { discovered: discovered!, processed: processed!, failed: failed!, skipped: skipped! },
-      dispatched: toDispatches(reply as Reply, 6),
-    };
+    const counters = { discovered: discovered!, processed: processed!, failed: failed!, skipped: skipped! };
+    const dispatched = toDispatches(reply as Reply, 7 + n);
+    let handedOut = false;
+    return reply.slice(7, 7 + n).map((result) => {
+      if (result !== 'settled') return { result: result as 'duplicate' };
+      // The batch's dispatches go to one caller, who enqueues them.
+      const mine = handedOut ? [] : dispatched;
+      handedOut = true;
+      return { result: 'settled', completed: completed === 1, counters, dispatched: mine };
+    });
   }
 
   /** Fills free slots from the frontier; completes a drained crawl. */
@@ -394,7 +458,7 @@ export class CrawlStore {
     const urls = await this.redis.lrange(keys.pageOrder, offset, offset + limit - 1);
     if (urls.length === 0) return { items: [], next: null };
     const blobs = await this.redis.hmgetBuffer(keys.pages, ...urls);
-    const items = await Promise.all(blobs.filter((b): b is Buffer => b !== null).map(decodePage));
+    const items = blobs.filter((b): b is Buffer => b !== null).map(decodePage);
     const total = await this.redis.llen(keys.pageOrder);
     return { items, next: offset + urls.length < total ? offset + urls.length : null };
   }

@@ -6,7 +6,7 @@ import { crawlKeys } from '@crawlstream/shared';
 import type { Redis } from 'ioredis';
 
 const LUA_DIR = new URL('../lua/', import.meta.url);
-const CRAWL_KEY_COUNT = 12;
+const CRAWL_KEY_COUNT = 11;
 
 function loadLua(name: string, seen = new Set<string>()): string {
   const source = readFileSync(new URL(name, LUA_DIR), 'utf8');
@@ -31,7 +31,7 @@ const SCRIPT_NAMES = [
 ] as const;
 type ScriptName = (typeof SCRIPT_NAMES)[number];
 
-/** The 12 keys every per-crawl script takes, in the order includes/crawl.lua names them. */
+/** The 11 keys every per-crawl script takes, in the order includes/crawl.lua names them. */
 export function scriptKeys(id: string, prefix: string): string[] {
   const k = crawlKeys(id, prefix);
   return [
@@ -45,7 +45,6 @@ export function scriptKeys(id: string, prefix: string): string[] {
     k.pages,
     k.pageOrder,
     k.errors,
-    k.depth,
     k.expanded,
   ];
 }

@@ -10,7 +10,7 @@ export interface CrawlKeys {
   counters: string;
   /** Stream: the event log; stream ids are the SSE event ids. */
   events: string;
-  /** Set: normalized URLs accepted so far (dedupe). */
+  /** Hash: normalized URL -> depth, for every URL accepted so far (dedupe). */
   seen: string;
   /** List: accepted URLs waiting for a slot. */
   frontier: string;
@@ -24,8 +24,6 @@ export interface CrawlKeys {
   pageOrder: string;
   /** List: failures and skips, as JSON. */
   errors: string;
-  /** Hash: URL -> depth of each accepted URL. */
-  depth: string;
   /** Set: parent URLs whose children were already claimed (idempotent retries). */
   expanded: string;
   /** Pub/sub channel that wakes stream readers; carries no data that matters. */
@@ -45,7 +43,6 @@ export function crawlKeys(id: string, prefix: string = DEFAULT_KEY_PREFIX): Craw
     pages: `${base}:pages`,
     pageOrder: `${base}:pageorder`,
     errors: `${base}:errors`,
-    depth: `${base}:depth`,
     expanded: `${base}:expanded`,
     wake: `${base}:wake`,
   };

@@ -1,13 +1,24 @@
 --[[
-  Shared prelude of every per-crawl script. All of them take the same 12 keys,
+  Shared prelude of every per-crawl script. All of them take the same 11 keys,
   all hash-tagged with the crawl id (one Cluster slot):
-    KEYS[1] meta       KEYS[2] counters   KEYS[3] events     KEYS[4] seen
+    KEYS[1] meta       KEYS[2] counters   KEYS[3] events     KEYS[4] seen (url -> depth)
     KEYS[5] frontier   KEYS[6] inflight   KEYS[7] done       KEYS[8] pages
-    KEYS[9] pageOrder  KEYS[10] errors    KEYS[11] depth     KEYS[12] expanded
+    KEYS[9] pageOrder  KEYS[10] errors    KEYS[11] expanded
 ]]
 local metaKey, countersKey, eventsKey, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local frontierKey, inflightKey, doneKey, pagesKey = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-local pageOrderKey, errorsKey, depthKey, expandedKey = KEYS[9], KEYS[10], KEYS[11], KEYS[12]
+local pageOrderKey, errorsKey, expandedKey = KEYS[9], KEYS[10], KEYS[11]
+
+-- Variadic commands take at most this many arguments per call (Lua's unpack
+-- has a stack limit near 8,000).
+local CHUNK = 1000
+local function callChunked(command, key, list, step)
+  step = step or 1
+  local size = CHUNK * step
+  for first = 1, #list, size do
+    redis.call(command, key, unpack(list, first, math.min(first + size - 1, #list)))
+  end
+end
 
 local function nowMs()
   local t = redis.call('TIME')

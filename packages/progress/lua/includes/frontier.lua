@@ -1,5 +1,7 @@
 -- Claiming, dispatching and finishing, shared by the scripts that change a
--- crawl's frontier. Needs includes/crawl.lua.
+-- crawl's frontier. Needs includes/crawl.lua. Invariant: a URL is in at most
+-- one of frontier, in-flight and done, and enters the frontier once (when it
+-- is first seen), so dispatch needs no per-URL checks.
 
 local DISCOVERED_BATCH = 500
 
@@ -7,57 +9,77 @@ local function jobId(meta, url, gen)
   return meta.id .. '-' .. gen .. '-' .. string.sub(redis.sha1hex(url), 1, 20)
 end
 
--- Accepts new URLs found on `parent` at `depth`: dedupes on the normalized
--- URL, stops at maxPages, refuses past maxDepth. Remembers what each parent
--- got, so a retried parent re-gets its own children and nobody else's.
+-- Accepts new URLs found at `depth`: dedupes on the normalized URL (against
+-- the crawl and within the list), stops at maxPages, refuses past maxDepth.
+-- A handful of variadic calls, whatever the number of links.
+local function accept(meta, depth, urls)
+  local accepted = {}
+  if depth > meta.maxDepth or #urls == 0 then return accepted end
+  local room = meta.maxPages - (tonumber(redis.call('HGET', countersKey, 'discovered')) or 0)
+  if room <= 0 then return accepted end
+  local batchSeen = {}
+  for first = 1, #urls, CHUNK do
+    local last = math.min(first + CHUNK - 1, #urls)
+    local known = redis.call('HMGET', seenKey, unpack(urls, first, last))
+    for i = first, last do
+      local url = urls[i]
+      if not known[i - first + 1] and not batchSeen[url] then
+        batchSeen[url] = true
+        accepted[#accepted + 1] = url
+        if #accepted >= room then break end
+      end
+    end
+    if #accepted >= room then break end
+  end
+  if #accepted == 0 then return accepted end
+  local fields = {}
+  for i = 1, #accepted do
+    fields[#fields + 1] = accepted[i]
+    fields[#fields + 1] = depth
+  end
+  callChunked('HSET', seenKey, fields, 2)
+  callChunked('RPUSH', frontierKey, accepted)
+  redis.call('HINCRBY', countersKey, 'discovered', #accepted)
+  for first = 1, #accepted, DISCOVERED_BATCH do
+    appendEvent(meta, 'discovered', '{"urls":' ..
+      cjson.encode({ unpack(accepted, first, math.min(first + DISCOVERED_BATCH - 1, #accepted)) }) ..
+      ',"depth":' .. depth .. '}')
+  end
+  return accepted
+end
+
+-- accept() for a parent that may be retried (sitemaps): remembers what each
+-- parent got, so a retried parent re-gets its own children and nobody else's.
+-- (A page settle needs no such record: the done set makes it run once.)
 local function claim(meta, parent, depth, urls)
   local prior = redis.call('HGET', expandedKey, parent)
   if prior then return cjson.decode(prior), false end
-  local accepted = {}
-  if depth <= meta.maxDepth then
-    local discovered = tonumber(redis.call('HGET', countersKey, 'discovered')) or 0
-    for i = 1, #urls do
-      if discovered + #accepted >= meta.maxPages then break end
-      local url = urls[i]
-      if redis.call('SADD', seenKey, url) == 1 then
-        accepted[#accepted + 1] = url
-        redis.call('HSET', depthKey, url, depth)
-        redis.call('RPUSH', frontierKey, url)
-      end
-    end
-    if #accepted > 0 then
-      redis.call('HINCRBY', countersKey, 'discovered', #accepted)
-      for first = 1, #accepted, DISCOVERED_BATCH do
-        local batch = {}
-        for i = first, math.min(first + DISCOVERED_BATCH - 1, #accepted) do
-          batch[#batch + 1] = accepted[i]
-        end
-        appendEvent(meta, 'discovered',
-          '{"urls":' .. cjson.encode(batch) .. ',"depth":' .. depth .. '}')
-      end
-    end
-  end
+  local accepted = accept(meta, depth, urls)
   redis.call('HSET', expandedKey, parent, #accepted > 0 and cjson.encode(accepted) or '[]')
   return accepted, true
 end
 
 -- Moves URLs from the frontier into in-flight until `concurrency` are in
--- flight. Appends url, depth, jobId triples to `out`. An in-flight record is
--- "<generation>|<dispatchedAtMs>|<depth>".
+-- flight. Appends url, depth, jobId triples to `out`; returns how many are in
+-- flight now. An in-flight record is "<generation>|<dispatchedAtMs>|<depth>".
 local function dispatch(meta, now, out)
-  local free = meta.concurrency - redis.call('HLEN', inflightKey)
-  while free > 0 do
-    local url = redis.call('LPOP', frontierKey)
-    if not url then break end
-    if redis.call('SISMEMBER', doneKey, url) == 0 and redis.call('HEXISTS', inflightKey, url) == 0 then
-      local depth = redis.call('HGET', depthKey, url) or '0'
-      redis.call('HSET', inflightKey, url, '1|' .. now .. '|' .. depth)
-      out[#out + 1] = url
-      out[#out + 1] = depth
-      out[#out + 1] = jobId(meta, url, 1)
-      free = free - 1
-    end
+  local inflight = redis.call('HLEN', inflightKey)
+  local free = meta.concurrency - inflight
+  if free <= 0 then return inflight end
+  local urls = redis.call('LPOP', frontierKey, free)
+  if not urls then return inflight end
+  local depths = redis.call('HMGET', seenKey, unpack(urls))
+  local records = {}
+  for i = 1, #urls do
+    local depth = depths[i] or '0'
+    records[#records + 1] = urls[i]
+    records[#records + 1] = '1|' .. now .. '|' .. depth
+    out[#out + 1] = urls[i]
+    out[#out + 1] = depth
+    out[#out + 1] = jobId(meta, urls[i], 1)
   end
+  redis.call('HSET', inflightKey, unpack(records))
+  return inflight + #urls
 end
 
 local function expireAll(ttl)
@@ -80,11 +102,17 @@ local function finish(meta, now, status, terminalPayload)
   return c
 end
 
-local function completeIfDrained(meta, now)
-  if redis.call('LLEN', frontierKey) == 0 and redis.call('HLEN', inflightKey) == 0 then
-    finish(meta, now, 'completed', function(c, durationMs)
-      return '{"counters":' .. countersJson(c) .. ',"durationMs":' .. durationMs .. '}'
-    end)
+local function complete(meta, now)
+  finish(meta, now, 'completed', function(c, durationMs)
+    return '{"counters":' .. countersJson(c) .. ',"durationMs":' .. durationMs .. '}'
+  end)
+end
+
+-- Dispatches, then completes the crawl when nothing is left in flight: with
+-- free slots and nothing in flight, dispatch found the frontier empty too.
+local function dispatchOrComplete(meta, now, out)
+  if dispatch(meta, now, out) == 0 then
+    complete(meta, now)
     return 1
   end
   return 0

@@ -1,7 +1,7 @@
 --[[
   Creates a crawl atomically: meta, counters, the `started` event, the start
   URL claimed (with its `discovered` event) and dispatched.
-  KEYS: the 12 crawl keys (includes/crawl.lua)
+  KEYS: the 11 crawl keys (includes/crawl.lua)
   ARGV[1] id            ARGV[2] start URL (normalized)   ARGV[3] options JSON
   ARGV[4] owner         ARGV[5] max events (MAXLEN ~)    ARGV[6] TTL seconds after the end
   ARGV[7] wake channel  ARGV[8] maxPages  ARGV[9] maxDepth  ARGV[10] concurrency
@@ -20,7 +20,7 @@ redis.call('HSET', countersKey, 'discovered', 0, 'processed', 0, 'failed', 0, 's
 local meta = loadMeta()
 local firstId = appendEvent(meta, 'started', '{"url":' .. cjson.encode(ARGV[2]) .. ',"options":' .. ARGV[3] .. '}')
 redis.call('HSET', metaKey, 'firstId', firstId)
-claim(meta, '', 0, { ARGV[2] })
+accept(meta, 0, { ARGV[2] })
 local out = { 'created' }
 dispatch(meta, now, out)
 wake(meta)

@@ -1,7 +1,7 @@
 --[[
   Fills free in-flight slots from the frontier, and completes a crawl whose
   frontier and in-flight are both empty (so no crawl stays running forever).
-  KEYS: the 12 crawl keys
+  KEYS: the 11 crawl keys
   Returns {'missing'} | {'finished', status} | {'dispatched', completed(0|1), url, depth, jobId, ...}
 ]]
 --@include includes/crawl.lua
@@ -12,7 +12,6 @@ if not meta then return {'missing'} end
 if meta.status ~= 'running' then return {'finished', meta.status} end
 local now = nowMs()
 local out = { 'dispatched', 0 }
-dispatch(meta, now, out)
-out[2] = completeIfDrained(meta, now)
+out[2] = dispatchOrComplete(meta, now, out)
 wake(meta)
 return out

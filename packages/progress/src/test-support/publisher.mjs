@@ -1,0 +1,16 @@
+// A separate OS process that settles URLs of one crawl as fast as it can:
+// a real concurrent publisher for the event-log tests.
+// argv: redisUrl prefix crawlId urlPrefix from count
+import { Redis } from 'ioredis';
+import { CrawlStore } from '../../dist/index.js';
+
+const [redisUrl, prefix, crawlId, urlPrefix, from, count] = process.argv.slice(2);
+const redis = new Redis(redisUrl);
+const store = new CrawlStore({ redis, prefix });
+let settled = 0;
+for (let i = Number(from); i < Number(from) + Number(count); i++) {
+  const result = await store.settle(crawlId, { kind: 'skipped', url: `${urlPrefix}${i}`, reason: 'not_html' });
+  if (result.result === 'settled') settled++;
+}
+process.stdout.write(JSON.stringify({ settled }));
+redis.disconnect();

@@ -189,3 +189,30 @@ describe('terminal transitions', () => {
     expect(failed[0]).toMatchObject({ error: { code: 'robots_unreachable', message: 'x' }, counters: { discovered: 1 } });
   });
 });
+
+describe('politeness and robots across workers', () => {
+  it('hands out host slots at least the gap apart, whatever the concurrency', async () => {
+    const { store, another } = testStore();
+    const { crawl } = await store.create({ url: START, options: options() });
+    const stores = Array.from({ length: 5 }, another);
+    const slots = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => stores[i % 5]!.reserveHostSlot(crawl.id, '127.0.0.1:9', 100)),
+    );
+    const times = slots.map((s) => s.slotAt).sort((a, b) => a - b);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(100);
+    expect(slots.filter((s) => s.waitMs === 0)).toHaveLength(1);
+    expect(Math.max(...slots.map((s) => s.waitMs))).toBeGreaterThanOrEqual(1900);
+    // Another host is not held up.
+    expect((await store.reserveHostSlot(crawl.id, 'other.test', 100)).waitMs).toBe(0);
+  });
+
+  it('lets one worker fetch a host’s robots.txt and every worker read it', async () => {
+    const { store, another } = testStore();
+    const { crawl } = await store.create({ url: START, options: options() });
+    const locks = await Promise.all(Array.from({ length: 10 }, () => another().lockRobots(crawl.id, 'h', 5_000)));
+    expect(locks.filter(Boolean)).toHaveLength(1);
+    expect(await store.robots(crawl.id, 'h')).toBeNull();
+    await store.saveRobots(crawl.id, 'h', '{"status":200}');
+    expect(await another().robots(crawl.id, 'h')).toBe('{"status":200}');
+  });
+});

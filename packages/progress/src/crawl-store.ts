@@ -120,7 +120,7 @@ function takeBatch(pending: SettleItem[]): SettleItem[] {
   return pending.splice(0, count);
 }
 
-/** One settle record's ARGV values (settle-11.lua). */
+/** One settle record's ARGV values (settle-13.lua). */
 function settleArgs(outcome: PageOutcome): (string | number | Buffer)[] {
   if (outcome.kind === 'processed') {
     const { url, title, depth, status, bytes, durationMs, markdown } = outcome;
@@ -321,7 +321,7 @@ export class CrawlStore {
   }
 
   /**
-   * Settles one URL exactly once; see settle-11.lua. Settles of one crawl
+   * Settles one URL exactly once; see settle-13.lua. Settles of one crawl
    * that arrive while a call for it is in flight are sent together in the
    * next call (group commit): one round trip for many pages under load, no
    * added wait when idle.
@@ -477,6 +477,29 @@ export class CrawlStore {
   async errors(id: string): Promise<CrawlErrorItem[]> {
     const items = await this.redis.lrange(this.keys(id).errors, 0, -1);
     return items.map((item) => JSON.parse(item) as CrawlErrorItem);
+  }
+
+  /**
+   * Reserves this host's next request slot for the crawl (politeness across
+   * workers): the wait in ms (0 = now) and the slot's time.
+   */
+  async reserveHostSlot(id: string, host: string, gapMs: number): Promise<{ waitMs: number; slotAt: number }> {
+    const [waitMs, slotAt] = ((await this.run('hostSlot', id, [host, gapMs])) as number[]).map(Number);
+    return { waitMs: waitMs!, slotAt: slotAt! };
+  }
+
+  /** robots.txt of a host as stored for this crawl (see saveRobots), or null. */
+  async robots(id: string, host: string): Promise<string | null> {
+    return this.redis.hget(this.keys(id).robots, host);
+  }
+
+  async saveRobots(id: string, host: string, value: string): Promise<void> {
+    await this.redis.hset(this.keys(id).robots, host, value);
+  }
+
+  /** Takes the right to fetch a host's robots.txt for this crawl, for `ms`. */
+  async lockRobots(id: string, host: string, ms: number): Promise<boolean> {
+    return (await this.redis.set(`${this.keys(id).robotsLock}${host}`, '1', 'PX', ms, 'NX')) === 'OK';
   }
 
   /** Ids of crawls that may still be running (for the sweep). */

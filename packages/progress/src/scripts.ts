@@ -6,7 +6,7 @@ import { crawlKeys } from '@crawlstream/shared';
 import type { Redis } from 'ioredis';
 
 const LUA_DIR = new URL('../lua/', import.meta.url);
-const CRAWL_KEY_COUNT = 11;
+const CRAWL_KEY_COUNT = 13;
 
 function loadLua(name: string, seen = new Set<string>()): string {
   const source = readFileSync(new URL(name, LUA_DIR), 'utf8');
@@ -28,10 +28,11 @@ const SCRIPT_NAMES = [
   'appendProgress',
   'open',
   'readAfter',
+  'hostSlot',
 ] as const;
 type ScriptName = (typeof SCRIPT_NAMES)[number];
 
-/** The 11 keys every per-crawl script takes, in the order includes/crawl.lua names them. */
+/** The 13 keys every per-crawl script takes, in the order includes/crawl.lua names them. */
 export function scriptKeys(id: string, prefix: string): string[] {
   const k = crawlKeys(id, prefix);
   return [
@@ -46,6 +47,8 @@ export function scriptKeys(id: string, prefix: string): string[] {
     k.pageOrder,
     k.errors,
     k.expanded,
+    k.robots,
+    k.hosts,
   ];
 }
 

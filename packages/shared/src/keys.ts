@@ -26,6 +26,12 @@ export interface CrawlKeys {
   errors: string;
   /** Set: parent URLs whose children were already claimed (idempotent retries). */
   expanded: string;
+  /** Hash: host -> robots.txt as fetched once for this crawl (JSON). */
+  robots: string;
+  /** Hash: host -> epoch ms of the next request slot (politeness across workers). */
+  hosts: string;
+  /** Prefix of per-host locks so that one worker fetches a host's robots.txt. */
+  robotsLock: string;
   /** Pub/sub channel that wakes stream readers; carries no data that matters. */
   wake: string;
 }
@@ -44,6 +50,9 @@ export function crawlKeys(id: string, prefix: string = DEFAULT_KEY_PREFIX): Craw
     pageOrder: `${base}:pageorder`,
     errors: `${base}:errors`,
     expanded: `${base}:expanded`,
+    robots: `${base}:robots`,
+    hosts: `${base}:hosts`,
+    robotsLock: `${base}:robotslock:`,
     wake: `${base}:wake`,
   };
 }

@@ -1,13 +1,15 @@
 --[[
-  Shared prelude of every per-crawl script. All of them take the same 11 keys,
+  Shared prelude of every per-crawl script. All of them take the same 13 keys,
   all hash-tagged with the crawl id (one Cluster slot):
     KEYS[1] meta       KEYS[2] counters   KEYS[3] events     KEYS[4] seen (url -> depth)
     KEYS[5] frontier   KEYS[6] inflight   KEYS[7] done       KEYS[8] pages
-    KEYS[9] pageOrder  KEYS[10] errors    KEYS[11] expanded
+    KEYS[9] pageOrder  KEYS[10] errors    KEYS[11] expanded  KEYS[12] robots
+    KEYS[13] hosts (host -> next request time, for politeness)
 ]]
 local metaKey, countersKey, eventsKey, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local frontierKey, inflightKey, doneKey, pagesKey = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local pageOrderKey, errorsKey, expandedKey = KEYS[9], KEYS[10], KEYS[11]
+local robotsKey, hostsKey = KEYS[12], KEYS[13]
 
 -- Variadic commands take at most this many arguments per call (Lua's unpack
 -- has a stack limit near 8,000).

@@ -3,7 +3,7 @@
   appended less than ARGV[1] ms ago by any process (a global throttle), and
   only while the crawl runs (nothing ever follows the terminal event).
   pagesPerSecond is smoothed over the pages settled since the last one.
-  KEYS: the 11 crawl keys
+  KEYS: the 13 crawl keys
   ARGV[1] least interval in ms
   Returns {'missing'} | {'finished', status} | {'throttled', msLeft} | {'appended', id}
 ]]

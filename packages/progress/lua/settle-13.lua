@@ -5,7 +5,7 @@
   links claimed; then, once for the batch, the next URLs dispatched and the
   completion when frontier and in-flight are both empty. Batching is group
   commit: settles that arrive while one call is in flight share the next.
-  KEYS: the 11 crawl keys
+  KEYS: the 13 crawl keys
   ARGV[1] number of records, then per record 7 + L values:
     url, outcome (processed | failed | skipped), event type (page | page_failed | page_skipped),
     event payload JSON, stored result (compressed page, or error item JSON),

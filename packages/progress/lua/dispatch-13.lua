@@ -1,7 +1,7 @@
 --[[
   Fills free in-flight slots from the frontier, and completes a crawl whose
   frontier and in-flight are both empty (so no crawl stays running forever).
-  KEYS: the 11 crawl keys
+  KEYS: the 13 crawl keys
   Returns {'missing'} | {'finished', status} | {'dispatched', completed(0|1), url, depth, jobId, ...}
 ]]
 --@include includes/crawl.lua

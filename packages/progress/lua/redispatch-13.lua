@@ -1,7 +1,7 @@
 --[[
   Hands an in-flight URL whose job vanished to a new job (compare-and-set on
   its generation, so two sweepers cannot both re-dispatch it).
-  KEYS: the 11 crawl keys
+  KEYS: the 13 crawl keys
   ARGV[1] url   ARGV[2] expected generation
   Returns {'missing'} | {'finished', status} | {'stale'} | {'redispatched', url, depth, jobId, generation}
 ]]

@@ -1,6 +1,6 @@
 --[[
   Fails a running crawl (compare-and-set, like cancel).
-  KEYS: the 11 crawl keys
+  KEYS: the 13 crawl keys
   ARGV[1] error JSON {code, message}
   Returns {'missing'} | {'finished', status} | {'failed'}
 ]]

@@ -1,7 +1,7 @@
 --[[
   What a stream reader needs to start, read in one atomic step: the crawl
   (meta and counters), the newest stored event id, and a verdict on the cursor.
-  KEYS: the 11 crawl keys
+  KEYS: the 13 crawl keys
   ARGV[1] cursor ('' for none, '0' for the first event, or an event id)
   Returns nil when the crawl does not exist, else
     {verdict, lastId, terminalId or '', metaFlat..., '|', discovered, processed, failed, skipped}

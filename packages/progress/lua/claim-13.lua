@@ -2,7 +2,7 @@
   Claims URLs found outside a page settle (sitemaps): dedupe, maxPages,
   maxDepth, then dispatch. Idempotent per parent: a retried parent re-gets its
   own children and nobody else's.
-  KEYS: the 11 crawl keys
+  KEYS: the 13 crawl keys
   ARGV[1] parent key    ARGV[2] depth    ARGV[3..] normalized URLs
   Returns {'finished', status} or {'claimed', acceptedCount, fresh(0|1), url1..urlN, '|', url, depth, jobId, ...}
 ]]

@@ -1,7 +1,7 @@
 --[[
   Cancels a running crawl: compare-and-set on the status, so exactly one
   terminal event can ever exist.
-  KEYS: the 11 crawl keys
+  KEYS: the 13 crawl keys
   Returns {'missing'} | {'finished', status} | {'cancelled'}
 ]]
 --@include includes/crawl.lua

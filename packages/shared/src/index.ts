@@ -4,3 +4,4 @@ export * from './ids.js';
 export * from './keys.js';
 export * from './routes.js';
 export * from './schemas.js';
+export * from './urls.js';

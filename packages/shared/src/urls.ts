@@ -1,0 +1,23 @@
+// URL normalization: the one canonical spelling of a crawlable URL, so that
+// `/a`, `/a#x` and `HTTP://Host:80/a` dedupe to the same frontier entry.
+import { MAX_URL_LENGTH } from './schemas.js';
+
+/**
+ * Resolves `raw` against `base` and returns its canonical form, or null when
+ * it is not something we would ever fetch. The WHATWG parser already
+ * lower-cases scheme and host, drops the default port and resolves dot
+ * segments; we only add what it leaves alone: the fragment (never sent to the
+ * server, so `/a#x` is `/a`). The query string is kept byte for byte: servers
+ * may treat `?b=1&a=2` and `?a=2&b=1` differently.
+ */
+export function normalizeUrl(raw: string, base?: string | URL): string | null {
+  const url = URL.parse(raw.trim(), base?.toString());
+  if (!url) return null;
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+  // The API refuses URLs with credentials; a link must not smuggle them in.
+  if (url.username !== '' || url.password !== '') return null;
+  if (url.hostname === '') return null;
+  url.hash = '';
+  const normalized = url.href;
+  return normalized.length > MAX_URL_LENGTH ? null : normalized;
+}

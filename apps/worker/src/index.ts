@@ -1,2 +1,2 @@
-// @crawlstream/worker: crawl job processing.
-export {};
+// @crawlstream/worker: crawl page processing on BullMQ.
+export { type CrawlWorker, type CrawlWorkerOptions, createCrawlWorker } from './crawl-worker.js';

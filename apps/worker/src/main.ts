@@ -1,19 +1,34 @@
-// The worker process: connects to Redis and processes crawl jobs until
-// SIGTERM/SIGINT. Page processing arrives with the worker issue.
+// The worker process (`npm run start:worker`): read config, run page jobs
+// until SIGTERM/SIGINT, then stop taking jobs, finish or hand back in-flight
+// pages within a bound, and exit 0.
 import { loadConfigOrExit } from '@crawlstream/shared';
-import { Redis } from 'ioredis';
+import { createCrawlWorker } from './crawl-worker.js';
 
 const config = loadConfigOrExit();
 if (!config.REDIS_URL) {
   process.stderr.write('crawlstream worker: REDIS_URL is required (npm start provides one)\n');
   process.exit(1);
 }
-const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-await redis.ping();
-process.stdout.write(`crawlstream worker ready (concurrency ${config.WORKER_CONCURRENCY})\n`);
+const quiet = config.LOG_LEVEL === 'silent' || config.LOG_LEVEL === 'fatal' || config.LOG_LEVEL === 'error';
+const log = (message: string, fields: Record<string, unknown> = {}) => {
+  if (!quiet) process.stdout.write(`${JSON.stringify({ time: Date.now(), msg: message, ...fields })}\n`);
+};
+
+const worker = await createCrawlWorker({
+  redisUrl: config.REDIS_URL,
+  concurrency: config.WORKER_CONCURRENCY,
+  ssrfAllow: config.SSRF_ALLOW,
+  ttlSeconds: config.CRAWL_TTL_SECONDS,
+  log,
+});
+log('crawlstream worker ready', { concurrency: config.WORKER_CONCURRENCY });
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
-    redis.quit().finally(() => process.exit(0));
+    log('worker stopping', { signal });
+    worker.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   });
 }

@@ -488,6 +488,20 @@ export class CrawlStore {
     return { waitMs: waitMs!, slotAt: slotAt! };
   }
 
+  /**
+   * Records `url` (a redirect target) as seen, so that no other page fetches
+   * it again. False when the crawl already knew it: the redirect led onto a
+   * known URL.
+   */
+  async markSeen(id: string, url: string, depth: number): Promise<boolean> {
+    return (await this.redis.hsetnx(this.keys(id).seen, url, depth)) === 1;
+  }
+
+  /** The status only (one small read): cheaper than get() on a hot path. */
+  async status(id: string): Promise<string | null> {
+    return this.redis.hget(this.keys(id).meta, 'status');
+  }
+
   /** robots.txt of a host as stored for this crawl (see saveRobots), or null. */
   async robots(id: string, host: string): Promise<string | null> {
     return this.redis.hget(this.keys(id).robots, host);

@@ -3,15 +3,45 @@ import { normalizeUrl } from './urls.js';
 
 describe('normalizeUrl', () => {
   it('makes /a, /a#x and HTTP://Host:80/a one URL', () => {
-    const forms = ['http://host/a', 'http://host/a#x', 'HTTP://Host:80/a', 'http://host/b/../a'];
-    expect(new Set(forms.map((u) => normalizeUrl(u)))).toEqual(new Set(['http://host/a']));
-    expect(normalizeUrl('/a#top', 'https://Docs.Test:443/guide/')).toBe('https://docs.test/a');
-    expect(normalizeUrl('b?x=1&a=2', 'https://docs.test/guide/')).toBe('https://docs.test/guide/b?x=1&a=2');
+    const forms = ['http://host/a', 'http://host/a#x', 'HTTP://Host:80/a', 'http://HOST/b/../a'];
+    expect(new Set(forms.map((form) => normalizeUrl(form)))).toEqual(new Set(['http://host/a']));
   });
 
-  it('refuses what is never fetched', () => {
-    for (const raw of ['mailto:a@b.test', 'javascript:void(0)', 'ftp://h/', 'http://u:p@h/', 'not a url']) {
-      expect(normalizeUrl(raw), raw).toBeNull();
-    }
+  it('drops the default https port but keeps any other', () => {
+    expect(normalizeUrl('https://x.test:443/p')).toBe('https://x.test/p');
+    expect(normalizeUrl('https://x.test:8443/p')).toBe('https://x.test:8443/p');
+    expect(normalizeUrl('http://x.test:443/p')).toBe('http://x.test:443/p');
+  });
+
+  it('resolves relative references against the base', () => {
+    const base = 'https://docs.test/guide/intro.html';
+    expect(normalizeUrl('setup.html', base)).toBe('https://docs.test/guide/setup.html');
+    expect(normalizeUrl('../api/', base)).toBe('https://docs.test/api/');
+    expect(normalizeUrl('//cdn.test/x', base)).toBe('https://cdn.test/x');
+    expect(normalizeUrl('#top', base)).toBe(base);
+    expect(normalizeUrl('  /trimmed  ', base)).toBe('https://docs.test/trimmed');
+  });
+
+  it('keeps the query string exactly as written', () => {
+    expect(normalizeUrl('https://x.test/s?b=2&a=1#frag')).toBe('https://x.test/s?b=2&a=1');
+    expect(normalizeUrl('https://x.test/s?')).toBe('https://x.test/s?');
+  });
+
+  it.each([
+    'mailto:someone@x.test',
+    'javascript:alert(1)',
+    'ftp://x.test/file',
+    'data:text/html,hi',
+    'file:///etc/passwd',
+    'not a url',
+    '',
+    'https://user:pw@x.test/',
+    `https://x.test/${'a'.repeat(3000)}`,
+  ])('refuses %s', (raw) => {
+    expect(normalizeUrl(raw)).toBeNull();
+  });
+
+  it('refuses a relative reference without a base', () => {
+    expect(normalizeUrl('/a')).toBeNull();
   });
 });

@@ -1,0 +1,44 @@
+// The page pipeline of the crawl worker: pure steps, composable and testable
+// without Redis or BullMQ. normalize -> scope -> (robots) -> guarded fetch ->
+// decode -> extract (title, links, markdown); sitemaps seed the frontier.
+export {
+  type BackoffOptions,
+  backoffDelay,
+  MAX_RETRY_AFTER_MS,
+  parseRetryAfter,
+} from './backoff.js';
+export { type ExtractedPage, extractPage } from './extract.js';
+export {
+  type FailureReason,
+  type FetchFailed,
+  type FetchOptions,
+  type FetchPageResult,
+  type FetchSkipped,
+  type FetchTextResult,
+  fetchPage,
+  fetchText,
+  type HtmlPage,
+  MAX_REDIRECTS,
+  type SkipReason,
+  type TextDocument,
+} from './fetch-page.js';
+export {
+  MAX_CRAWL_DELAY_MS,
+  parseRobots,
+  ROBOTS_TOKEN,
+  type RobotsRules,
+  robotsForUnavailable,
+  robotsUrlFor,
+  USER_AGENT,
+} from './robots.js';
+export { makeScope, type Scope, type ScopeOptions } from './scope.js';
+export { parseSitemap, type SitemapEntries } from './sitemap.js';
+export {
+  createSsrfGuard,
+  type Resolver,
+  SSRF_BLOCKED,
+  SsrfBlockedError,
+  type SsrfGuard,
+  type SsrfGuardOptions,
+} from './ssrf.js';
+export { normalizeUrl } from './url.js';

@@ -1,0 +1,85 @@
+// Crawl scope: which discovered URLs belong to a crawl, from the start URL,
+// the `scope` option and the `include`/`exclude` path globs (DESIGN.md section 1).
+import type { CrawlOptions } from '@crawlstream/shared';
+import picomatch from 'picomatch';
+import { getDomain } from 'tldts';
+import { normalizeUrl } from './url.js';
+
+export type ScopeOptions = Pick<CrawlOptions, 'scope' | 'include' | 'exclude'>;
+
+export interface Scope {
+  /** True when `url` (absolute, any spelling) belongs to the crawl. */
+  inScope(url: string): boolean;
+}
+
+type PathMatcher = (path: string) => boolean;
+
+export function makeScope(startUrl: string, options: ScopeOptions): Scope {
+  const normalized = normalizeUrl(startUrl);
+  if (!normalized) throw new TypeError(`not a crawlable start URL: ${startUrl}`);
+  const start = new URL(normalized);
+  const inArea = areaMatcher(start, options.scope);
+  const included = options.include.length === 0 ? () => true : globMatcher(options.include);
+  const excluded = options.exclude.length === 0 ? () => false : globMatcher(options.exclude);
+
+  return {
+    inScope(raw) {
+      const href = normalizeUrl(raw);
+      if (!href) return false;
+      const url = new URL(href);
+      if (!inArea(url)) return false;
+      const paths = pathForms(url.pathname);
+      if (paths.some(excluded)) return false;
+      return paths.some(included);
+    },
+  };
+}
+
+function areaMatcher(start: URL, scope: ScopeOptions['scope']): (url: URL) => boolean {
+  switch (scope) {
+    case 'origin':
+      return (url) => url.origin === start.origin;
+    case 'prefix': {
+      // The start URL's directory: `/docs/guide/intro.html` crawls `/docs/guide/`.
+      const prefix = start.pathname.slice(0, start.pathname.lastIndexOf('/') + 1);
+      return (url) => url.origin === start.origin && url.pathname.startsWith(prefix);
+    }
+    case 'domain': {
+      const site = registrableDomain(start.hostname);
+      return (url) => registrableDomain(url.hostname) === site;
+    }
+  }
+}
+
+/**
+ * The registrable domain (eTLD+1), or the host itself for IP addresses and
+ * single-label hosts. Private suffixes count as public ones, so `a.github.io`
+ * and `b.github.io` are different sites, as they are different owners.
+ */
+function registrableDomain(hostname: string): string {
+  return getDomain(hostname, { allowPrivateDomains: true }) ?? hostname;
+}
+
+/**
+ * Globs are matched against the path. A pattern without a slash (`*.pdf`)
+ * matches the last segment anywhere; one with a slash but no leading one
+ * (`docs/**`) is anchored at the root, as users write it.
+ */
+function globMatcher(patterns: string[]): PathMatcher {
+  const anchored = patterns.map((pattern) => {
+    if (!pattern.includes('/')) return `**/${pattern}`;
+    return pattern.startsWith('/') || pattern.startsWith('*') ? pattern : `/${pattern}`;
+  });
+  return picomatch(anchored, { dot: true });
+}
+
+/** The path as sent and, when it differs, as a person would type it (`café`, not `caf%C3%A9`). */
+function pathForms(pathname: string): string[] {
+  let decoded: string;
+  try {
+    decoded = decodeURI(pathname);
+  } catch {
+    return [pathname];
+  }
+  return decoded === pathname ? [pathname] : [pathname, decoded];
+}

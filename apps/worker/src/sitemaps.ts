@@ -1,0 +1,33 @@
+// Seeds a crawl's frontier from its sitemaps: robots.txt `Sitemap:` lines and
+// /sitemap.xml, following sitemap indexes, keeping only in-scope URLs, within
+// maxPages. Best effort: a missing or broken sitemap seeds nothing.
+import { type FetchOptions, fetchText, parseSitemap, type RobotsRules } from './pipeline/index.js';
+
+/** Sitemap files read per crawl at most (indexes included). */
+const MAX_SITEMAP_FILES = 20;
+
+export async function sitemapUrls(
+  startUrl: string,
+  robots: RobotsRules | undefined,
+  maxUrls: number,
+  inScope: (url: string) => boolean,
+  fetchOptions: FetchOptions,
+): Promise<string[]> {
+  const queue = [...(robots?.sitemaps ?? []), new URL('/sitemap.xml', startUrl).href];
+  const read = new Set<string>();
+  const found = new Set<string>();
+  while (queue.length > 0 && read.size < MAX_SITEMAP_FILES && found.size < maxUrls) {
+    const sitemapUrl = queue.shift()!;
+    if (read.has(sitemapUrl)) continue;
+    read.add(sitemapUrl);
+    const fetched = await fetchText(sitemapUrl, fetchOptions);
+    if (fetched.kind !== 'text') continue;
+    const entries = parseSitemap(fetched.text, maxUrls, fetched.finalUrl);
+    for (const url of entries.urls) {
+      if (found.size >= maxUrls) break;
+      if (inScope(url)) found.add(url);
+    }
+    queue.push(...entries.sitemaps);
+  }
+  return [...found];
+}

@@ -28,6 +28,8 @@ export interface CrawlWorkerOptions {
   /** BullMQ lock and stall check; shorter values hand a killed worker's pages on sooner. */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
+  /** First retry's backoff ceiling (doubles per attempt, full jitter). */
+  retryBaseMs?: number;
   /** Longest wait for in-flight pages on close before they are handed back. */
   closeTimeoutMs?: number;
   log?: (message: string, fields?: Record<string, unknown>) => void;
@@ -81,7 +83,9 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
     maxStalledCount: 1,
     settings: {
       backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) =>
-        backoffDelay(attemptsMade, error instanceof RetryablePageError ? error.failure.retryAfterMs : undefined),
+        backoffDelay(attemptsMade, error instanceof RetryablePageError ? error.failure.retryAfterMs : undefined, {
+          baseMs: options.retryBaseMs ?? 1_000,
+        }),
     },
   });
   worker.on('error', (error) => log('worker error', { error: String(error) }));

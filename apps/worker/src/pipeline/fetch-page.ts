@@ -246,12 +246,12 @@ async function retrieve(
       const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
       if (htmlOnly && mediaType && !HTML_TYPES.has(mediaType)) {
         // Not read at all: a skipped download should cost nothing.
-        body.destroy();
+        discard(body);
         return skipped('not_html', `content type ${mediaType}`, status);
       }
       const declared = Number(header(headers, 'content-length'));
       if (Number.isFinite(declared) && declared > options.maxBytes) {
-        body.destroy();
+        discard(body);
         return failed('too_large', `Content-Length ${declared} exceeds ${options.maxBytes} bytes`, {
           status,
         });
@@ -359,7 +359,7 @@ async function readBody(
   try {
     decoder = decompressorFor(encoding);
   } catch (error) {
-    body.destroy();
+    discard(body);
     throw error;
   }
   let decodeFailed = false;
@@ -376,7 +376,7 @@ async function readBody(
     for await (const chunk of source) {
       size += chunk.length;
       if (size > maxBytes) {
-        body.destroy();
+        discard(body);
         decoder?.destroy();
         throw new TooLargeError(`body exceeds ${maxBytes} bytes`);
       }
@@ -417,4 +417,14 @@ function isHtml(contentType: string | null, bytes: Buffer): boolean {
     .replace(/^\u00EF\u00BB\u00BF/, '') // a UTF-8 byte order mark, read as latin1
     .trimStart();
   return /^<(!doctype\s+html|html|head|body)[\s>]/i.test(head);
+}
+
+/**
+ * Drops a response body without reading it. undici's body emits an abort
+ * error when destroyed unread; with nobody listening that would surface as
+ * an unhandled error, so listen first.
+ */
+function discard(body: NodeJS.ReadableStream & { destroy(): void }): void {
+  body.on('error', () => {});
+  body.destroy();
 }

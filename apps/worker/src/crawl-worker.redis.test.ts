@@ -1,0 +1,119 @@
+import { useRedis } from '@crawlstream/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CrawlWorker, createCrawlWorker } from './crawl-worker.js';
+import { startCrawl, waitForEnd } from './test-support/crawl.js';
+import { type Site, startSite } from './test-support/site.js';
+
+let site: Site;
+beforeAll(async () => {
+  site = await startSite({ pages: 30, orphans: 3 });
+});
+afterAll(() => site.close());
+
+async function worker(redis: ReturnType<typeof useRedis>, extra: Partial<Parameters<typeof createCrawlWorker>[0]> = {}) {
+  return createCrawlWorker({
+    redisUrl: redis.url,
+    prefix: redis.prefix,
+    concurrency: 8,
+    ssrfAllow: ['127.0.0.1/32'],
+    retryBaseMs: 50,
+    ...extra,
+  });
+}
+
+describe('crawl worker', () => {
+  let w: CrawlWorker | undefined;
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  it('crawls a docs site: every page once, robots and sitemap honoured, counters add up', async () => {
+    const redis = useRedis('w');
+    w = await worker(redis);
+    const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, site.start, { maxPages: 100, maxDepth: 5 });
+    const done = await waitForEnd(store, crawl.id);
+    expect(done.status).toBe('completed');
+    const pages = await store.pages(crawl.id, 0, 1000);
+    const urls = pages.items.map((p) => p.url).sort();
+    const expected = site.pageUrls.sort();
+    expect(urls).toEqual(expected); // 30 linked pages + 3 only in the sitemap, each once
+    expect(done.counters.processed).toBe(expected.length);
+    const { discovered, processed, failed, skipped } = done.counters;
+    expect(discovered).toBe(processed + failed + skipped);
+    expect(site.hits.get('/robots.txt')).toBe(1); // fetched once for the crawl
+    const first = pages.items.find((p) => p.url === site.start)!;
+    expect(first.markdown).toContain('# Page 0');
+    expect(first.markdown).toContain('```');
+    expect(first.markdown).not.toContain('footer');
+    await w.close();
+    w = undefined;
+  });
+
+  it('settles every hostile page with the right reason, and the crawl completes', async () => {
+    const redis = useRedis('w');
+    w = await worker(redis);
+    const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, `${site.origin}/docs/h/`, {
+      maxPages: 60,
+      maxDepth: 2,
+      timeoutMs: 1_000,
+      maxBytes: 1_000_000,
+      useSitemap: false,
+    });
+    const done = await waitForEnd(store, crawl.id);
+    expect(done.status).toBe('completed');
+    const errors = await store.errors(crawl.id);
+    const reasonOf = (path: string) => errors.find((e) => e.url === `${site.origin}/docs/h/${path}`)?.reason;
+    expect(reasonOf('loop-a')).toBe('redirect_loop');
+    expect(reasonOf('r0')).toBe('too_many_redirects');
+    expect(reasonOf('out')).toBe('redirect_out_of_scope');
+    expect(reasonOf('drip')).toBe('timeout');
+    expect(reasonOf('big')).toBe('too_large');
+    expect(reasonOf('png')).toBe('not_html');
+    expect(reasonOf('missing')).toBe('http_4xx');
+    expect(reasonOf('private/secret')).toBe('robots');
+    expect(site.hits.get('/docs/h/private/secret')).toBeUndefined();
+    const stored = (await store.pages(crawl.id, 0, 1000)).items.map((p) => p.url);
+    for (const ok of ['malformed', 'flaky', 'busy', 'many']) expect(stored, JSON.stringify(errors)).toContain(`${site.origin}/docs/h/${ok}`);
+    expect(site.hits.get('/docs/h/flaky')).toBe(2); // 500, then retried
+    expect(site.hits.get('/docs/h/busy')).toBe(2); // 429 + Retry-After, then retried
+    expect(site.hits.get('/docs/h/drip')).toBe(4); // a timeout is retried up to the attempt limit
+    const { discovered, processed, failed, skipped } = done.counters;
+    expect(discovered).toBe(60); // maxPages, although the page with 10,000 links offered more
+    expect(discovered).toBe(processed + failed + skipped);
+    await w.close();
+    w = undefined;
+  });
+
+  it('refuses a private address outside SSRF_ALLOW, checked on the address connected to', async () => {
+    const redis = useRedis('w');
+    w = await worker(redis);
+    // 127.0.0.2 is loopback too, but only 127.0.0.1/32 is allowed.
+    const blocked = site.origin.replace('127.0.0.1', '127.0.0.2');
+    const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, `${blocked}/docs/`, {
+      respectRobotsTxt: false,
+      useSitemap: false,
+    });
+    const done = await waitForEnd(store, crawl.id);
+    expect(done).toMatchObject({ status: 'completed', counters: { discovered: 1, failed: 1 } });
+    expect((await store.errors(crawl.id))[0]).toMatchObject({ reason: 'ssrf_blocked' });
+    await w.close();
+    w = undefined;
+  });
+
+  it('fetches nothing more once a crawl is cancelled', async () => {
+    const redis = useRedis('w');
+    const slow = await startSite({ pages: 200, latencyMs: 50 });
+    w = await worker(redis, { concurrency: 2 });
+    const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, slow.start, { maxPages: 200, concurrency: 2 });
+    await expect.poll(async () => (await store.counters(crawl.id)).processed, { timeout: 20_000 }).toBeGreaterThan(3);
+    await store.cancel(crawl.id);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // in-flight pages end
+    const requests = [...slow.hits.values()].reduce((a, b) => a + b, 0);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect([...slow.hits.values()].reduce((a, b) => a + b, 0)).toBe(requests);
+    expect((await store.get(crawl.id))!.status).toBe('cancelled');
+    await w.close();
+    w = undefined;
+    await slow.close();
+  });
+});

@@ -1,0 +1,25 @@
+// Starting crawls the way the API does (create, then enqueue the first page)
+// and waiting for them to end, for the worker tests.
+import { createPageQueue, enqueuePages } from '@crawlstream/jobs';
+import { CrawlStore } from '@crawlstream/progress';
+import { type Crawl, type CrawlOptionsInput, crawlOptionsSchema, isTerminalStatus } from '@crawlstream/shared';
+import type { Redis } from 'ioredis';
+
+export async function startCrawl(redis: Redis, prefix: string, url: string, options: CrawlOptionsInput) {
+  const store = new CrawlStore({ redis, prefix });
+  const queue = createPageQueue(redis, prefix);
+  const { crawl, dispatched } = await store.create({ url, options: crawlOptionsSchema().parse(options) });
+  await enqueuePages(queue, crawl.id, dispatched);
+  await queue.close();
+  return { store, crawl };
+}
+
+export async function waitForEnd(store: CrawlStore, id: string, timeoutMs = 120_000): Promise<Crawl> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const crawl = await store.get(id);
+    if (crawl && isTerminalStatus(crawl.status)) return crawl;
+    if (Date.now() > deadline) throw new Error(`crawl did not end in time: ${JSON.stringify(crawl)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -1,0 +1,139 @@
+// A documentation site generated for the tests, served by node:http on
+// 127.0.0.1: `pages` pages under /docs/ in a 10-ary tree with navigation
+// links (so cycles), robots.txt, a sitemap with pages no link reaches, and
+// hostile routes under /docs/h/.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Site {
+  origin: string;
+  /** Start URL of the generated docs. */
+  start: string;
+  /** Every page URL a full crawl of /docs/ must store. */
+  pageUrls: string[];
+  /** Requests per path (for retry and robots assertions). */
+  hits: Map<string, number>;
+  close(): Promise<void>;
+}
+
+export interface SiteOptions {
+  pages: number;
+  /** Pages only the sitemap lists. */
+  orphans?: number;
+  robots?: string;
+  /** Extra latency per page, in ms. */
+  latencyMs?: number;
+}
+
+function page(title: string, links: string[], body = ''): string {
+  const nav = links.map((href) => `<li><a href="${href}">${href}</a></li>`).join('');
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body>
+<nav><ul><li><a href="/docs/">Home</a></li></ul></nav>
+<main><h1>${title}</h1><p>Documentation for ${title}. ${body}</p>
+<pre><code class="language-js">const x = ${JSON.stringify(title)};</code></pre>
+<ul>${nav}</ul></main><footer>footer</footer></body></html>`;
+}
+
+export async function startSite(options: SiteOptions): Promise<Site> {
+  const hits = new Map<string, number>();
+  const n = options.pages;
+  const orphans = options.orphans ?? 0;
+  const pagePath = (i: number) => (i === 0 ? '/docs/' : `/docs/p${i}.html`);
+  let origin = '';
+
+  const send = (res: ServerResponse, status: number, type: string, body: string | Buffer, headers = {}) => {
+    res.writeHead(status, { 'content-type': type, ...headers });
+    res.end(body);
+  };
+
+  const hostile = (path: string, res: ServerResponse, count: number): boolean => {
+    const m = /^\/docs\/h\/(.*)$/.exec(path);
+    if (!m) return false;
+    const route = m[1]!;
+    const redirect = (to: string) => {
+      res.writeHead(302, { location: to });
+      res.end();
+    };
+    if (route === '') {
+      const links = ['loop-a', 'r0', 'out', 'drip', 'big', 'png', 'malformed', 'flaky', 'busy', 'many', 'missing', 'private/secret'];
+      send(res, 200, 'text/html', page('Hostile', links.map((l) => `/docs/h/${l}`)));
+    } else if (route === 'loop-a') redirect('/docs/h/loop-b');
+    else if (route === 'loop-b') redirect('/docs/h/loop-a');
+    else if (/^r\d+$/.test(route)) redirect(`/docs/h/r${Number(route.slice(1)) + 1}`);
+    else if (route === 'out') redirect('/outside/');
+    else if (route === 'drip') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      const timer = setInterval(() => res.write('<p>drip</p>'), 100);
+      res.on('close', () => clearInterval(timer));
+    } else if (route === 'big') send(res, 200, 'text/html', `<html><body>${'x'.repeat(2_000_000)}</body></html>`);
+    else if (route === 'png') send(res, 200, 'image/png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 3]));
+    else if (route === 'malformed') send(res, 200, 'text/html', '<html><title>Broken</title><body><p>unclosed <b>bold <div><a href="/docs/p1.html">p1');
+    else if (route === 'flaky') {
+      if (count === 1) send(res, 500, 'text/plain', 'oops');
+      else send(res, 200, 'text/html', page('Flaky but fine', []));
+    } else if (route === 'busy') {
+      if (count === 1) send(res, 429, 'text/plain', 'slow down', { 'retry-after': '1' });
+      else send(res, 200, 'text/html', page('Busy but fine', []));
+    } else if (route === 'many') {
+      const links = Array.from({ length: 10_000 }, (_, i) => `/docs/h/many/${i}`);
+      send(res, 200, 'text/html', page('Many links', links));
+    } else if (route.startsWith('many/')) send(res, 200, 'text/html', page(`Many ${route}`, []));
+    else if (route === 'private/secret') send(res, 200, 'text/html', page('Secret', []));
+    else send(res, 404, 'text/plain', 'not found');
+    return true;
+  };
+
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const count = (hits.get(path) ?? 0) + 1;
+    hits.set(path, count);
+    if (path === '/robots.txt') {
+      send(res, 200, 'text/plain', options.robots ?? `User-agent: *\nDisallow: /docs/h/private/\nSitemap: ${origin}/sitemap.xml\n`);
+      return;
+    }
+    if (path === '/sitemap.xml') {
+      const urls = Array.from({ length: orphans }, (_, i) => `<url><loc>${origin}/docs/orphan${i}.html</loc></url>`);
+      send(res, 200, 'application/xml', `<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">${urls.join('')}</urlset>`);
+      return;
+    }
+    if (hostile(path, res, count)) return;
+    const orphan = /^\/docs\/orphan(\d+)\.html$/.exec(path);
+    if (orphan && Number(orphan[1]) < orphans) {
+      send(res, 200, 'text/html', page(`Orphan ${orphan[1]}`, ['/docs/']));
+      return;
+    }
+    const m = path === '/docs/' ? ['', '0'] : /^\/docs\/p(\d+)\.html$/.exec(path);
+    const i = m ? Number(m[1]) : -1;
+    if (i < 0 || i >= n) {
+      send(res, 404, 'text/plain', 'not found');
+      return;
+    }
+    const links: string[] = [];
+    for (let k = 1; k <= 10; k++) if (i * 10 + k < n) links.push(pagePath(i * 10 + k));
+    if (i > 0) links.push(pagePath(Math.floor((i - 1) / 10)), pagePath(i - 1)); // up and back: cycles
+    if (i + 1 < n) links.push(`${pagePath(i + 1)}#next`);
+    const reply = () => send(res, 200, 'text/html; charset=utf-8', page(`Page ${i}`, links));
+    if (options.latencyMs) setTimeout(reply, options.latencyMs);
+    else reply();
+  };
+
+  const server = createServer(handler);
+  server.keepAliveTimeout = 10_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const pageUrls = [
+    ...Array.from({ length: n }, (_, i) => `${origin}${pagePath(i)}`),
+    ...Array.from({ length: orphans }, (_, i) => `${origin}/docs/orphan${i}.html`),
+  ];
+  return {
+    origin,
+    start: `${origin}/docs/`,
+    pageUrls,
+    hits,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

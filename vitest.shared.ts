@@ -9,7 +9,5 @@ export default defineConfig({
     hookTimeout: 60_000,
     teardownTimeout: 30_000,
     include: ['src/**/*.test.ts'],
-    // Until every app has tests of its own (worker: issue 4).
-    passWithNoTests: true,
   },
 });

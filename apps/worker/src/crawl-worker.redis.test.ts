@@ -100,6 +100,33 @@ describe('crawl worker', () => {
     w = undefined;
   });
 
+  it('keeps delayMs between requests to a host across workers, with waiting jobs delayed rather than holding a slot', async () => {
+    const redis = useRedis('w');
+    const polite = await startSite({ pages: 6 });
+    const workers = [await worker(redis), await worker(redis)];
+    const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, polite.start, {
+      delayMs: 250,
+      useSitemap: false,
+    });
+    let sawDelayed = false;
+    const queue = workers[0]!.queue;
+    for (;;) {
+      if ((await queue.getDelayedCount()) > 0) sawDelayed = true;
+      const now = await store.get(crawl.id);
+      if (now!.status !== 'running') break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect((await store.get(crawl.id))!.counters.processed).toBe(6);
+    expect(sawDelayed).toBe(true);
+    // Every page request waits for its slot; slots start after robots.txt and are 250 ms apart.
+    const robotsAt = polite.log.find((r) => r.path === '/robots.txt')!.at;
+    const pageTimes = polite.log.filter((r) => r.path.startsWith('/docs/')).map((r) => r.at);
+    expect(pageTimes).toHaveLength(6);
+    expect(Math.max(...pageTimes) - robotsAt).toBeGreaterThanOrEqual(5 * 250 - 5);
+    await Promise.all(workers.map((w) => w.close()));
+    await polite.close();
+  });
+
   it('fetches nothing more once a crawl is cancelled', async () => {
     const redis = useRedis('w');
     const slow = await startSite({ pages: 200, latencyMs: 50 });

@@ -13,6 +13,8 @@ export interface Site {
   pageUrls: string[];
   /** Requests per path (for retry and robots assertions). */
   hits: Map<string, number>;
+  /** Arrival time (epoch ms) of every request, in order, with its path. */
+  log: { path: string; at: number }[];
   close(): Promise<void>;
 }
 
@@ -36,6 +38,7 @@ function page(title: string, links: string[], body = ''): string {
 
 export async function startSite(options: SiteOptions): Promise<Site> {
   const hits = new Map<string, number>();
+  const log: { path: string; at: number }[] = [];
   const n = options.pages;
   const orphans = options.orphans ?? 0;
   const pagePath = (i: number) => (i === 0 ? '/docs/' : `/docs/p${i}.html`);
@@ -85,6 +88,7 @@ export async function startSite(options: SiteOptions): Promise<Site> {
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    log.push({ path, at: Date.now() });
     const count = (hits.get(path) ?? 0) + 1;
     hits.set(path, count);
     if (path === '/robots.txt') {
@@ -130,6 +134,7 @@ export async function startSite(options: SiteOptions): Promise<Site> {
     start: `${origin}/docs/`,
     pageUrls,
     hits,
+    log,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

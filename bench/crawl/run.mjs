@@ -16,7 +16,6 @@ import { crawlOptionsSchema } from '@crawlstream/shared';
 import { Redis } from 'ioredis';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '../..');
 const PAGES = Number(process.env.BENCH_PAGES ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);

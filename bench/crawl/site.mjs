@@ -38,7 +38,10 @@ const server = createServer((req, res) => {
     return;
   }
   let body = cache.get(i);
-  if (!body) cache.set(i, (body = page(i)));
+  if (!body) {
+    body = page(i);
+    cache.set(i, body);
+  }
   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
   res.end(body);
 });

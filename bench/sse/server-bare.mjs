@@ -12,7 +12,7 @@ const redis = new Redis(redisUrl);
 const key = crawlKeys(crawlId, prefix).events;
 const clients = new Set();
 
-const server = http.createServer((req, res) => {
+const server = http.createServer((_req, res) => {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform' });
   res.write('retry: 1000\n\n');
   clients.add(res);

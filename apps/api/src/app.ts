@@ -1,34 +1,158 @@
-// Builds the Fastify server from a validated config; tests call this, `main`
-// only adds listening and signals. Routes arrive with the API issue.
+// Builds the Fastify server from a validated config; tests and benchmarks
+// call this, `main` only adds listening and signals. Three Redis connections
+// per process, whatever the number of clients: commands, the stream hub's
+// subscriber, and the page queue's (which fails fast when Redis is away).
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Config } from '@crawlstream/shared';
+import { createPageQueue } from '@crawlstream/jobs';
+import { CrawlStore, StreamHub } from '@crawlstream/progress';
+import { type Config, DEFAULT_KEY_PREFIX } from '@crawlstream/shared';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { Redis } from 'ioredis';
+import type { ApiContext } from './context.js';
+import { ApiError, frameworkErrors, registerErrorHandling } from './errors.js';
+import { authPlugin, StreamTokens } from './plugins/auth.js';
+import { boardRoutes } from './plugins/board.js';
+import { docsPlugin, docsRoutes } from './plugins/docs.js';
+import { ApiMetrics, metricsRoutes } from './plugins/metrics.js';
+import { rateLimitPlugin } from './plugins/rate-limit.js';
+import { crawlRoutes } from './routes/crawls.js';
+import { dashboardRoutes } from './routes/dashboard.js';
+import { healthRoutes } from './routes/health.js';
+import { streamRoutes } from './routes/stream.js';
+import { type ApiSettings, DEFAULT_API_SETTINGS } from './settings.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The process's shared state (store, hub, metrics …), for tests and benchmarks. */
+    crawlstream: ApiContext;
+  }
+}
 
 export interface AppOptions {
   config: Config;
   redisUrl: string;
+  /** Redis key prefix (tests use one each); default 'cs'. */
+  prefix?: string;
+  /** API-only settings (settings.ts); defaults for what is left out. */
+  settings?: Partial<ApiSettings>;
+  /** The `retry:` announced on streams, in ms. */
+  streamRetryMs?: number;
+  /** Stream hub tuning (tests): frames kept per crawl, safety poll, entries per read. */
+  hub?: { ringSize?: number; pollMs?: number; batchSize?: number };
 }
 
-export async function buildApp({ config, redisUrl }: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: { level: config.LOG_LEVEL } });
+/** Largest request body: a crawl request with every option at its bound fits. */
+const BODY_LIMIT = 256 * 1024;
+const MAX_URL_LENGTH = 8 * 1024;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function requestId(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** Waits for `work` at most `ms`; shutdown must not hang on a Redis that is gone. */
+async function atMost(work: Promise<unknown>, ms: number): Promise<void> {
+  const timer = new AbortController();
+  await Promise.race([
+    work.catch(() => {}).finally(() => timer.abort()),
+    sleep(ms, undefined, { signal: timer.signal }).catch(() => {}),
+  ]);
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config, redisUrl } = options;
+  const prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
+  const settings: ApiSettings = { ...DEFAULT_API_SETTINGS, ...options.settings };
+
+  const app = Fastify({
+    logger: {
+      level: config.LOG_LEVEL,
+      serializers: {
+        // Stream tokens travel in the query string: keep them out of the logs.
+        req: (request: { method: string; url: string; ip?: string }) => ({
+          method: request.method,
+          url: request.url.replace(/([?&]token=)[^&]*/g, '$1[redacted]'),
+          remoteAddress: request.ip,
+        }),
+      },
+    },
+    bodyLimit: BODY_LIMIT,
+    routerOptions: { maxParamLength: 256 },
+    requestIdHeader: false,
+    genReqId: requestId,
+    trustProxy: settings.trustProxy,
+    frameworkErrors,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+  // Only JSON bodies: anything else is 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain');
+
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  redis.on('error', (error) => app.log.warn({ err: error }, 'redis connection error'));
-  app.addHook('onClose', async () => {
-    redis.disconnect();
+  const subscriber = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queueConnection = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  for (const [name, connection] of [
+    ['commands', redis],
+    ['subscriber', subscriber],
+    ['queue', queueConnection],
+  ] as const) {
+    connection.on('error', (error) => app.log.warn({ err: error, connection: name }, 'redis connection error'));
+  }
+  const store = new CrawlStore({ redis, prefix, ttlSeconds: config.CRAWL_TTL_SECONDS });
+  const hub = new StreamHub({ store, subscriber, ...options.hub });
+  const queue = createPageQueue(queueConnection, prefix);
+  queue.on('error', (error) => app.log.warn({ err: error }, 'page queue error'));
+  const metrics = new ApiMetrics(redis, prefix);
+  const ctx: ApiContext = {
+    config,
+    settings,
+    prefix,
+    redis,
+    store,
+    hub,
+    queue,
+    metrics,
+    tokens: new StreamTokens(redis, `${prefix}:streamtoken:secret`, settings.streamTokenTtlSeconds),
+    keysEnabled: config.API_KEYS.length > 0,
+  };
+  app.decorate('crawlstream', ctx);
+
+  app.addHook('onRequest', async (request) => {
+    if (request.raw.url && request.raw.url.length > MAX_URL_LENGTH) throw new ApiError('uri_too_long');
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    try {
-      await Promise.race([
-        redis.ping(),
-        sleep(1_000).then(() => Promise.reject(new Error('timeout'))),
-      ]);
-      return { status: 'ready' };
-    } catch {
-      return reply.code(503).send({ error: { code: 'not_ready', message: 'Redis does not answer' } });
-    }
+  await app.register(authPlugin, { keys: config.API_KEYS });
+  await app.register(metricsRoutes, { metrics });
+  if (settings.rateLimitPerMinute > 0) {
+    await app.register(rateLimitPlugin, {
+      redis,
+      prefix,
+      perMinute: settings.rateLimitPerMinute,
+      keysEnabled: ctx.keysEnabled,
+    });
+  }
+  await app.register(docsPlugin);
+
+  await app.register(healthRoutes, { ctx });
+  await app.register(crawlRoutes, { ctx });
+  await app.register(streamRoutes, { ctx, ...(options.streamRetryMs ? { retryMs: options.streamRetryMs } : {}) });
+  await app.register(boardRoutes, { queue });
+  await app.register(dashboardRoutes);
+  await app.register(docsRoutes);
+
+  app.addHook('onClose', async () => {
+    await hub.close();
+    await atMost(queue.close(), 2_000);
+    await atMost(Promise.all([redis.quit(), subscriber.quit(), queueConnection.quit()]), 2_000);
+    for (const connection of [redis, subscriber, queueConnection]) connection.disconnect();
   });
   return app;
 }

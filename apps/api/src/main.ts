@@ -1,20 +1,34 @@
 // The API process: read config, build, listen, shut down on SIGTERM/SIGINT.
+// Shutdown ends open streams cleanly first, so their clients reconnect (to
+// another instance, behind a load balancer) and resume by Last-Event-ID.
 import { loadConfigOrExit } from '@crawlstream/shared';
 import { buildApp } from './app.js';
+import { loadApiSettings } from './settings.js';
 
 const config = loadConfigOrExit();
 if (!config.REDIS_URL) {
   process.stderr.write('crawlstream api: REDIS_URL is required (npm start provides one)\n');
   process.exit(1);
 }
-const app = await buildApp({ config, redisUrl: config.REDIS_URL });
+let settings: ReturnType<typeof loadApiSettings>;
+try {
+  settings = loadApiSettings();
+} catch (error) {
+  process.stderr.write(`crawlstream: ${(error as Error).message}\n`);
+  process.exit(1);
+}
+const app = await buildApp({ config, redisUrl: config.REDIS_URL, settings });
 await app.listen({ port: config.PORT, host: config.HOST });
 
+/** A shutdown that takes longer than this is cut short. */
+const SHUTDOWN_LIMIT_MS = 10_000;
 let closing = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (closing) return;
     closing = true;
+    app.log.info({ signal }, 'shutting down');
+    setTimeout(() => process.exit(1), SHUTDOWN_LIMIT_MS).unref();
     app.close().then(
       () => process.exit(0),
       () => process.exit(1),

@@ -1,7 +1,7 @@
 import { loadConfig } from '@crawlstream/shared';
 import { startExtraRedis, useRedis } from '@crawlstream/testkit';
 import { describe, expect, it } from 'vitest';
-import { buildApp } from './app.js';
+import { buildApp } from '../app.js';
 
 const config = loadConfig({ LOG_LEVEL: 'silent' });
 

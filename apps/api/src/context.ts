@@ -1,0 +1,36 @@
+// What the routes of one API process share: its settings, its Redis
+// connections' users (store, stream hub, page queue), metrics and the stream
+// tokens. Built once in buildApp and handed to each plugin.
+import type { PageQueue } from '@crawlstream/jobs';
+import type { CrawlStore, StreamHub } from '@crawlstream/progress';
+import type { Config } from '@crawlstream/shared';
+import type { Redis } from 'ioredis';
+import { ApiError } from './errors.js';
+import type { ApiMetrics } from './plugins/metrics.js';
+import type { StreamTokens } from './plugins/auth.js';
+import type { ApiSettings } from './settings.js';
+
+export interface ApiContext {
+  config: Config;
+  settings: ApiSettings;
+  prefix: string;
+  redis: Redis;
+  store: CrawlStore;
+  hub: StreamHub;
+  queue: PageQueue;
+  metrics: ApiMetrics;
+  tokens: StreamTokens;
+  /** Whether API_KEYS is set (each key then sees only its own crawls). */
+  keysEnabled: boolean;
+}
+
+/**
+ * Throws 404 unless the crawl exists and `owner` may see it; one HGET. With
+ * keys off every crawl is visible. Returns the crawl's recorded owner.
+ */
+export async function visibleCrawlOwner(ctx: ApiContext, id: string, owner: string | null): Promise<string> {
+  const recorded = await ctx.store.owner(id);
+  if (recorded === null) throw new ApiError('not_found');
+  if (ctx.keysEnabled && recorded !== owner) throw new ApiError('not_found');
+  return recorded;
+}

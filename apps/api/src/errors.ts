@@ -1,0 +1,136 @@
+// The catalogue of API errors: each code is the `code` of the JSON error body
+// `{error: {code, message, details?}}`, with its HTTP status. Also the one
+// error handler that turns anything thrown (ours, Fastify's, a plugin's, a
+// validation failure, Redis being down) into that body: 4xx for bad input,
+// never 5xx for it.
+import type { ApiError as ApiErrorBody } from '@crawlstream/shared';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+export const ERRORS = {
+  validation_failed: { status: 400, message: 'The request does not match the schema' },
+  invalid_json: { status: 400, message: 'The body is not valid JSON' },
+  invalid_id: { status: 400, message: 'Not a crawl id (a lowercase UUID v4)' },
+  invalid_cursor: { status: 400, message: 'Not a valid cursor' },
+  invalid_last_event_id: { status: 400, message: 'Last-Event-ID is not an event id' },
+  invalid_idempotency_key: {
+    status: 400,
+    message: 'Idempotency-Key must be 1 to 255 visible ASCII characters',
+  },
+  bad_request: { status: 400, message: 'Bad request' },
+  unauthorized: { status: 401, message: 'A valid API key is required (Authorization: Bearer <key>)' },
+  not_found: { status: 404, message: 'No such crawl' },
+  route_not_found: { status: 404, message: 'No such route' },
+  already_finished: { status: 409, message: 'The crawl has already finished' },
+  payload_too_large: { status: 413, message: 'The body is too large' },
+  uri_too_long: { status: 414, message: 'The URL is too long' },
+  unsupported_media_type: { status: 415, message: 'The body must be application/json' },
+  idempotency_key_reused: {
+    status: 422,
+    message: 'This Idempotency-Key was used with a different request body',
+  },
+  rate_limited: { status: 429, message: 'Too many requests' },
+  internal_error: { status: 500, message: 'Internal error' },
+  unavailable: { status: 503, message: 'A backing service does not answer; retry shortly' },
+  not_ready: { status: 503, message: 'Not ready' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class ApiError extends Error {
+  readonly statusCode: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string = ERRORS[code].message,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.statusCode = ERRORS[code].status;
+  }
+}
+
+export function errorBody(code: ErrorCode, message: string = ERRORS[code].message, details?: unknown): ApiErrorBody {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/** Fastify's own error codes for bad input, mapped to ours. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+  FST_ERR_BAD_URL: 'bad_request',
+  FST_ERR_ASYNC_CONSTRAINT: 'bad_request',
+  FST_ERR_VALIDATION: 'validation_failed',
+};
+
+/** Redis being unreachable is the service's trouble, not the client's: 503, so clients retry. */
+function isUnavailable(error: Error): boolean {
+  return (
+    error.name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Reached the max retries/.test(
+      error.message,
+    )
+  );
+}
+
+interface ValidationIssue {
+  instancePath?: string;
+  message?: string;
+}
+
+function validationDetails(error: FastifyError & { validation?: unknown; validationContext?: string }) {
+  const issues = Array.isArray(error.validation) ? (error.validation as ValidationIssue[]) : [];
+  return {
+    in: error.validationContext,
+    issues: issues.slice(0, 20).map((issue) => ({
+      path: (issue.instancePath ?? '').split('/').filter((part) => part !== ''),
+      message: issue.message ?? 'invalid',
+    })),
+  };
+}
+
+/** Renders any error as `{error: {code, message, details?}}` with the matching status. */
+export function toErrorResponse(error: unknown): { status: number; body: ApiErrorBody } {
+  if (error instanceof ApiError) {
+    return { status: error.statusCode, body: errorBody(error.code, error.message, error.details) };
+  }
+  const e = (error instanceof Error ? error : new Error(String(error))) as FastifyError & {
+    validation?: unknown;
+    validationContext?: string;
+  };
+  if (e.validation) {
+    // A malformed crawl id in the path has its own code.
+    if (e.validationContext === 'params') return { status: 400, body: errorBody('invalid_id') };
+    return { status: 400, body: errorBody('validation_failed', undefined, validationDetails(e)) };
+  }
+  const mapped = e.code ? FASTIFY_CODES[e.code] : undefined;
+  if (mapped) return { status: ERRORS[mapped].status, body: errorBody(mapped) };
+  if (e instanceof SyntaxError) return { status: 400, body: errorBody('invalid_json') };
+  const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
+  if (status === 429) return { status, body: errorBody('rate_limited', e.message || undefined) };
+  if (status >= 400 && status < 500) return { status, body: errorBody('bad_request', e.message || undefined) };
+  if (isUnavailable(e)) return { status: 503, body: errorBody('unavailable') };
+  return { status: 500, body: errorBody('internal_error') };
+}
+
+function send(request: FastifyRequest, reply: FastifyReply, error: unknown) {
+  const { status, body } = toErrorResponse(error);
+  if (status >= 500) request.log.error({ err: error }, 'request failed');
+  else request.log.debug({ code: body.error.code }, 'request refused');
+  return reply.code(status).type('application/json; charset=utf-8').send(body);
+}
+
+/** Error, not-found and framework-error handlers, all speaking the one JSON error shape. */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => send(request, reply, error));
+  app.setNotFoundHandler((request, reply) => send(request, reply, new ApiError('route_not_found')));
+}
+
+/** For Fastify's `frameworkErrors` option (bad URL encoding and the like, before routing). */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  send(request, reply, error);
+}

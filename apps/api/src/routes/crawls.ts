@@ -1,0 +1,310 @@
+// The crawl resource (DESIGN.md section 1): start, list, read, cancel, and
+// the results (pages, one markdown document, errors). A crawl is stored in
+// Redis and its first job enqueued before POST answers, so any instance
+// serves its id at once. `Idempotency-Key` maps (owner, key) to a crawl id
+// with SET NX, so two instances racing with the same key return one crawl.
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { enqueuePages } from '@crawlstream/jobs';
+import { isCrawlListCursor, listCrawls } from '@crawlstream/progress';
+import {
+  apiError,
+  type Crawl,
+  type CrawlOptions,
+  crawl,
+  crawlErrorList,
+  crawlList,
+  crawlPath,
+  crawlRequestSchema,
+  crawlStatus,
+  globalKeys,
+  newCrawlId,
+  normalizeUrl,
+  type PageResult,
+  pageList,
+  routePatterns,
+} from '@crawlstream/shared';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { type ApiContext, visibleCrawlOwner } from '../context.js';
+import { ApiError } from '../errors.js';
+import { crawlIdParams, queryInt } from './params.js';
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** Pages read per round trip while the markdown document is sent. */
+const PAGES_PER_MARKDOWN_READ = 50;
+
+/** The crawl object, plus a stream token when API keys are on (an EventSource cannot send headers). */
+const crawlWithToken = crawl.extend({
+  streamToken: z
+    .string()
+    .optional()
+    .describe('With API_KEYS set: opens this crawl\'s stream as `?token=` until it expires (STREAM_TOKEN_TTL_SECONDS)'),
+});
+
+const errors = { 400: apiError, 401: apiError, 404: apiError, 429: apiError, 503: apiError };
+
+function fingerprint(url: string, options: CrawlOptions): string {
+  return createHash('sha256').update(JSON.stringify({ url, options })).digest('base64url');
+}
+
+function markdownSection(page: PageResult): string {
+  const title = page.title.replace(/\s+/g, ' ').trim() || page.url;
+  return `# ${title}\n\n> Source: ${page.url}\n\n${page.markdown.trim()}\n`;
+}
+
+export async function crawlRoutes(app: FastifyInstance, options: { ctx: ApiContext }): Promise<void> {
+  const { ctx } = options;
+  const { store, queue } = ctx;
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+
+  async function withToken(found: Crawl, owner: string): Promise<Crawl & { streamToken?: string }> {
+    if (!ctx.keysEnabled) return found;
+    return { ...found, streamToken: await ctx.tokens.sign(found.id, owner) };
+  }
+
+  /** Stores the crawl, then enqueues its first job: both before the answer. */
+  async function start(url: string, crawlOptions: CrawlOptions, owner: string, id?: string): Promise<Crawl> {
+    const created = await store.create({ url, options: crawlOptions, owner, ...(id ? { id } : {}) });
+    await enqueuePages(queue, created.crawl.id, created.dispatched);
+    return created.crawl;
+  }
+
+  /**
+   * The crawl an Idempotency-Key stands for. Whoever's SET NX wins answers
+   * 201; the others 200 with the same crawl. A loser that finds the crawl
+   * not stored yet (the winner is still creating it, or died) creates it
+   * under the same id; the store refuses a second create, so there is one.
+   */
+  async function idempotent(
+    key: string,
+    url: string,
+    crawlOptions: CrawlOptions,
+    owner: string,
+  ): Promise<{ crawl: Crawl; created: boolean }> {
+    const redisKey = globalKeys(ctx.prefix).idempotency(owner, key);
+    const print = fingerprint(url, crawlOptions);
+    const id = newCrawlId();
+    const won = await ctx.redis.set(redisKey, `${id} ${print}`, 'EX', ctx.config.CRAWL_TTL_SECONDS, 'NX');
+    if (won === 'OK') return { crawl: await start(url, crawlOptions, owner, id), created: true };
+    const stored = await ctx.redis.get(redisKey);
+    const [existingId, existingPrint] = (stored ?? '').split(' ');
+    if (!existingId) {
+      // The mapping expired between our SET and GET: try once more from the top.
+      return idempotent(key, url, crawlOptions, owner);
+    }
+    if (existingPrint !== print) throw new ApiError('idempotency_key_reused');
+    const found = await store.get(existingId);
+    if (found) return { crawl: found, created: false };
+    try {
+      return { crawl: await start(url, crawlOptions, owner, existingId), created: false };
+    } catch (error) {
+      const raced = await store.get(existingId);
+      if (raced) return { crawl: raced, created: false };
+      throw error;
+    }
+  }
+
+  const requestBody = crawlRequestSchema(ctx.config.MAX_PAGES_CAP);
+
+  routes.post(
+    routePatterns.crawls,
+    {
+      schema: {
+        summary: 'Start a crawl',
+        tags: ['crawls'],
+        body: requestBody,
+        headers: z.looseObject({
+          'idempotency-key': z
+            .string()
+            .optional()
+            .describe('Same key (per API key) returns the same crawl with 200; 1-255 visible ASCII characters'),
+        }),
+        response: {
+          200: crawlWithToken.describe('The crawl this Idempotency-Key already started'),
+          201: crawlWithToken.describe('Started; `Location` is the crawl URL'),
+          413: apiError,
+          415: apiError,
+          422: apiError,
+          ...errors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const owner = request.owner ?? '';
+      const url = normalizeUrl(request.body.url);
+      if (url === null) {
+        throw new ApiError('validation_failed', undefined, {
+          in: 'body',
+          issues: [{ path: ['url'], message: 'not a crawlable URL' }],
+        });
+      }
+      const key = request.headers['idempotency-key'];
+      let result: { crawl: Crawl; created: boolean };
+      if (key === undefined) {
+        result = { crawl: await start(url, request.body.options, owner), created: true };
+      } else {
+        if (!IDEMPOTENCY_KEY.test(key)) throw new ApiError('invalid_idempotency_key');
+        result = await idempotent(key, url, request.body.options, owner);
+      }
+      return reply
+        .code(result.created ? 201 : 200)
+        .header('location', crawlPath(result.crawl.id))
+        .send(await withToken(result.crawl, owner));
+    },
+  );
+
+  routes.get(
+    routePatterns.crawls,
+    {
+      schema: {
+        summary: 'List crawls, newest first',
+        description: 'With API_KEYS set, only the crawls of the calling key. A page may hold fewer than `limit` items while `nextCursor` is not null.',
+        tags: ['crawls'],
+        querystring: z.object({
+          status: crawlStatus.optional(),
+          limit: queryInt(1, 100, 20).describe('1 to 100, default 20'),
+          cursor: z.string().max(128).optional().describe('nextCursor of the previous page'),
+        }),
+        response: { 200: crawlList, ...errors },
+      },
+    },
+    async (request) => {
+      const { status, limit, cursor } = request.query;
+      if (cursor !== undefined && !isCrawlListCursor(cursor)) throw new ApiError('invalid_cursor');
+      return listCrawls(
+        ctx.redis,
+        {
+          limit,
+          ...(status ? { status } : {}),
+          ...(cursor ? { cursor } : {}),
+          ...(ctx.keysEnabled ? { owner: request.owner ?? '' } : {}),
+        },
+        ctx.prefix,
+      );
+    },
+  );
+
+  routes.get(
+    routePatterns.crawl,
+    {
+      schema: {
+        summary: 'A crawl',
+        tags: ['crawls'],
+        params: crawlIdParams,
+        response: { 200: crawlWithToken, ...errors },
+      },
+    },
+    async (request) => {
+      const owner = await visibleCrawlOwner(ctx, request.params.id, request.owner);
+      const found = await store.get(request.params.id);
+      if (!found) throw new ApiError('not_found');
+      return withToken(found, owner);
+    },
+  );
+
+  routes.delete(
+    routePatterns.crawl,
+    {
+      schema: {
+        summary: 'Cancel a crawl',
+        description: 'Idempotent: cancelling a cancelled crawl answers 200 again. 409 already_finished for a completed or failed crawl.',
+        tags: ['crawls'],
+        params: crawlIdParams,
+        response: { 200: crawl, 409: apiError, ...errors },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      await visibleCrawlOwner(ctx, id, request.owner);
+      const result = await store.cancel(id);
+      if (result.result === 'missing') throw new ApiError('not_found');
+      if (result.result === 'finished' && result.status !== 'cancelled') {
+        throw new ApiError('already_finished', `The crawl has already ${result.status}`, { status: result.status });
+      }
+      const found = await store.get(id);
+      if (!found) throw new ApiError('not_found');
+      return found;
+    },
+  );
+
+  routes.get(
+    routePatterns.pages,
+    {
+      schema: {
+        summary: 'Stored pages, in the order they were stored',
+        tags: ['results'],
+        params: crawlIdParams,
+        querystring: z.object({
+          cursor: z.string().max(32).optional().describe('nextCursor of the previous page'),
+          limit: queryInt(1, 100, 20).describe('1 to 100, default 20'),
+        }),
+        response: { 200: pageList, ...errors },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const { cursor, limit } = request.query;
+      if (cursor !== undefined && !/^\d{1,9}$/.test(cursor)) throw new ApiError('invalid_cursor');
+      await visibleCrawlOwner(ctx, id, request.owner);
+      const page = await store.pages(id, cursor === undefined ? 0 : Number(cursor), limit);
+      return { items: page.items, nextCursor: page.next === null ? null : String(page.next) };
+    },
+  );
+
+  routes.get(
+    routePatterns.markdown,
+    {
+      schema: {
+        summary: 'Every stored page in one markdown document',
+        description: 'Per page `# Title`, `> Source: URL`, then the content; `---` between pages; in the order the pages were stored.',
+        tags: ['results'],
+        params: crawlIdParams,
+        response: {
+          200: { description: 'The document', content: { 'text/markdown': { schema: z.string() } } },
+          ...errors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      await visibleCrawlOwner(ctx, id, request.owner);
+      // Sent a batch at a time, so a 10,000-page crawl is never held whole. The
+      // first batch is read before answering: a Redis failure is still a JSON error.
+      const firstBatch = await store.pages(id, 0, PAGES_PER_MARKDOWN_READ);
+      async function* sections(): AsyncGenerator<string> {
+        let batch = firstBatch;
+        let separator = '';
+        for (;;) {
+          for (const page of batch.items) {
+            yield `${separator}${markdownSection(page)}`;
+            separator = '\n---\n\n';
+          }
+          if (batch.next === null) return;
+          batch = await store.pages(id, batch.next, PAGES_PER_MARKDOWN_READ);
+        }
+      }
+      // The typed reply knows the schema's string; a stream of strings is what is sent.
+      const body = Readable.from(sections()) as unknown as string;
+      return reply.type('text/markdown; charset=utf-8').send(body);
+    },
+  );
+
+  routes.get(
+    routePatterns.errors,
+    {
+      schema: {
+        summary: 'Pages that failed or were skipped',
+        tags: ['results'],
+        params: crawlIdParams,
+        response: { 200: crawlErrorList, ...errors },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      await visibleCrawlOwner(ctx, id, request.owner);
+      return { items: await store.errors(id) };
+    },
+  );
+}

@@ -1,0 +1,194 @@
+// `GET /api/crawl-v2/:id/stream` (DESIGN.md section 2). The process's one
+// StreamHub hands each connection a reader (a cursor, no Redis connection of
+// its own); this route writes what the reader yields, pulls the next batch
+// only after the last one was written and drained, sends `: ping` when a wait
+// times out, ends the response after the terminal event, and releases the
+// reader, timers and gauge on every way out. Shutdown ends every open stream
+// cleanly, so clients resume on another instance.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type EventFrame, idTime, type StreamReader } from '@crawlstream/progress';
+import { apiError, isEventCursor, routePatterns, TERMINAL_STATUSES } from '@crawlstream/shared';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { type ApiContext, visibleCrawlOwner } from '../context.js';
+import { ApiError } from '../errors.js';
+import { PING, SseWriter } from '../sse.js';
+import { crawlIdParams } from './params.js';
+
+export interface StreamRouteOptions {
+  ctx: ApiContext;
+  /** The `retry:` the stream announces (ms before an EventSource reconnects). */
+  retryMs?: number;
+}
+
+/** Consecutive failed reads (Redis down) before a stream is ended; the client then resumes. */
+const MAX_READ_FAILURES = 5;
+const TERMINAL = new Set<string>(TERMINAL_STATUSES);
+
+/** The cursor of a request: the Last-Event-ID header wins over `?lastEventId=`. */
+function cursorOf(request: FastifyRequest, query: { lastEventId?: string | undefined }): string | undefined {
+  const header = request.headers['last-event-id'];
+  const raw = typeof header === 'string' && header.trim() !== '' ? header.trim() : query.lastEventId;
+  if (raw === undefined) return undefined;
+  if (!isEventCursor(raw)) throw new ApiError('invalid_last_event_id');
+  return raw;
+}
+
+/** A snapshot of a crawl that has already ended: nothing will follow it. */
+function isFinalSnapshot(frame: EventFrame): boolean {
+  if (frame.type !== 'snapshot') return false;
+  const { status } = JSON.parse(frame.data) as { status?: string };
+  return status !== undefined && TERMINAL.has(status);
+}
+
+/** One open SSE connection. */
+class StreamConnection {
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly ctx: ApiContext,
+    private readonly reader: StreamReader,
+    private readonly writer: SseWriter,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    writer.res.once('close', () => this.abort.abort());
+    if (writer.isClosed) this.abort.abort();
+  }
+
+  /** Ends the stream at the next step (shutdown). */
+  stop(): void {
+    this.abort.abort();
+  }
+
+  async run(): Promise<void> {
+    const { metrics, config } = this.ctx;
+    const signal = this.abort.signal;
+    let failures = 0;
+    for (;;) {
+      let frames: EventFrame[] | null;
+      try {
+        frames = await this.reader.next(config.HEARTBEAT_MS, signal);
+        failures = 0;
+      } catch (error) {
+        if (signal.aborted) return;
+        failures++;
+        this.log.warn({ err: error, failures }, 'stream read failed');
+        if (failures >= MAX_READ_FAILURES) return;
+        await sleep(Math.min(1000 * failures, config.HEARTBEAT_MS), undefined, { signal }).catch(() => {});
+        if ((await this.writer.write([PING])) !== 'written') return;
+        continue;
+      }
+      if (frames === null || signal.aborted) return;
+      let result = this.writer.write(frames.length === 0 ? [PING] : frames);
+      if (typeof result !== 'string') result = await result;
+      if (result !== 'written') return this.cutOffIfSlow(result);
+      if (frames.length === 0) continue;
+      const now = Date.now();
+      for (const frame of frames) {
+        metrics.noteDelivered(frame.type);
+        if (frame.type !== 'snapshot' && frame.type !== 'reset') {
+          metrics.deliveryLag.observe((now - idTime(frame.id)) / 1000);
+        }
+      }
+      if (isFinalSnapshot(frames[frames.length - 1]!)) return;
+    }
+  }
+
+  private cutOffIfSlow(result: string = this.writer.isClosed ? 'closed' : 'slow'): void {
+    if (result === 'slow') {
+      this.ctx.metrics.streamsCutOff.inc({ reason: 'slow' });
+      this.log.info('stream cut off: the client did not drain its socket in time');
+    }
+  }
+
+  close(): void {
+    this.abort.abort();
+    this.reader.close();
+    this.writer.end();
+  }
+}
+
+async function streamRoutes(app: FastifyInstance, options: StreamRouteOptions): Promise<void> {
+  const { ctx } = options;
+  const retryMs = options.retryMs ?? 1000;
+  const open = new Set<StreamConnection>();
+
+  app.addHook('preClose', async () => {
+    if (open.size > 0) ctx.metrics.streamsCutOff.inc({ reason: 'shutdown' }, open.size);
+    for (const connection of open) connection.stop();
+  });
+
+  app.withTypeProvider<ZodTypeProvider>().get(
+    routePatterns.stream,
+    {
+      config: { rateLimit: false },
+      // A HEAD would hold a hijacked connection open with nothing to send.
+      exposeHeadRoute: false,
+      schema: {
+        summary: 'Watch a crawl: server-sent events',
+        description:
+          'WHATWG server-sent events (text/event-stream). First line `retry: <ms>`; every event has `id:`, `event:` and ' +
+          '`data:` (one JSON line `{type, crawlId, ts, ...payload}`). Resume with the `Last-Event-ID` header or ' +
+          '`?lastEventId=` (the header wins; `0` replays from the first event). Without a cursor the first event is ' +
+          '`snapshot`. 204 when the cursor is at or past the terminal event. With API_KEYS set, authenticate with the ' +
+          'Bearer header or with `?token=` (the `streamToken` of POST).',
+        tags: ['crawls'],
+        params: crawlIdParams,
+        querystring: z.looseObject({
+          lastEventId: z.string().optional().describe('Resume after this event id (the Last-Event-ID header wins)'),
+          token: z.string().optional().describe('The streamToken returned by POST (for EventSource, which cannot send headers)'),
+        }),
+        response: {
+          200: {
+            description: 'The event stream',
+            content: { 'text/event-stream': { schema: z.string() } },
+          },
+          204: z.null().describe('The cursor is at or past the terminal event: nothing more will come'),
+          400: apiError,
+          401: apiError,
+          404: apiError,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const cursor = cursorOf(request, request.query);
+      if (request.owner === null) {
+        // No key: only a stream token for this very crawl will do.
+        const token = request.query.token;
+        const owner = token ? await ctx.store.owner(id) : null;
+        if (token === undefined || owner === null || !(await ctx.tokens.verify(token, id, owner))) {
+          reply.header('www-authenticate', 'Bearer realm="crawlstream"');
+          throw new ApiError('unauthorized');
+        }
+      } else if (ctx.keysEnabled) {
+        await visibleCrawlOwner(ctx, id, request.owner);
+      }
+
+      const opened = await ctx.hub.open(id, cursor);
+      if (opened.kind === 'missing') throw new ApiError('not_found');
+      if (opened.kind === 'ended') {
+        return reply.code(204).header('cache-control', 'no-cache, no-transform').send(null);
+      }
+
+      reply.hijack();
+      const writer = new SseWriter(reply.raw, ctx.settings.streamDrainTimeoutMs);
+      const connection = new StreamConnection(ctx, opened.reader, writer, request.log);
+      open.add(connection);
+      ctx.metrics.openStreams.inc();
+      try {
+        writer.start(retryMs, { 'x-request-id': String(request.id) });
+        await connection.run();
+      } catch (error) {
+        request.log.error({ err: error }, 'stream failed');
+      } finally {
+        connection.close();
+        open.delete(connection);
+        ctx.metrics.openStreams.dec();
+      }
+    },
+  );
+}
+
+export { streamRoutes };

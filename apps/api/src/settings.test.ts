@@ -1,0 +1,23 @@
+import { ConfigError } from '@crawlstream/shared';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_API_SETTINGS, loadApiSettings } from './settings.js';
+
+describe('API settings', () => {
+  it('has defaults and parses what is set', () => {
+    expect(loadApiSettings({})).toEqual(DEFAULT_API_SETTINGS);
+    expect(
+      loadApiSettings({ RATE_LIMIT_PER_MINUTE: '0', TRUST_PROXY: '10.0.0.0/8, 127.0.0.1', STREAM_DRAIN_TIMEOUT_MS: '5000', STREAM_TOKEN_TTL_SECONDS: '600' }),
+    ).toEqual({ rateLimitPerMinute: 0, trustProxy: ['10.0.0.0/8', '127.0.0.1'], streamDrainTimeoutMs: 5000, streamTokenTtlSeconds: 600 });
+    expect(loadApiSettings({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+  });
+
+  it.each([
+    ['RATE_LIMIT_PER_MINUTE', 'many'],
+    ['STREAM_DRAIN_TIMEOUT_MS', '5'],
+    ['STREAM_TOKEN_TTL_SECONDS', '-1'],
+    ['TRUST_PROXY', 'proxy.example'],
+  ])('stops on a bad %s (%s), naming it', (name, value) => {
+    expect(() => loadApiSettings({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadApiSettings({ [name]: value })).toThrow(name);
+  });
+});

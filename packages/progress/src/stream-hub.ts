@@ -28,7 +28,7 @@ export type OpenResult =
   | { kind: 'ended' }
   | { kind: 'stream'; reader: StreamReader };
 
-type Waiter = () => void;
+const NOTHING: EventFrame[] = [];
 
 class CrawlFeed {
   ring: EventFrame[] = [];
@@ -37,7 +37,8 @@ class CrawlFeed {
   tail: string;
   readers = 0;
   terminal = false;
-  private waiters = new Set<Waiter>();
+  /** Readers waiting for frames after the tail. */
+  readonly waiters = new Set<StreamReader>();
   private fetching: Promise<void> | null = null;
   private again = false;
   private catchUps = new Map<string, Promise<EventFrame[] | 'lost'>>();
@@ -70,6 +71,7 @@ class CrawlFeed {
   }
 
   private async fetch(): Promise<void> {
+    let changed = false;
     try {
       for (;;) {
         const frames = await this.hub.store.readAfter(this.id, this.tail, this.hub.batchSize);
@@ -81,15 +83,19 @@ class CrawlFeed {
           this.ring = [];
           this.ringBase = opened.lastId;
           this.tail = opened.lastId;
+          changed = true;
           break;
         }
         for (const frame of frames) this.push(frame);
+        if (frames.length > 0) changed = true;
         if (frames.length < this.hub.batchSize || this.terminal) break;
       }
     } catch {
       // Redis unavailable: the poll tries again; readers keep waiting.
     }
-    this.notify();
+    // Wake readers only when there is something new: a poll that found
+    // nothing must not disturb their heartbeat timers.
+    if (changed) this.notify();
   }
 
   private push(frame: EventFrame): void {
@@ -105,11 +111,12 @@ class CrawlFeed {
   private notify(): void {
     const waiters = [...this.waiters];
     this.waiters.clear();
-    for (const waiter of waiters) waiter();
+    for (const reader of waiters) reader.wake();
   }
 
   /** Frames after `cursor` from the ring, or undefined when the ring does not reach back that far. */
   fromRing(cursor: string, max: number): EventFrame[] | undefined {
+    if (cursor === this.tail) return NOTHING; // the common case: a live reader, up to date
     if (cursor !== '0' && compareEventIds(cursor, this.ringBase) < 0) return undefined;
     if (cursor === '0' && this.ringBase !== '0') return undefined;
     let lo = 0;
@@ -134,20 +141,6 @@ class CrawlFeed {
     return pending;
   }
 
-  waitForMore(waitMs: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, waitMs);
-      this.waiters.add(done);
-      signal?.addEventListener('abort', done, { once: true });
-    });
-  }
-
   closed = false;
 
   close(): void {
@@ -161,6 +154,13 @@ export class StreamReader {
   private initial: EventFrame[];
   private ended = false;
   private closed = false;
+  /** Resolves the pending wait, if any. */
+  private resume: (() => void) | null = null;
+  /** One timer for the reader's life, re-armed per next() call with refresh(). */
+  private timer: NodeJS.Timeout | null = null;
+  private timerMs = 0;
+  private timedOut = false;
+  private signal: AbortSignal | undefined;
 
   constructor(
     private readonly feed: CrawlFeed,
@@ -189,16 +189,48 @@ export class StreamReader {
       this.initial = [];
       return this.deliver(frames);
     }
-    const deadline = Date.now() + waitMs;
+    this.arm(waitMs, signal);
     for (;;) {
       if (this.done || this.feed.closed || signal?.aborted) return null;
       const frames = await this.read();
       if (frames.length > 0) return this.deliver(frames);
-      const left = deadline - Date.now();
-      if (left <= 0) return [];
-      await this.feed.waitForMore(left, signal);
+      if (this.timedOut) return [];
+      await new Promise<void>((resolve) => {
+        this.resume = resolve;
+        this.feed.waiters.add(this);
+      });
     }
   }
+
+  /** Starts this call's deadline; listens to the caller's signal once. */
+  private arm(waitMs: number, signal?: AbortSignal): void {
+    this.timedOut = false;
+    if (this.timer && this.timerMs === waitMs) this.timer.refresh();
+    else {
+      if (this.timer) clearTimeout(this.timer);
+      this.timerMs = waitMs;
+      this.timer = setTimeout(this.onTimeout, waitMs);
+      this.timer.unref();
+    }
+    if (signal && signal !== this.signal) {
+      this.signal = signal;
+      signal.addEventListener('abort', this.wake, { once: true });
+    }
+  }
+
+  private readonly onTimeout = (): void => {
+    this.timedOut = true;
+    this.wake();
+  };
+
+  /** Ends the pending wait (new frames, the deadline, an abort or a close). */
+  readonly wake = (): void => {
+    const resume = this.resume;
+    if (!resume) return;
+    this.resume = null;
+    this.feed.waiters.delete(this);
+    resume();
+  };
 
   private async read(): Promise<EventFrame[]> {
     const max = this.feed.hub.batchSize;
@@ -230,6 +262,9 @@ export class StreamReader {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this.wake);
+    this.wake();
     this.release();
   }
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
 import { compareEventIds, isCrawlId, isEventCursor, newCrawlId } from './ids.js';
@@ -77,5 +78,18 @@ describe('ids', () => {
     expect(compareEventIds('9-0', '10-0')).toBe(-1);
     expect(compareEventIds('10-2', '10-10')).toBe(-1);
     expect(compareEventIds('10-2', '10-2')).toBe(0);
+    expect(compareEventIds('0', '1-0')).toBe(-1);
+    expect(compareEventIds('1700000000000-0', '0')).toBe(1);
+    expect(compareEventIds('007-1', '7-1')).toBe(0);
+  });
+
+  it('orders stream ids like their numbers, for any pair', () => {
+    const big = (ms: bigint, seq: bigint) => `${ms}-${seq}`;
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 2n ** 64n }), fc.bigInt({ min: 0n, max: 2n ** 64n }), fc.bigInt({ min: 0n, max: 99n }), fc.bigInt({ min: 0n, max: 99n }), (m1, m2, s1, s2) => {
+        const expected = m1 !== m2 ? (m1 < m2 ? -1 : 1) : s1 !== s2 ? (s1 < s2 ? -1 : 1) : 0;
+        expect(compareEventIds(big(m1, s1), big(m2, s2))).toBe(expected);
+      }),
+    );
   });
 });

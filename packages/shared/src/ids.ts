@@ -19,11 +19,33 @@ export function isEventCursor(value: string): boolean {
   return value === '0' || STREAM_ID.test(value);
 }
 
-/** Orders two stream ids numerically (`-1`, `0`, `1`). */
+/**
+ * Orders two stream ids numerically (`-1`, `0`, `1`) without parsing them:
+ * the parts are decimal integers without leading zeros, so a longer part is
+ * larger and equal lengths compare as strings. Readers compare ids for every
+ * event they pass, so this stays allocation-free.
+ */
 export function compareEventIds(a: string, b: string): number {
-  const [aMs = 0n, aSeq = 0n] = a.split('-').map(BigInt);
-  const [bMs = 0n, bSeq = 0n] = b.split('-').map(BigInt);
-  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
-  if (aSeq !== bSeq) return aSeq < bSeq ? -1 : 1;
+  if (a === b) return 0;
+  const aDash = a.indexOf('-');
+  const bDash = b.indexOf('-');
+  const aMsEnd = aDash < 0 ? a.length : aDash;
+  const bMsEnd = bDash < 0 ? b.length : bDash;
+  const ms = comparePart(a, 0, aMsEnd, b, 0, bMsEnd);
+  if (ms !== 0) return ms;
+  return comparePart(a, aDash < 0 ? a.length : aDash + 1, a.length, b, bDash < 0 ? b.length : bDash + 1, b.length);
+}
+
+function comparePart(a: string, aStart: number, aEnd: number, b: string, bStart: number, bEnd: number): number {
+  // Skip leading zeros ('0' cursors, '0-0').
+  while (aStart < aEnd - 1 && a.charCodeAt(aStart) === 48) aStart++;
+  while (bStart < bEnd - 1 && b.charCodeAt(bStart) === 48) bStart++;
+  const aLength = aEnd - aStart;
+  const bLength = bEnd - bStart;
+  if (aLength !== bLength) return aLength < bLength ? -1 : 1;
+  for (let i = 0; i < aLength; i++) {
+    const diff = a.charCodeAt(aStart + i) - b.charCodeAt(bStart + i);
+    if (diff !== 0) return diff < 0 ? -1 : 1;
+  }
   return 0;
 }

@@ -1,5 +1,4 @@
 // Crawl ids and event ids: how they are made and what a well-formed one looks like.
-import { randomUUID } from 'node:crypto';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 /** A Redis Stream id (`<ms>-<seq>`), which is also the SSE event id. */
@@ -7,7 +6,8 @@ const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 
 /** 122 random bits, URL-safe. */
 export function newCrawlId(): string {
-  return randomUUID();
+  // Web Crypto: the same in Node 20 and browsers (the SDK ships this module).
+  return globalThis.crypto.randomUUID();
 }
 
 export function isCrawlId(value: string): boolean {

@@ -42,9 +42,12 @@ function isFinalSnapshot(frame: EventFrame): boolean {
   return status !== undefined && TERMINAL.has(status);
 }
 
-/** One open SSE connection. */
+/**
+ * One open SSE connection. Kept small on purpose (a process holds thousands):
+ * no AbortController; closing the reader is what stops a pending wait.
+ */
 class StreamConnection {
-  private readonly abort = new AbortController();
+  private stopped = false;
 
   constructor(
     private readonly ctx: ApiContext,
@@ -52,34 +55,34 @@ class StreamConnection {
     private readonly writer: SseWriter,
     private readonly log: FastifyBaseLogger,
   ) {
-    writer.res.once('close', () => this.abort.abort());
-    if (writer.isClosed) this.abort.abort();
+    writer.res.once('close', () => this.stop());
+    if (writer.isClosed) this.stop();
   }
 
-  /** Ends the stream at the next step (shutdown). */
+  /** Ends the stream at the next step (client gone, or shutdown). */
   stop(): void {
-    this.abort.abort();
+    this.stopped = true;
+    this.reader.close();
   }
 
   async run(): Promise<void> {
     const { metrics, config } = this.ctx;
-    const signal = this.abort.signal;
     let failures = 0;
     for (;;) {
       let frames: EventFrame[] | null;
       try {
-        frames = await this.reader.next(config.HEARTBEAT_MS, signal);
+        frames = await this.reader.next(config.HEARTBEAT_MS);
         failures = 0;
       } catch (error) {
-        if (signal.aborted) return;
+        if (this.stopped) return;
         failures++;
         this.log.warn({ err: error, failures }, 'stream read failed');
         if (failures >= MAX_READ_FAILURES) return;
-        await sleep(Math.min(1000 * failures, config.HEARTBEAT_MS), undefined, { signal }).catch(() => {});
-        if ((await this.writer.write([PING])) !== 'written') return;
+        await sleep(Math.min(1000 * failures, config.HEARTBEAT_MS));
+        if (this.stopped || (await this.writer.write([PING])) !== 'written') return;
         continue;
       }
-      if (frames === null || signal.aborted) return;
+      if (frames === null || this.stopped) return;
       let result = this.writer.write(frames.length === 0 ? [PING] : frames);
       if (typeof result !== 'string') result = await result;
       if (result !== 'written') return this.cutOffIfSlow(result);
@@ -103,8 +106,7 @@ class StreamConnection {
   }
 
   close(): void {
-    this.abort.abort();
-    this.reader.close();
+    this.stop();
     this.writer.end();
   }
 }

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_API, parseCommandLine } from './args.js';
+import { UsageError } from './exit-codes.js';
+
+const URL_ = 'http://127.0.0.1:9/docs/';
+
+function usage(argv: string[], env: Record<string, string> = {}): string {
+  try {
+    parseCommandLine(argv, env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return (error as Error).message;
+  }
+  throw new Error(`no usage error for ${argv.join(' ')}`);
+}
+
+describe('parseCommandLine', () => {
+  it('turns every crawl flag into the option of the contract', () => {
+    const parsed = parseCommandLine(
+      [
+        'crawl',
+        URL_,
+        '--max-pages=50',
+        '--max-depth',
+        '0',
+        '--scope',
+        'domain',
+        '--include',
+        '/docs/**',
+        '--include',
+        '/api/**',
+        '--exclude',
+        '**/old/**',
+        '--concurrency',
+        '4',
+        '--delay-ms',
+        '250',
+        '--timeout-ms',
+        '5000',
+        '--max-bytes',
+        '100000',
+        '--no-robots',
+        '--no-sitemap',
+        '--idempotency-key',
+        'nightly',
+        '-o',
+        'site.md',
+      ],
+      {},
+    );
+    expect(parsed).toEqual({
+      command: 'crawl',
+      common: { api: DEFAULT_API, json: false, quiet: false },
+      url: URL_,
+      options: {
+        maxPages: 50,
+        maxDepth: 0,
+        scope: 'domain',
+        include: ['/docs/**', '/api/**'],
+        exclude: ['**/old/**'],
+        concurrency: 4,
+        delayMs: 250,
+        timeoutMs: 5000,
+        maxBytes: 100000,
+        respectRobotsTxt: false,
+        useSitemap: false,
+      },
+      output: 'site.md',
+      idempotencyKey: 'nightly',
+      detach: false,
+    });
+  });
+
+  it('leaves out what was not given, so the server applies its defaults', () => {
+    expect(parseCommandLine(['crawl', URL_], {})).toMatchObject({ options: {} });
+  });
+
+  it('takes the API and key from flags first, then CRAWLSTREAM_API and CRAWLSTREAM_API_KEY', () => {
+    const env = { CRAWLSTREAM_API: 'http://api.test:8080', CRAWLSTREAM_API_KEY: 'env-key' };
+    expect(parseCommandLine(['status', 'x'], env)).toMatchObject({
+      common: { api: 'http://api.test:8080', apiKey: 'env-key' },
+    });
+    expect(parseCommandLine(['status', 'x', '--api', 'https://other.test', '--api-key', 'flag-key', '--json'], env)).toMatchObject({
+      common: { api: 'https://other.test', apiKey: 'flag-key', json: true },
+    });
+    expect(usage(['status', 'x'], { CRAWLSTREAM_API: 'api.test' })).toContain('CRAWLSTREAM_API must be an http(s) URL');
+  });
+
+  it('parses watch with a cursor and an output file, and the id commands', () => {
+    expect(parseCommandLine(['watch', 'abc', '--last-event-id', '0', '-o', 'x.md', '-q'], {})).toMatchObject({
+      command: 'watch',
+      id: 'abc',
+      lastEventId: '0',
+      output: 'x.md',
+      common: { quiet: true },
+    });
+    for (const command of ['status', 'cancel', 'pages', 'errors']) {
+      expect(parseCommandLine([command, 'abc'], {})).toMatchObject({ command, id: 'abc' });
+    }
+  });
+
+  it('answers help and version', () => {
+    expect(parseCommandLine(['--help'], {})).toMatchObject({ command: 'help' });
+    expect(parseCommandLine(['help'], {})).toMatchObject({ command: 'help' });
+    expect(parseCommandLine(['crawl', '-h'], {})).toMatchObject({ command: 'help' });
+    expect(parseCommandLine(['--version'], {})).toEqual({ command: 'version' });
+  });
+
+  it.each([
+    [[], 'a command is required'],
+    [['fly'], 'unknown command "fly"'],
+    [['crawl'], 'crawl needs a URL'],
+    [['status'], 'status needs a crawl id'],
+    [['status', 'a', 'b'], 'takes one argument'],
+    [['crawl', 'file:///etc/passwd'], 'only http: and https:'],
+    [['crawl', URL_, '--max-pages', '1.5'], '--max-pages must be a whole number'],
+    [['crawl', URL_, '--max-pages', '-1'], 'argument is ambiguous'],
+    [['crawl', URL_, '--concurrency', '0'], '--concurrency:'],
+    [['crawl', URL_, '--max-depth', '101'], '--max-depth:'],
+    [['crawl', URL_, '--scope', 'site'], '--scope must be one of prefix, origin, domain'],
+    [['crawl', URL_, '--colour'], "Unknown option '--colour'"],
+    [['crawl', URL_, '--detach', '-o', 'x.md'], '--detach and --output'],
+    [['crawl', URL_, '-o', ''], '--output needs a file name'],
+    [['status', 'x', '--no-robots'], '--no-robots does not apply to status'],
+    [['pages', 'x', '-o', 'x.md'], '--output does not apply to pages'],
+    [['status', 'x', '--api', 'ftp://x'], '--api must be an http(s) URL'],
+  ])('refuses %j', (argv, message) => {
+    expect(usage(argv)).toContain(message);
+  });
+});

@@ -1,0 +1,233 @@
+// The command line: which command, its argument and options, checked before
+// anything is sent, so that a mistake is a usage error (exit 2) with a
+// message, not a half-started crawl.
+import { parseArgs } from 'node:util';
+import { type CrawlOptionsInput, crawlOptionsSchema, httpUrlSchema, SCOPES } from '@crawlstream/shared';
+import { UsageError } from './exit-codes.js';
+
+export const DEFAULT_API = 'http://127.0.0.1:3000';
+
+export interface Common {
+  api: string;
+  apiKey?: string;
+  json: boolean;
+  quiet: boolean;
+}
+
+export type Invocation =
+  | { command: 'help'; text: string }
+  | { command: 'version' }
+  | {
+      command: 'crawl';
+      common: Common;
+      url: string;
+      options: CrawlOptionsInput;
+      output?: string;
+      idempotencyKey?: string;
+      detach: boolean;
+    }
+  | { command: 'watch'; common: Common; id: string; output?: string; lastEventId?: string }
+  | { command: 'status' | 'cancel' | 'pages' | 'errors'; common: Common; id: string };
+
+const OPTIONS = {
+  api: { type: 'string' },
+  'api-key': { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  output: { type: 'string', short: 'o' },
+  'max-pages': { type: 'string' },
+  'max-depth': { type: 'string' },
+  scope: { type: 'string' },
+  include: { type: 'string', multiple: true },
+  exclude: { type: 'string', multiple: true },
+  concurrency: { type: 'string' },
+  'delay-ms': { type: 'string' },
+  'timeout-ms': { type: 'string' },
+  'max-bytes': { type: 'string' },
+  'no-robots': { type: 'boolean' },
+  'no-sitemap': { type: 'boolean' },
+  'idempotency-key': { type: 'string' },
+  detach: { type: 'boolean' },
+  'last-event-id': { type: 'string' },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+
+const COMMON: OptionName[] = ['api', 'api-key', 'json', 'help'];
+const CRAWL_OPTIONS = {
+  'max-pages': 'maxPages',
+  'max-depth': 'maxDepth',
+  concurrency: 'concurrency',
+  'delay-ms': 'delayMs',
+  'timeout-ms': 'timeoutMs',
+  'max-bytes': 'maxBytes',
+} as const;
+
+const ALLOWED: Record<string, OptionName[]> = {
+  crawl: [
+    ...COMMON,
+    'quiet',
+    'output',
+    ...(Object.keys(CRAWL_OPTIONS) as OptionName[]),
+    'scope',
+    'include',
+    'exclude',
+    'no-robots',
+    'no-sitemap',
+    'idempotency-key',
+    'detach',
+  ],
+  watch: [...COMMON, 'quiet', 'output', 'last-event-id'],
+  status: COMMON,
+  cancel: COMMON,
+  pages: COMMON,
+  errors: COMMON,
+};
+
+export const USAGE = `Usage: crawlstream <command> [options]
+
+Commands:
+  crawl <url>     start a crawl, show its progress, write the combined markdown
+  watch <id>      follow a crawl until it ends
+  status <id>     show a crawl
+  cancel <id>     cancel a crawl
+  pages <id>      list the pages a crawl stored
+  errors <id>     list the pages that failed or were skipped
+
+Options for every command:
+  --api <url>             the API (env CRAWLSTREAM_API, default ${DEFAULT_API})
+  --api-key <key>         sent as a Bearer token (env CRAWLSTREAM_API_KEY)
+  --json                  machine output on stdout: one JSON line per event, page or crawl
+  -h, --help              this text
+
+crawl:
+  -o, --output <file>     write the markdown here (default: stdout, unless --json)
+  --max-pages <n>         at most this many pages (default 100)
+  --max-depth <n>         link hops from the start URL (default 3)
+  --scope <s>             prefix | origin | domain (default prefix)
+  --include <glob>        only URL paths matching; repeatable
+  --exclude <glob>        never URL paths matching; repeatable; wins over --include
+  --concurrency <n>       pages in flight at once (default 8)
+  --delay-ms <n>          least time between two requests to one host (default 0)
+  --timeout-ms <n>        per page (default 15000)
+  --max-bytes <n>         largest page body (default 5242880)
+  --no-robots             ignore robots.txt
+  --no-sitemap            do not seed from sitemaps
+  --idempotency-key <k>   the same key returns the same crawl instead of a second one
+  --detach                print the crawl id and exit without watching
+  -q, --quiet             no progress on stderr
+  Ctrl-C cancels the crawl (and waits for it to stop); a second Ctrl-C quits at once.
+
+watch:
+  --last-event-id <id>    resume after this event (0: every event from the first)
+  -o, --output <file>     write the markdown here when the crawl ends
+  -q, --quiet             no progress on stderr
+
+Exit codes: 0 success, 1 crawl failed or cancelled, 2 usage error, 3 API or network error.
+`;
+
+function integer(flag: string, raw: string): number {
+  if (!/^\d{1,15}$/.test(raw.trim())) throw new UsageError(`--${flag} must be a whole number (got ${JSON.stringify(raw)})`);
+  return Number(raw.trim());
+}
+
+function apiUrl(raw: string, from: string): string {
+  const url = URL.parse(raw);
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new UsageError(`${from} must be an http(s) URL (got ${JSON.stringify(raw)})`);
+  }
+  return raw;
+}
+
+/** Reads argv (without node and the script) and the environment; throws UsageError. */
+export function parseCommandLine(argv: readonly string[], env: Record<string, string | undefined>): Invocation {
+  const parse = () => parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse();
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.version && command === undefined) return { command: 'version' };
+  if (command === undefined || command === 'help') {
+    if (values.help || command === 'help') return { command: 'help', text: USAGE };
+    throw new UsageError('a command is required');
+  }
+  const allowed = ALLOWED[command];
+  if (!allowed) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  if (values.help) return { command: 'help', text: USAGE };
+  for (const name of Object.keys(values) as OptionName[]) {
+    if (!allowed.includes(name)) throw new UsageError(`--${name} does not apply to ${command}`);
+  }
+  const what = command === 'crawl' ? 'a URL' : 'a crawl id';
+  if (rest.length === 0) throw new UsageError(`${command} needs ${what}`);
+  if (rest.length > 1) throw new UsageError(`${command} takes one argument, got ${rest.length}: ${rest.join(' ')}`);
+  const target = rest[0]!;
+
+  const apiKey = values['api-key'] ?? (env.CRAWLSTREAM_API_KEY?.trim() || undefined);
+  const common: Common = {
+    api:
+      values.api !== undefined
+        ? apiUrl(values.api, '--api')
+        : env.CRAWLSTREAM_API?.trim()
+          ? apiUrl(env.CRAWLSTREAM_API.trim(), 'CRAWLSTREAM_API')
+          : DEFAULT_API,
+    ...(apiKey !== undefined ? { apiKey } : {}),
+    json: values.json ?? false,
+    quiet: values.quiet ?? false,
+  };
+  if (values.output !== undefined && values.output.trim() === '') throw new UsageError('--output needs a file name');
+  const output = values.output !== undefined ? { output: values.output } : {};
+
+  if (command === 'crawl') {
+    const url = httpUrlSchema.safeParse(target);
+    if (!url.success) throw new UsageError(`${JSON.stringify(target)} is not a URL that can be crawled: ${url.error.issues[0]?.message}`);
+    if (values.detach && values.output !== undefined) throw new UsageError('--detach and --output do not go together');
+    const options: Record<string, unknown> = {};
+    for (const [flag, key] of Object.entries(CRAWL_OPTIONS)) {
+      const raw = values[flag as keyof typeof CRAWL_OPTIONS];
+      if (raw !== undefined) options[key] = integer(flag, raw);
+    }
+    if (values.scope !== undefined) {
+      if (!(SCOPES as readonly string[]).includes(values.scope)) {
+        throw new UsageError(`--scope must be one of ${SCOPES.join(', ')} (got ${JSON.stringify(values.scope)})`);
+      }
+      options.scope = values.scope;
+    }
+    if (values.include) options.include = values.include;
+    if (values.exclude) options.exclude = values.exclude;
+    if (values['no-robots']) options.respectRobotsTxt = false;
+    if (values['no-sitemap']) options.useSitemap = false;
+    // Bounds are checked here too, for a message naming the flag; the cap of maxPages is the server's to set.
+    const checked = crawlOptionsSchema(Number.MAX_SAFE_INTEGER).safeParse(options);
+    if (!checked.success) {
+      const issue = checked.error.issues[0]!;
+      const key = String(issue.path[0]);
+      const flag = Object.entries(CRAWL_OPTIONS).find(([, k]) => k === key)?.[0] ?? key;
+      throw new UsageError(`--${flag}: ${issue.message}`);
+    }
+    return {
+      command,
+      common,
+      url: target,
+      options: options as CrawlOptionsInput,
+      ...output,
+      ...(values['idempotency-key'] !== undefined ? { idempotencyKey: values['idempotency-key'] } : {}),
+      detach: values.detach ?? false,
+    };
+  }
+  if (command === 'watch') {
+    return {
+      command,
+      common,
+      id: target,
+      ...output,
+      ...(values['last-event-id'] !== undefined ? { lastEventId: values['last-event-id'] } : {}),
+    };
+  }
+  return { command: command as 'status' | 'cancel' | 'pages' | 'errors', common, id: target };
+}

@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { CrawlstreamClient } from './client.js';
+import { CrawlstreamError } from './errors.js';
+import { apiErrorResponse, CRAWL_ID, crawlObject, FakeApi, json } from './test-support/fake-api.js';
+
+const page = (n: number) => ({
+  url: `http://127.0.0.1:9/docs/p${n}`,
+  title: `Page ${n}`,
+  depth: 1,
+  status: 200,
+  markdown: `Body ${n}`,
+  fetchedAt: '2026-11-23T10:00:01.000Z',
+});
+
+async function failure(promise: Promise<unknown>): Promise<CrawlstreamError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(CrawlstreamError);
+  return error as CrawlstreamError;
+}
+
+describe('CrawlstreamClient', () => {
+  it('starts a crawl with options, an idempotency key and the API key, and returns the stream token', async () => {
+    const api = new FakeApi([() => json(201, { ...crawlObject({ status: 'queued' }), streamToken: '123.abc' })]);
+    const client = new CrawlstreamClient({ baseUrl: 'http://127.0.0.1:9/', apiKey: 'secret-key-0123456789', fetch: api.fetch });
+    const created = await client.createCrawl('http://127.0.0.1:9/docs/', { maxPages: 5, scope: 'origin' }, { idempotencyKey: 'run-1' });
+    expect(created).toMatchObject({ id: CRAWL_ID, status: 'queued', streamToken: '123.abc' });
+    const [request] = api.requests;
+    expect(request).toMatchObject({ url: 'http://127.0.0.1:9/api/crawl-v2', method: 'POST' });
+    expect(JSON.parse(request!.body!)).toEqual({ url: 'http://127.0.0.1:9/docs/', options: { maxPages: 5, scope: 'origin' } });
+    expect(request!.headers).toMatchObject({
+      'idempotency-key': 'run-1',
+      authorization: 'Bearer secret-key-0123456789',
+      'content-type': 'application/json',
+    });
+  });
+
+  it('keeps a path prefix of the base URL and builds every route from the shared builders', async () => {
+    const api = new FakeApi([
+      () => json(200, crawlObject()),
+      () => json(200, { items: [crawlObject()], nextCursor: 'abc' }),
+      () => json(200, crawlObject({ status: 'cancelled' })),
+      () => json(200, { items: [{ url: 'u', kind: 'failed', reason: 'timeout', message: 'slow' }] }),
+      () => new Response('# A\n', { headers: { 'content-type': 'text/markdown; charset=utf-8' } }),
+    ]);
+    const client = new CrawlstreamClient({ baseUrl: 'https://example.test/crawlstream/', fetch: api.fetch });
+    expect((await client.getCrawl(CRAWL_ID)).status).toBe('running');
+    expect((await client.listCrawls({ status: 'running', limit: 5 })).nextCursor).toBe('abc');
+    expect((await client.cancelCrawl(CRAWL_ID)).status).toBe('cancelled');
+    expect(await client.errors(CRAWL_ID)).toEqual([{ url: 'u', kind: 'failed', reason: 'timeout', message: 'slow' }]);
+    expect(await client.markdown(CRAWL_ID)).toBe('# A\n');
+    expect(api.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      `GET https://example.test/crawlstream/api/crawl-v2/${CRAWL_ID}`,
+      'GET https://example.test/crawlstream/api/crawl-v2?status=running&limit=5',
+      `DELETE https://example.test/crawlstream/api/crawl-v2/${CRAWL_ID}`,
+      `GET https://example.test/crawlstream/api/crawl-v2/${CRAWL_ID}/errors`,
+      `GET https://example.test/crawlstream/api/crawl-v2/${CRAWL_ID}/markdown`,
+    ]);
+  });
+
+  it('walks every page of results through the cursors', async () => {
+    const api = new FakeApi([
+      () => json(200, { items: [page(0), page(1)], nextCursor: '2' }),
+      () => json(200, { items: [], nextCursor: '2x' }),
+      () => json(200, { items: [page(2)], nextCursor: null }),
+    ]);
+    const client = new CrawlstreamClient({ baseUrl: 'http://127.0.0.1:9', fetch: api.fetch });
+    const titles: string[] = [];
+    for await (const p of client.pages(CRAWL_ID, { limit: 2 })) titles.push(p.title);
+    expect(titles).toEqual(['Page 0', 'Page 1', 'Page 2']);
+    expect(api.requests.map((r) => new URL(r.url).search)).toEqual(['?limit=2', '?cursor=2&limit=2', '?cursor=2x&limit=2']);
+  });
+
+  it('turns JSON error bodies into CrawlstreamError with status, code and details', async () => {
+    const api = new FakeApi([
+      () => json(400, { error: { code: 'validation_failed', message: 'bad', details: { in: 'body' } } }),
+      () => apiErrorResponse(409, 'already_finished'),
+      () => new Response('Bad gateway', { status: 502, statusText: 'Bad Gateway' }),
+    ]);
+    const client = new CrawlstreamClient({ baseUrl: 'http://127.0.0.1:9', fetch: api.fetch });
+    const invalid = await failure(client.createCrawl('http://127.0.0.1:9/', { maxPages: 0 }));
+    expect(invalid).toMatchObject({ status: 400, code: 'validation_failed', message: 'bad', details: { in: 'body' } });
+    expect(invalid.retryable).toBe(false);
+    expect(await failure(client.cancelCrawl(CRAWL_ID))).toMatchObject({ status: 409, code: 'already_finished' });
+    const gateway = await failure(client.getCrawl(CRAWL_ID));
+    expect(gateway).toMatchObject({ status: 502, code: 'http_502', message: 'HTTP 502 Bad Gateway' });
+    expect(gateway.retryable).toBe(true);
+  });
+
+  it('refuses answers that break the contract', async () => {
+    const api = new FakeApi([
+      () => json(200, { ...crawlObject(), status: 'exploded' }),
+      () => new Response('not json', { status: 200 }),
+      () => json(202, crawlObject()),
+      () => json(200, { items: [page(0)], nextCursor: '5' }),
+      () => json(200, { items: [], nextCursor: '5' }),
+      () => new Response('{}', { status: 200, headers: { 'content-type': 'application/json' } }),
+    ]);
+    const client = new CrawlstreamClient({ baseUrl: 'http://127.0.0.1:9', fetch: api.fetch });
+    const wrong = await failure(client.getCrawl(CRAWL_ID));
+    expect(wrong).toMatchObject({ status: 200, code: 'invalid_response' });
+    expect(wrong.details).toBeInstanceOf(Array);
+    expect((await failure(client.getCrawl(CRAWL_ID))).code).toBe('invalid_response');
+    expect((await failure(client.getCrawl(CRAWL_ID))).code).toBe('invalid_response');
+    const stuck = (async () => {
+      for await (const _ of client.pages(CRAWL_ID)) {
+        // drain
+      }
+    })();
+    expect((await failure(stuck)).code).toBe('invalid_response');
+    expect((await failure(client.markdown(CRAWL_ID))).code).toBe('invalid_response');
+  });
+
+  it('reports a network failure as status 0, and passes an abort through', async () => {
+    const api = new FakeApi([
+      () => {
+        throw new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) });
+      },
+    ]);
+    const client = new CrawlstreamClient({ baseUrl: 'http://127.0.0.1:9', fetch: api.fetch });
+    const down = await failure(client.getCrawl(CRAWL_ID));
+    expect(down).toMatchObject({ status: 0, code: 'network_error' });
+    expect(down.message).toContain('ECONNREFUSED');
+    expect(down.retryable).toBe(true);
+    await expect(client.getCrawl(CRAWL_ID, { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('refuses a base URL that is not http(s)', () => {
+    expect(() => new CrawlstreamClient({ baseUrl: 'ftp://x' })).toThrow(TypeError);
+    expect(() => new CrawlstreamClient({ baseUrl: 'nope' })).toThrow(TypeError);
+  });
+});

@@ -1,0 +1,243 @@
+// CrawlstreamClient: every route of the public API (DESIGN.md section 1) as a
+// typed method, built on the shared route builders and checked against the
+// shared schemas, with only what Node 20 and browsers both have (fetch,
+// streams, AbortSignal).
+import {
+  type Crawl,
+  type CrawlErrorItem,
+  type CrawlList,
+  type CrawlOptionsInput,
+  type CrawlStatus,
+  crawl,
+  crawlErrorList,
+  crawlList,
+  crawlPath,
+  crawlsPath,
+  errorsPath,
+  markdownPath,
+  type PageResult,
+  pageList,
+  pagesPath,
+  streamPath,
+  withQuery,
+} from '@crawlstream/shared';
+import { z } from 'zod';
+import type { ReconnectOptions } from './backoff.js';
+import { CrawlstreamError, errorFromResponse, isAbortError } from './errors.js';
+import { type EventsOptions, errorMessage, type StreamedEvent, streamEvents } from './event-stream.js';
+
+/** The crawl object as POST and GET answer it: with a stream token when the API has API_KEYS set. */
+export const crawlWithToken = crawl.extend({ streamToken: z.string().optional() });
+export type CrawlWithToken = z.infer<typeof crawlWithToken>;
+
+export interface CrawlstreamClientOptions {
+  /** Where the API listens, e.g. `http://127.0.0.1:3000` (a path prefix behind a proxy is kept). */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer <key>` when the API has API_KEYS set. */
+  apiKey?: string;
+  /** A fetch to use instead of the global one (tests, proxies, retries). */
+  fetch?: typeof fetch;
+  /** Extra headers on every request. */
+  headers?: Record<string, string>;
+  /** Default backoff of `events()`. */
+  reconnect?: ReconnectOptions;
+  /** Default idle timeout of `events()`, in ms (default 60000: four heartbeats of the default 15 s). */
+  idleTimeoutMs?: number;
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+}
+
+export interface CreateCrawlOptions extends RequestOptions {
+  /** The same key (per API key) returns the same crawl instead of starting another. */
+  idempotencyKey?: string;
+}
+
+export interface ListCrawlsQuery extends RequestOptions {
+  status?: CrawlStatus;
+  /** 1 to 100 (the API's default is 20). */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface PagesOptions extends RequestOptions {
+  /** Pages per request, 1 to 100. */
+  limit?: number;
+}
+
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
+export class CrawlstreamClient {
+  readonly baseUrl: string;
+  private readonly apiKey: string | undefined;
+  private readonly fetchImpl: typeof fetch;
+  private readonly extraHeaders: Record<string, string>;
+  private readonly reconnect: ReconnectOptions;
+  private readonly idleTimeoutMs: number;
+
+  constructor(options: CrawlstreamClientOptions) {
+    const base = URL.parse(options.baseUrl);
+    if (!base || (base.protocol !== 'http:' && base.protocol !== 'https:')) {
+      throw new TypeError(`baseUrl must be an http(s) URL (got ${JSON.stringify(options.baseUrl)})`);
+    }
+    this.baseUrl = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
+    this.apiKey = options.apiKey;
+    // Called through a wrapper: a browser's fetch must not be called as a method of another object.
+    this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.extraHeaders = { ...options.headers };
+    this.reconnect = { ...options.reconnect };
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  }
+
+  /** Starts a crawl (201), or returns the crawl an `idempotencyKey` already started (200). */
+  createCrawl(url: string, options?: CrawlOptionsInput, request: CreateCrawlOptions = {}): Promise<CrawlWithToken> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (request.idempotencyKey !== undefined) headers['idempotency-key'] = request.idempotencyKey;
+    const body = JSON.stringify(options === undefined ? { url } : { url, options });
+    return this.json('POST', crawlsPath(), crawlWithToken, { headers, body, signal: request.signal }, [200, 201]);
+  }
+
+  getCrawl(id: string, request: RequestOptions = {}): Promise<CrawlWithToken> {
+    return this.json('GET', crawlPath(id), crawlWithToken, { signal: request.signal });
+  }
+
+  /** One page of crawls, newest first; pass `nextCursor` back as `cursor` for the next. */
+  listCrawls(query: ListCrawlsQuery = {}): Promise<CrawlList> {
+    const { status, limit, cursor, signal } = query;
+    return this.json('GET', withQuery(crawlsPath(), { status, limit, cursor }), crawlList, { signal });
+  }
+
+  /** Cancels a crawl (idempotent); a completed or failed crawl is a 409 `already_finished` error. */
+  cancelCrawl(id: string, request: RequestOptions = {}): Promise<Crawl> {
+    return this.json('DELETE', crawlPath(id), crawl, { signal: request.signal });
+  }
+
+  /** Every stored page, in the order they were stored, fetched a page of results at a time. */
+  async *pages(id: string, options: PagesOptions = {}): AsyncGenerator<PageResult, void, undefined> {
+    let cursor: string | undefined;
+    for (;;) {
+      const path = withQuery(pagesPath(id), { cursor, limit: options.limit });
+      const page = await this.json('GET', path, pageList, { signal: options.signal });
+      yield* page.items;
+      if (page.nextCursor === null) return;
+      if (page.nextCursor === cursor) {
+        throw new CrawlstreamError(200, 'invalid_response', `the pages cursor did not move (${cursor})`);
+      }
+      cursor = page.nextCursor;
+    }
+  }
+
+  /** Every stored page in one markdown document. */
+  async markdown(id: string, request: RequestOptions = {}): Promise<string> {
+    const response = await this.markdownResponse(id, request);
+    return response.text();
+  }
+
+  /** The markdown document as a byte stream, for documents too large to hold. */
+  async markdownStream(id: string, request: RequestOptions = {}): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.markdownResponse(id, request);
+    if (!response.body) throw new CrawlstreamError(response.status, 'invalid_response', 'the markdown answer has no body');
+    return response.body;
+  }
+
+  /** Pages that failed or were skipped. */
+  async errors(id: string, request: RequestOptions = {}): Promise<CrawlErrorItem[]> {
+    const list = await this.json('GET', errorsPath(id), crawlErrorList, { signal: request.signal });
+    return list.items;
+  }
+
+  /**
+   * The crawl's events, each exactly once and in order, across reconnects;
+   * ends after the terminal event (or a snapshot of a finished crawl, or a
+   * 204). Throws CrawlstreamError on 400/401/403/404 and on an event that
+   * breaks the contract; network errors, 5xx and 429 are retried with
+   * backoff (see `reconnect.maxAttempts`).
+   */
+  events(id: string, options: EventsOptions = {}): AsyncGenerator<StreamedEvent, void, undefined> {
+    return streamEvents(
+      {
+        fetch: this.fetchImpl,
+        url: (crawlId, token) => this.url(withQuery(streamPath(crawlId), { token })),
+        headers: () => this.headers(),
+        reconnect: this.reconnect,
+        idleTimeoutMs: this.idleTimeoutMs,
+      },
+      id,
+      options,
+    );
+  }
+
+  private url(path: string): string {
+    return `${this.baseUrl}${path}`;
+  }
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    const headers: Record<string, string> = { ...this.extraHeaders, ...extra };
+    if (this.apiKey !== undefined) headers.authorization = `Bearer ${this.apiKey}`;
+    return headers;
+  }
+
+  /** One request; a non-2xx answer becomes a CrawlstreamError, a network failure one with status 0. */
+  private async send(
+    method: string,
+    path: string,
+    init: { headers?: Record<string, string>; body?: string; signal?: AbortSignal | undefined },
+  ): Promise<Response> {
+    let response: Response;
+    try {
+      response = await this.fetchImpl(this.url(path), {
+        method,
+        headers: this.headers({ accept: 'application/json', ...init.headers }),
+        ...(init.body !== undefined ? { body: init.body } : {}),
+        ...(init.signal ? { signal: init.signal } : {}),
+      });
+    } catch (error) {
+      if (isAbortError(error)) throw error;
+      throw new CrawlstreamError(0, 'network_error', `${method} ${path}: ${errorMessage(error)}`, { cause: error });
+    }
+    if (!response.ok) throw await errorFromResponse(response);
+    return response;
+  }
+
+  private async json<S extends z.ZodType>(
+    method: string,
+    path: string,
+    schema: S,
+    init: { headers?: Record<string, string>; body?: string; signal?: AbortSignal | undefined },
+    statuses: readonly number[] = [200],
+  ): Promise<z.output<S>> {
+    const response = await this.send(method, path, init);
+    const text = await response.text();
+    if (!statuses.includes(response.status)) {
+      throw new CrawlstreamError(response.status, 'invalid_response', `${method} ${path} answered ${response.status}`);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new CrawlstreamError(response.status, 'invalid_response', `${method} ${path} did not answer JSON`);
+    }
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) {
+      throw new CrawlstreamError(response.status, 'invalid_response', `${method} ${path}: the answer does not match the contract`, {
+        details: parsed.error.issues,
+      });
+    }
+    return parsed.data;
+  }
+
+  private async markdownResponse(id: string, request: RequestOptions): Promise<Response> {
+    const response = await this.send('GET', markdownPath(id), {
+      headers: { accept: 'text/markdown' },
+      signal: request.signal,
+    });
+    const type = response.headers.get('content-type') ?? '';
+    if (response.status !== 200 || !type.startsWith('text/markdown')) {
+      await response.body?.cancel();
+      throw new CrawlstreamError(response.status, 'invalid_response', `the markdown answer is ${response.status} ${type}`);
+    }
+    return response;
+  }
+}

@@ -1,0 +1,109 @@
+// The form that starts a crawl: the URL and the main options (DESIGN.md
+// section 1), each field preset to the API's default. The API validates; its
+// answer's issues are shown next to the form.
+import { type CrawlOptionsInput, CrawlstreamError, type CrawlWithToken } from '@crawlstream/client';
+import { SCOPES } from '@crawlstream/shared';
+import type { DashboardApi } from '../api.js';
+import { describeError } from '../crawl-feed.js';
+import { h } from '../dom.js';
+
+function numberField(name: string, label: string, value: number, min: number, max?: number): HTMLElement {
+  const input = h('input', { type: 'number', name, id: `f-${name}`, value: String(value), min: String(min), required: true });
+  if (max !== undefined) input.max = String(max);
+  return h('label', { className: 'field' }, h('span', null, label), input);
+}
+
+function checkbox(name: string, label: string, checked: boolean): HTMLElement {
+  return h('label', { className: 'check' }, h('input', { type: 'checkbox', name, id: `f-${name}`, checked }), ` ${label}`);
+}
+
+function globsField(name: string, label: string, placeholder: string): HTMLElement {
+  return h(
+    'label',
+    { className: 'field wide' },
+    h('span', null, label),
+    h('textarea', { name, id: `f-${name}`, rows: 2, placeholder, spellcheck: false }),
+  );
+}
+
+/** One glob per line (or comma-separated), blanks dropped. */
+function globs(value: string): string[] {
+  return value
+    .split(/[\n,]/)
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0);
+}
+
+/** The API's validation issues as lines (`options.maxPages: too big`). */
+function issues(error: CrawlstreamError): string[] {
+  const details = error.details as { issues?: { path?: unknown[]; message?: string }[] } | undefined;
+  return (details?.issues ?? []).map((issue) => {
+    const path = (issue.path ?? []).join('.');
+    return path ? `${path}: ${issue.message ?? 'invalid'}` : (issue.message ?? 'invalid');
+  });
+}
+
+export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) => void): HTMLFormElement {
+  const message = h('div', { className: 'form-message', attrs: { role: 'status', 'aria-live': 'polite' } });
+  const submit = h('button', { type: 'submit', className: 'primary' }, 'Start crawl');
+  const form = h(
+    'form',
+    { className: 'start-form', id: 'start-form', noValidate: false },
+    h(
+      'label',
+      { className: 'field url' },
+      h('span', null, 'Start URL'),
+      h('input', { type: 'url', name: 'url', id: 'f-url', required: true, placeholder: 'https://docs.example.com/guide/', attrs: { autocomplete: 'url' } }),
+    ),
+    h(
+      'div',
+      { className: 'options' },
+      numberField('maxPages', 'Max pages', 100, 1),
+      numberField('maxDepth', 'Max depth', 3, 0, 100),
+      h(
+        'label',
+        { className: 'field' },
+        h('span', null, 'Scope'),
+        h('select', { name: 'scope', id: 'f-scope' }, ...SCOPES.map((scope) => h('option', { value: scope }, scope))),
+      ),
+      numberField('concurrency', 'Concurrency', 8, 1, 256),
+      numberField('delayMs', 'Delay (ms)', 0, 0, 60_000),
+      globsField('include', 'Include (globs on the path)', '/docs/**'),
+      globsField('exclude', 'Exclude (wins over include)', '**/changelog/**'),
+      h('div', { className: 'checks' }, checkbox('respectRobotsTxt', 'Respect robots.txt', true), checkbox('useSitemap', 'Use sitemap', true)),
+    ),
+    h('div', { className: 'actions' }, submit, message),
+  );
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const text = (name: string) => String(data.get(name) ?? '').trim();
+    const options: CrawlOptionsInput = {
+      maxPages: Number(text('maxPages')),
+      maxDepth: Number(text('maxDepth')),
+      scope: text('scope') as (typeof SCOPES)[number],
+      include: globs(text('include')),
+      exclude: globs(text('exclude')),
+      respectRobotsTxt: data.get('respectRobotsTxt') === 'on',
+      useSitemap: data.get('useSitemap') === 'on',
+      concurrency: Number(text('concurrency')),
+      delayMs: Number(text('delayMs')),
+    };
+    submit.disabled = true;
+    message.className = 'form-message';
+    message.textContent = 'Starting…';
+    try {
+      const crawl = await api.rest.createCrawl(text('url'), options);
+      message.textContent = '';
+      onStarted(crawl);
+    } catch (error) {
+      message.className = 'form-message error';
+      const lines = error instanceof CrawlstreamError ? issues(error) : [];
+      message.replaceChildren(h('strong', null, describeError(error)), ...lines.map((line) => h('div', null, line)));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return form;
+}

@@ -190,4 +190,37 @@ describe('event log and stream readers', () => {
     expect(hub.watched).toBe(0);
     expect(await r.next(100)).toBeNull();
   });
+
+  it('live mode hands every new frame to an up-to-date reader once, in order, and hands back on push-back', async () => {
+    const redis = useRedis('l');
+    const { store, hub } = instance(redis);
+    const { crawl } = await store.create({ url: START, options: options({ maxPages: 1000 }) });
+    const urls = Array.from({ length: 200 }, (_, i) => `${START}l${i}`);
+    await store.claim(crawl.id, 'sitemap', 1, urls);
+    const r = reader(await hub.open(crawl.id));
+    await r.next(1000); // snapshot: now at the tail
+    const live: EventFrame[] = [];
+    let ended = 0;
+    const sink = (frames: EventFrame[]) => {
+      live.push(...frames);
+      return live.length < 120; // then push back, as a socket that is full would
+    };
+    expect(r.attach(sink, () => ended++)).toBe(true);
+    for (const url of urls) await store.settle(crawl.id, { kind: 'skipped', url, reason: 'robots' });
+    await store.cancel(crawl.id);
+    // Live mode ended once the sink said "enough"; the rest is pulled, paced by the caller.
+    await expect.poll(() => ended).toBe(1);
+    const rest = await drain(r);
+    const stored = await allEvents(store, crawl.id);
+    const seen = [...live, ...rest].map((f) => f.id);
+    const at = stored.findIndex((f) => f.id === seen[0]);
+    expect(seen).toEqual(stored.slice(at).map((f) => f.id));
+    expect(live.length).toBeGreaterThanOrEqual(120);
+    expect(seen[seen.length - 1]).toBe(stored[stored.length - 1]!.id);
+    // A reader that is behind cannot go live.
+    const behind = reader(await hub.open(crawl.id, stored[0]!.id));
+    expect(behind.attach(() => true, () => {})).toBe(false);
+    behind.close();
+  });
 });
+

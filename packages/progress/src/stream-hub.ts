@@ -39,6 +39,8 @@ class CrawlFeed {
   terminal = false;
   /** Readers waiting for frames after the tail. */
   readonly waiters = new Set<StreamReader>();
+  /** Readers in live mode: new frames are handed to them synchronously, no wake-up, no promise. */
+  readonly live = new Set<StreamReader>();
   private fetching: Promise<void> | null = null;
   private again = false;
   private catchUps = new Map<string, Promise<EventFrame[] | 'lost'>>();
@@ -84,9 +86,13 @@ class CrawlFeed {
           this.ringBase = opened.lastId;
           this.tail = opened.lastId;
           changed = true;
+          // Live readers were behind the new tail: back to pulling, where they get reset.
+          for (const reader of [...this.live]) reader.detach();
           break;
         }
+        const before = this.tail;
         for (const frame of frames) this.push(frame);
+        if (frames.length > 0) this.pushLive(before, frames);
         if (frames.length > 0) changed = true;
         if (frames.length < this.hub.batchSize || this.terminal) break;
       }
@@ -106,6 +112,11 @@ class CrawlFeed {
       const dropped = this.ring.splice(0, this.ring.length - this.hub.ringSize);
       this.ringBase = dropped[dropped.length - 1]!.id;
     }
+  }
+
+  /** Hands a contiguous batch (the events right after `before`) to the live readers at `before`. */
+  private pushLive(before: string, frames: EventFrame[]): void {
+    for (const reader of [...this.live]) reader.receive(before, frames);
   }
 
   private notify(): void {
@@ -146,6 +157,7 @@ class CrawlFeed {
   close(): void {
     this.closed = true;
     clearInterval(this.timer);
+    for (const reader of [...this.live]) reader.detach();
     this.notify();
   }
 }
@@ -223,6 +235,49 @@ export class StreamReader {
     this.wake();
   };
 
+  private sink: ((frames: EventFrame[]) => boolean) | null = null;
+  private onLiveEnd: (() => void) | null = null;
+
+  /**
+   * Live mode, for a reader that is up to date: from now on every new batch
+   * of frames is handed to `sink` synchronously as the feed reads it, with no
+   * wake-up and no promise per event. Returns false (nothing attached) when
+   * the reader is not at the feed's tail: pull with next() first. Live mode
+   * ends (detach) when `sink` returns false (the client is not keeping up:
+   * go back to next(), which paces by drain), after the terminal event, or on
+   * close; the frames given to `sink` are delivered either way.
+   */
+  attach(sink: (frames: EventFrame[]) => boolean, ended: () => void): boolean {
+    if (this.done || this.feed.closed || this.initial.length > 0 || this.cursor !== this.feed.tail) return false;
+    this.sink = sink;
+    this.onLiveEnd = ended;
+    this.feed.live.add(this);
+    return true;
+  }
+
+  /** Leaves live mode; the `ended` callback of attach() runs once. */
+  detach(): void {
+    const ended = this.onLiveEnd;
+    this.sink = null;
+    this.onLiveEnd = null;
+    this.feed.live.delete(this);
+    ended?.();
+  }
+
+  /** Called by the feed with the batch that follows `before`. */
+  receive(before: string, frames: EventFrame[]): void {
+    const sink = this.sink;
+    if (!sink) return;
+    if (before !== this.cursor) {
+      // Not contiguous with what this reader has (cannot happen while the
+      // feed is the only writer of the cursor); fall back to pulling.
+      this.detach();
+      return;
+    }
+    const out = this.deliver(frames);
+    if (!sink(out) || this.done) this.detach();
+  }
+
   /** Ends the pending wait (new frames, the deadline, an abort or a close). */
   readonly wake = (): void => {
     const resume = this.resume;
@@ -262,6 +317,7 @@ export class StreamReader {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.detach();
     if (this.timer) clearTimeout(this.timer);
     this.signal?.removeEventListener('abort', this.wake);
     this.wake();

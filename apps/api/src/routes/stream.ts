@@ -13,7 +13,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type ApiContext, visibleCrawlOwner } from '../context.js';
 import { ApiError } from '../errors.js';
-import { PING, SseWriter } from '../sse.js';
+import { PING, SseWriter, type WriteResult } from '../sse.js';
 import { crawlIdParams } from './params.js';
 
 export interface StreamRouteOptions {
@@ -66,7 +66,7 @@ class StreamConnection {
   }
 
   async run(): Promise<void> {
-    const { metrics, config } = this.ctx;
+    const { config } = this.ctx;
     let failures = 0;
     for (;;) {
       let frames: EventFrame[] | null;
@@ -87,14 +87,66 @@ class StreamConnection {
       if (typeof result !== 'string') result = await result;
       if (result !== 'written') return this.cutOffIfSlow(result);
       if (frames.length === 0) continue;
-      const now = Date.now();
-      for (const frame of frames) {
-        metrics.noteDelivered(frame.type);
-        if (frame.type !== 'snapshot' && frame.type !== 'reset') {
-          metrics.deliveryLag.observe((now - idTime(frame.id)) / 1000);
-        }
-      }
+      this.noteDelivered(frames);
       if (isFinalSnapshot(frames[frames.length - 1]!)) return;
+      if (this.reader.done) return;
+      // Up to date and the socket keeps up: follow live, without a promise per event.
+      const { pending } = await this.followLive();
+      if (pending !== null) {
+        const drained = await pending;
+        if (drained !== 'written') return this.cutOffIfSlow(drained);
+      }
+      if (this.reader.done || this.stopped) return;
+    }
+  }
+
+  /**
+   * Live mode: the hub hands each new batch to this connection synchronously
+   * and it is written at once; a heartbeat timer is refreshed per batch.
+   * Resolves when live mode ends, with the pending write to wait for when the
+   * socket pushed back (then pulling resumes, paced by drain), or null.
+   */
+  private followLive(): Promise<{ pending: Promise<WriteResult> | null }> {
+    return new Promise((resolve) => {
+      let pending: Promise<WriteResult> | null = null;
+      const writeOrHandBack = (chunks: (EventFrame | string)[]): boolean => {
+        const result = this.writer.write(chunks);
+        if (result === 'written') {
+          idle.refresh();
+          return true;
+        }
+        pending = typeof result === 'string' ? Promise.resolve(result) : result;
+        return false;
+      };
+      const idle = setTimeout(() => {
+        if (!writeOrHandBack([PING])) this.reader.detach();
+      }, this.ctx.config.HEARTBEAT_MS);
+      const attached = this.reader.attach(
+        (frames) => {
+          const ok = writeOrHandBack(frames);
+          this.noteDelivered(frames);
+          return ok;
+        },
+        () => {
+          clearTimeout(idle);
+          resolve({ pending });
+        },
+      );
+      if (!attached) {
+        clearTimeout(idle);
+        resolve({ pending: null });
+      }
+    });
+  }
+
+  private noteDelivered(frames: readonly EventFrame[]): void {
+    const { metrics } = this.ctx;
+    const now = Date.now();
+    for (const frame of frames) {
+      metrics.noteDelivered(frame.type);
+      if (frame.type !== 'snapshot' && frame.type !== 'reset') {
+        metrics.deliveryLag.observe((now - idTime(frame.id)) / 1000);
+      }
     }
   }
 

@@ -15,5 +15,5 @@ export { type EventFrame, idTime, makeFrame, parseFrame } from './frames.js';
 export { decodePage, encodePage } from './pages.js';
 export { ProgressPublisher, type ProgressPublisherOptions } from './progress-publisher.js';
 export { defineScripts, scriptKeys } from './scripts.js';
-export { type OpenResult, StreamHub, type StreamHubOptions, StreamReader } from './stream-hub.js';
+export { type LiveListener, type OpenResult, StreamHub, type StreamHubOptions, StreamReader } from './stream-hub.js';
 export { jobIdFor, type SweepOptions, type SweepReport, sweep } from './sweep.js';

@@ -205,7 +205,7 @@ describe('event log and stream readers', () => {
       live.push(...frames);
       return live.length < 120; // then push back, as a socket that is full would
     };
-    expect(r.attach(sink, () => ended++)).toBe(true);
+    expect(r.attach({ receive: sink, liveEnded: () => ended++ })).toBe(true);
     for (const url of urls) await store.settle(crawl.id, { kind: 'skipped', url, reason: 'robots' });
     await store.cancel(crawl.id);
     // Live mode ended once the sink said "enough"; the rest is pulled, paced by the caller.
@@ -219,7 +219,7 @@ describe('event log and stream readers', () => {
     expect(seen[seen.length - 1]).toBe(stored[stored.length - 1]!.id);
     // A reader that is behind cannot go live.
     const behind = reader(await hub.open(crawl.id, stored[0]!.id));
-    expect(behind.attach(() => true, () => {})).toBe(false);
+    expect(behind.attach({ receive: () => true, liveEnded: () => {} })).toBe(false);
     behind.close();
   });
 });

@@ -162,6 +162,14 @@ class CrawlFeed {
   }
 }
 
+/** Who takes a live reader's frames (see StreamReader.attach). */
+export interface LiveListener {
+  /** New frames; false to leave live mode (e.g. the socket is full). */
+  receive(frames: EventFrame[]): boolean;
+  /** Live mode ended (push-back, terminal event, close or reset). */
+  liveEnded(): void;
+}
+
 export class StreamReader {
   private initial: EventFrame[];
   private ended = false;
@@ -221,53 +229,60 @@ export class StreamReader {
     else {
       if (this.timer) clearTimeout(this.timer);
       this.timerMs = waitMs;
-      this.timer = setTimeout(this.onTimeout, waitMs);
+      this.timer = setTimeout(() => this.onTimeout(), waitMs);
       this.timer.unref();
     }
     if (signal && signal !== this.signal) {
       this.signal = signal;
-      signal.addEventListener('abort', this.wake, { once: true });
+      this.abortListener ??= () => this.wake();
+      signal.addEventListener('abort', this.abortListener, { once: true });
     }
   }
 
-  private readonly onTimeout = (): void => {
+  private abortListener: (() => void) | null = null;
+
+  private onTimeout(): void {
     this.timedOut = true;
     this.wake();
-  };
+  }
 
-  private sink: ((frames: EventFrame[]) => boolean) | null = null;
-  private onLiveEnd: (() => void) | null = null;
+  private listener: LiveListener | null = null;
 
   /**
    * Live mode, for a reader that is up to date: from now on every new batch
-   * of frames is handed to `sink` synchronously as the feed reads it, with no
-   * wake-up and no promise per event. Returns false (nothing attached) when
-   * the reader is not at the feed's tail: pull with next() first. Live mode
-   * ends (detach) when `sink` returns false (the client is not keeping up:
-   * go back to next(), which paces by drain), after the terminal event, or on
-   * close; the frames given to `sink` are delivered either way.
+   * of frames is handed to `listener.receive` synchronously as the feed reads
+   * it, with no wake-up and no promise per event. Returns false (nothing
+   * attached) when the reader is not at the feed's tail: pull with next()
+   * first. Live mode ends (detach, then `listener.liveEnded()`) when receive
+   * returns false (the client is not keeping up: go back to next(), which
+   * paces by drain), after the terminal event, or on close; the frames given
+   * to receive are delivered either way.
    */
-  attach(sink: (frames: EventFrame[]) => boolean, ended: () => void): boolean {
+  attach(listener: LiveListener): boolean {
     if (this.done || this.feed.closed || this.initial.length > 0 || this.cursor !== this.feed.tail) return false;
-    this.sink = sink;
-    this.onLiveEnd = ended;
+    this.listener = listener;
     this.feed.live.add(this);
+    // No pull deadline while live: the listener keeps its own heartbeat.
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     return true;
   }
 
-  /** Leaves live mode; the `ended` callback of attach() runs once. */
+  /** Leaves live mode; the listener's liveEnded() runs once. */
   detach(): void {
-    const ended = this.onLiveEnd;
-    this.sink = null;
-    this.onLiveEnd = null;
+    const listener = this.listener;
+    if (!listener) return;
+    this.listener = null;
     this.feed.live.delete(this);
-    ended?.();
+    listener.liveEnded();
   }
 
   /** Called by the feed with the batch that follows `before`. */
   receive(before: string, frames: EventFrame[]): void {
-    const sink = this.sink;
-    if (!sink) return;
+    const listener = this.listener;
+    if (!listener) return;
     if (before !== this.cursor) {
       // Not contiguous with what this reader has (cannot happen while the
       // feed is the only writer of the cursor); fall back to pulling.
@@ -275,17 +290,17 @@ export class StreamReader {
       return;
     }
     const out = this.deliver(frames);
-    if (!sink(out) || this.done) this.detach();
+    if (!listener.receive(out) || this.done) this.detach();
   }
 
   /** Ends the pending wait (new frames, the deadline, an abort or a close). */
-  readonly wake = (): void => {
+  wake(): void {
     const resume = this.resume;
     if (!resume) return;
     this.resume = null;
     this.feed.waiters.delete(this);
     resume();
-  };
+  }
 
   private async read(): Promise<EventFrame[]> {
     const max = this.feed.hub.batchSize;
@@ -319,7 +334,7 @@ export class StreamReader {
     this.closed = true;
     this.detach();
     if (this.timer) clearTimeout(this.timer);
-    this.signal?.removeEventListener('abort', this.wake);
+    if (this.abortListener) this.signal?.removeEventListener('abort', this.abortListener);
     this.wake();
     this.release();
   }

@@ -6,7 +6,7 @@
 // reader, timers and gauge on every way out. Shutdown ends every open stream
 // cleanly, so clients resume on another instance.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type EventFrame, idTime, type StreamReader } from '@crawlstream/progress';
+import { type EventFrame, idTime, type LiveListener, type StreamReader } from '@crawlstream/progress';
 import { apiError, isEventCursor, routePatterns, TERMINAL_STATUSES } from '@crawlstream/shared';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -46,7 +46,7 @@ function isFinalSnapshot(frame: EventFrame): boolean {
  * One open SSE connection. Kept small on purpose (a process holds thousands):
  * no AbortController; closing the reader is what stops a pending wait.
  */
-class StreamConnection {
+class StreamConnection implements LiveListener {
   private stopped = false;
 
   constructor(
@@ -91,7 +91,9 @@ class StreamConnection {
       if (isFinalSnapshot(frames[frames.length - 1]!)) return;
       if (this.reader.done) return;
       // Up to date and the socket keeps up: follow live, without a promise per event.
-      const { pending } = await this.followLive();
+      const live = this.followLive();
+      if (live === null) continue;
+      const { pending } = await live;
       if (pending !== null) {
         const drained = await pending;
         if (drained !== 'written') return this.cutOffIfSlow(drained);
@@ -100,43 +102,52 @@ class StreamConnection {
     }
   }
 
+  // ---- live mode (LiveListener): the hub hands each new batch to receive()
+  // synchronously and it is written at once. One object, no closures per
+  // connection: a process holds thousands of these.
+  private resolveLive: ((ended: { pending: Promise<WriteResult> | null }) => void) | null = null;
+  private pending: Promise<WriteResult> | null = null;
+  private idle: NodeJS.Timeout | null = null;
+
   /**
-   * Live mode: the hub hands each new batch to this connection synchronously
-   * and it is written at once; a heartbeat timer is refreshed per batch.
    * Resolves when live mode ends, with the pending write to wait for when the
    * socket pushed back (then pulling resumes, paced by drain), or null.
    */
-  private followLive(): Promise<{ pending: Promise<WriteResult> | null }> {
+  private followLive(): Promise<{ pending: Promise<WriteResult> | null }> | null {
+    this.pending = null;
+    if (!this.reader.attach(this)) return null;
+    if (this.idle) this.idle.refresh();
+    else this.idle = setTimeout(() => this.onIdle(), this.ctx.config.HEARTBEAT_MS);
     return new Promise((resolve) => {
-      let pending: Promise<WriteResult> | null = null;
-      const writeOrHandBack = (chunks: (EventFrame | string)[]): boolean => {
-        const result = this.writer.write(chunks);
-        if (result === 'written') {
-          idle.refresh();
-          return true;
-        }
-        pending = typeof result === 'string' ? Promise.resolve(result) : result;
-        return false;
-      };
-      const idle = setTimeout(() => {
-        if (!writeOrHandBack([PING])) this.reader.detach();
-      }, this.ctx.config.HEARTBEAT_MS);
-      const attached = this.reader.attach(
-        (frames) => {
-          const ok = writeOrHandBack(frames);
-          this.noteDelivered(frames);
-          return ok;
-        },
-        () => {
-          clearTimeout(idle);
-          resolve({ pending });
-        },
-      );
-      if (!attached) {
-        clearTimeout(idle);
-        resolve({ pending: null });
-      }
+      this.resolveLive = resolve;
     });
+  }
+
+  receive(frames: EventFrame[]): boolean {
+    const ok = this.writeLive(frames);
+    this.noteDelivered(frames);
+    return ok;
+  }
+
+  liveEnded(): void {
+    if (this.idle) clearTimeout(this.idle);
+    const resolve = this.resolveLive;
+    this.resolveLive = null;
+    resolve?.({ pending: this.pending });
+  }
+
+  private onIdle(): void {
+    if (this.resolveLive && !this.writeLive([PING])) this.reader.detach();
+  }
+
+  private writeLive(chunks: (EventFrame | string)[]): boolean {
+    const result = this.writer.write(chunks);
+    if (result === 'written') {
+      this.idle?.refresh();
+      return true;
+    }
+    this.pending = typeof result === 'string' ? Promise.resolve(result) : result;
+    return false;
   }
 
   private noteDelivered(frames: readonly EventFrame[]): void {
@@ -231,16 +242,17 @@ async function streamRoutes(app: FastifyInstance, options: StreamRouteOptions): 
       const connection = new StreamConnection(ctx, opened.reader, writer, request.log);
       open.add(connection);
       ctx.metrics.openStreams.inc();
-      try {
-        writer.start(retryMs, { 'x-request-id': String(request.id) });
-        await connection.run();
-      } catch (error) {
-        request.log.error({ err: error }, 'stream failed');
-      } finally {
-        connection.close();
-        open.delete(connection);
-        ctx.metrics.openStreams.dec();
-      }
+      writer.start(retryMs, { 'x-request-id': String(request.id) });
+      // The handler returns now; the connection runs on its own (one async
+      // frame less per open stream).
+      connection
+        .run()
+        .catch((error) => request.log.error({ err: error }, 'stream failed'))
+        .finally(() => {
+          connection.close();
+          open.delete(connection);
+          ctx.metrics.openStreams.dec();
+        });
     },
   );
 }

@@ -20,7 +20,7 @@ import {
   waitForConnection,
   waitForStatus,
 } from './test-support/browser.js';
-import { type Site, startSite } from './test-support/site.js';
+import { type Site, startSite } from '@crawlstream/test-stack';
 import { type ApiProcess, startApiProcess, startWorker, storedEvents } from './test-support/stack.js';
 
 const LOGGED = new Set(['started', 'page', 'page_failed', 'page_skipped', 'completed', 'failed', 'cancelled']);
@@ -31,7 +31,7 @@ let redisUrl: string;
 
 beforeAll(async () => {
   browser = await launchBrowser();
-  const [redis, started] = await Promise.all([startExtraRedis(), startSite({ pages: 60, latencyMs: 150 })]);
+  const [redis, started] = await Promise.all([startExtraRedis(), startSite({ errorPages: true, pages: 60, latencyMs: 150 })]);
   redisUrl = redis.url;
   site = started;
   // The API process uses the default key prefix: this Redis is private to the file.

@@ -16,7 +16,7 @@ import {
   waitForConnection,
   waitForStatus,
 } from './test-support/browser.js';
-import { type Site, startSite } from './test-support/site.js';
+import { type Site, startSite } from '@crawlstream/test-stack';
 import { type InProcessApi, startApi, startWorker, storedEvents } from './test-support/stack.js';
 
 const redis = useRedis('dash');
@@ -41,9 +41,9 @@ beforeAll(async () => {
     startApi({ redisUrl: redis.url, prefix: redis.prefix }),
     startApi({ redisUrl: redis.url, prefix: redis.prefix, env: { API_KEYS: `${KEY},${OTHER_KEY}` } }),
     startApi({ redisUrl: redis.url, prefix: redis.prefix, env: { API_KEYS: KEY }, streamTokenTtlSeconds: 10 }),
-    startSite({ pages: 25, latencyMs: 20 }),
-    startSite({ pages: 12, latencyMs: 400 }),
-    startSite({ pages: 30, latencyMs: 500 }),
+    startSite({ errorPages: true, pages: 25, latencyMs: 20 }),
+    startSite({ errorPages: true, pages: 12, latencyMs: 400 }),
+    startSite({ errorPages: true, pages: 30, latencyMs: 500 }),
   ]);
   await startWorker({ redisUrl: redis.url, prefix: redis.prefix, concurrency: 4 });
 });

@@ -5,8 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrawlstreamClient } from './client.js';
 import { CrawlstreamError } from './errors.js';
 import type { StreamedEvent } from './event-stream.js';
-import { type Site, startSite } from './test-support/site.js';
-import { type TestApi, useStack } from './test-support/stack.js';
+import { type Site, startSite, type TestApi, useStack } from '@crawlstream/test-stack';
 
 const stack = useStack('client');
 let api: TestApi;

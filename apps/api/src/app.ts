@@ -2,8 +2,9 @@
 // call this, `main` only adds listening and signals. Three Redis connections
 // per process, whatever the number of clients: commands, the stream hub's
 // subscriber, and the page queue's (which fails fast when Redis is away).
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+// The HTTP server offers each request to the open streams first (a plain
+// stream request is served below Fastify, routes/stream.ts), then to Fastify.
+import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createPageQueue } from '@crawlstream/jobs';
 import { CrawlStore, StreamHub } from '@crawlstream/progress';
@@ -13,7 +14,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { Redis } from 'ioredis';
 import type { ApiContext } from './context.js';
 import { ApiError, frameworkErrors, registerErrorHandling } from './errors.js';
-import { authPlugin, StreamTokens } from './plugins/auth.js';
+import { ApiKeys, authPlugin, StreamTokens } from './plugins/auth.js';
 import { boardRoutes } from './plugins/board.js';
 import { docsPlugin, docsRoutes } from './plugins/docs.js';
 import { ApiMetrics, metricsRoutes } from './plugins/metrics.js';
@@ -21,7 +22,8 @@ import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { crawlRoutes } from './routes/crawls.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes } from './routes/health.js';
-import { streamRoutes } from './routes/stream.js';
+import { Streams, streamRoutes } from './routes/stream.js';
+import { loggedRequest, MAX_URL_LENGTH, RequestLog, requestId, trustProxyFn } from './requests.js';
 import { type ApiSettings, DEFAULT_API_SETTINGS } from './settings.js';
 
 declare module 'fastify' {
@@ -46,12 +48,12 @@ export interface AppOptions {
 
 /** Largest request body: a crawl request with every option at its bound fits. */
 const BODY_LIMIT = 256 * 1024;
-const MAX_URL_LENGTH = 8 * 1024;
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-function requestId(request: IncomingMessage): string {
-  const given = request.headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+interface ServerTimeouts {
+  keepAliveTimeout: number;
+  requestTimeout: number;
+  connectionTimeout: number;
+  maxRequestsPerSocket: number;
 }
 
 /** Waits for `work` at most `ms`; shutdown must not hang on a Redis that is gone. */
@@ -67,25 +69,33 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, redisUrl } = options;
   const prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
   const settings: ApiSettings = { ...DEFAULT_API_SETTINGS, ...options.settings };
+  const trustProxy = trustProxyFn(settings.trustProxy);
+  /** Set once the context exists (below), long before the server listens. */
+  let streams: Streams | null = null;
 
   const app = Fastify({
     logger: {
       level: config.LOG_LEVEL,
-      serializers: {
-        // Stream tokens travel in the query string: keep them out of the logs.
-        req: (request: { method: string; url: string; ip?: string }) => ({
-          method: request.method,
-          url: request.url.replace(/([?&]token=)[^&]*/g, '$1[redacted]'),
-          remoteAddress: request.ip,
-        }),
-      },
+      serializers: { req: loggedRequest },
     },
     bodyLimit: BODY_LIMIT,
     routerOptions: { maxParamLength: 256 },
     requestIdHeader: false,
     genReqId: requestId,
-    trustProxy: settings.trustProxy,
+    trustProxy,
     frameworkErrors,
+    serverFactory: (handler, serverOptions) => {
+      const server = createServer((request, res) => {
+        if (streams === null || !streams.serve(request, res)) handler(request, res);
+      });
+      // What Fastify sets on a server it makes itself (its defaults are filled in by now).
+      const { keepAliveTimeout, requestTimeout, connectionTimeout, maxRequestsPerSocket } = serverOptions as unknown as ServerTimeouts;
+      server.keepAliveTimeout = keepAliveTimeout;
+      server.requestTimeout = requestTimeout;
+      server.setTimeout(connectionTimeout);
+      if (maxRequestsPerSocket > 0) server.maxRequestsPerSocket = maxRequestsPerSocket;
+      return server;
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -108,6 +118,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const queue = createPageQueue(queueConnection, prefix);
   queue.on('error', (error) => app.log.warn({ err: error }, 'page queue error'));
   const metrics = new ApiMetrics(redis, prefix);
+  const apiKeys = new ApiKeys(config.API_KEYS);
   const ctx: ApiContext = {
     config,
     settings,
@@ -118,9 +129,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     queue,
     metrics,
     tokens: new StreamTokens(redis, `${prefix}:streamtoken:secret`, settings.streamTokenTtlSeconds),
-    keysEnabled: config.API_KEYS.length > 0,
+    apiKeys,
+    keysEnabled: apiKeys.enabled,
   };
   app.decorate('crawlstream', ctx);
+  streams = new Streams(ctx, new RequestLog(app.log, trustProxy), options.streamRetryMs ?? 1000);
 
   app.addHook('onRequest', async (request) => {
     if (request.raw.url && request.raw.url.length > MAX_URL_LENGTH) throw new ApiError('uri_too_long');
@@ -129,7 +142,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
 
-  await app.register(authPlugin, { keys: config.API_KEYS });
+  await app.register(authPlugin, { keys: apiKeys });
   await app.register(metricsRoutes, { metrics });
   if (settings.rateLimitPerMinute > 0) {
     await app.register(rateLimitPlugin, {
@@ -143,7 +156,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { ctx });
   await app.register(crawlRoutes, { ctx });
-  await app.register(streamRoutes, { ctx, ...(options.streamRetryMs ? { retryMs: options.streamRetryMs } : {}) });
+  await app.register(streamRoutes, { ctx, streams });
   await app.register(boardRoutes, { queue });
   await app.register(dashboardRoutes);
   await app.register(docsRoutes);

@@ -7,7 +7,7 @@ import type { Config } from '@crawlstream/shared';
 import type { Redis } from 'ioredis';
 import { ApiError } from './errors.js';
 import type { ApiMetrics } from './plugins/metrics.js';
-import type { StreamTokens } from './plugins/auth.js';
+import type { ApiKeys, StreamTokens } from './plugins/auth.js';
 import type { ApiSettings } from './settings.js';
 
 export interface ApiContext {
@@ -20,6 +20,7 @@ export interface ApiContext {
   queue: PageQueue;
   metrics: ApiMetrics;
   tokens: StreamTokens;
+  apiKeys: ApiKeys;
   /** Whether API_KEYS is set (each key then sees only its own crawls). */
   keysEnabled: boolean;
 }

@@ -2,9 +2,11 @@
 // `{error: {code, message, details?}}`, with its HTTP status. Also the one
 // error handler that turns anything thrown (ours, Fastify's, a plugin's, a
 // validation failure, Redis being down) into that body: 4xx for bad input,
-// never 5xx for it.
+// never 5xx for it. The stream route answers its refusals on the raw
+// response (below Fastify), through the same rendering.
+import type { ServerResponse } from 'node:http';
 import type { ApiError as ApiErrorBody } from '@crawlstream/shared';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export const ERRORS = {
   validation_failed: { status: 400, message: 'The request does not match the schema' },
@@ -42,6 +44,8 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string = ERRORS[code].message,
     readonly details?: unknown,
+    /** Response headers that belong to the refusal (e.g. `www-authenticate` with a 401). */
+    readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -117,11 +121,40 @@ export function toErrorResponse(error: unknown): { status: number; body: ApiErro
   return { status: 500, body: errorBody('internal_error') };
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+function logError(log: FastifyBaseLogger, error: unknown, status: number, body: ApiErrorBody): void {
+  if (status >= 500) log.error({ err: error }, 'request failed');
+  else log.debug({ code: body.error.code }, 'request refused');
+}
+
 function send(request: FastifyRequest, reply: FastifyReply, error: unknown) {
   const { status, body } = toErrorResponse(error);
-  if (status >= 500) request.log.error({ err: error }, 'request failed');
-  else request.log.debug({ code: body.error.code }, 'request refused');
-  return reply.code(status).type('application/json; charset=utf-8').send(body);
+  logError(request.log, error, status, body);
+  if (error instanceof ApiError && error.headers) reply.headers(error.headers);
+  return reply.code(status).type(JSON_TYPE).send(body);
+}
+
+/**
+ * The same answer as the error handler's, written on a raw response (the
+ * stream route's lean path). `log` carries the request id.
+ */
+export function sendErrorRaw(
+  res: ServerResponse,
+  error: unknown,
+  log: FastifyBaseLogger,
+  headers: Readonly<Record<string, string>>,
+): void {
+  const { status, body } = toErrorResponse(error);
+  logError(log, error, status, body);
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...(error instanceof ApiError ? error.headers : undefined),
+    ...headers,
+    'content-type': JSON_TYPE,
+    'content-length': String(Buffer.byteLength(text)),
+  });
+  res.end(text);
 }
 
 /** Error, not-found and framework-error handlers, all speaking the one JSON error shape. */

@@ -3,7 +3,8 @@
 // socket's high-water mark plus one event: when a write reports a full
 // buffer it waits for 'drain', and a client that does not drain within the
 // limit is cut off (it resumes by Last-Event-ID), so a slow reader costs a
-// cursor, not a buffer.
+// cursor, not a buffer. A process holds thousands of writers: each listens
+// to its response's 'close' through one shared function, not a closure.
 import type { ServerResponse } from 'node:http';
 import type { EventFrame } from '@crawlstream/progress';
 
@@ -14,6 +15,8 @@ export const SSE_HEADERS = {
 } as const;
 
 export const PING = ': ping\n\n';
+/** A heartbeat as a write of its own (one array for every writer). */
+export const PINGS: readonly string[] = [PING];
 
 /**
  * Frames come from the hub's shared ring, one object per event for every
@@ -32,6 +35,14 @@ export function encodeFrame(frame: EventFrame): string {
 
 export type WriteResult = 'written' | 'closed' | 'slow';
 
+/** The writer of a response, so that one listener function serves them all. */
+const WRITER = Symbol('sse writer');
+type WrittenResponse = ServerResponse & { [WRITER]?: SseWriter };
+
+function onResponseClose(this: WrittenResponse): void {
+  this[WRITER]?.responseClosed();
+}
+
 export class SseWriter {
   private closed = false;
 
@@ -39,9 +50,13 @@ export class SseWriter {
     readonly res: ServerResponse,
     private readonly drainTimeoutMs: number,
   ) {
-    res.once('close', () => {
-      this.closed = true;
-    });
+    (res as WrittenResponse)[WRITER] = this;
+    res.on('close', onResponseClose);
+  }
+
+  /** The response closed (client gone, or ended); subclasses stop their work here too. */
+  responseClosed(): void {
+    this.closed = true;
   }
 
   /** Also true when the client left before this writer was made (its 'close' already fired). */

@@ -8,9 +8,10 @@
 // tokens. The queue board (/admin) takes the first key only (the operator's),
 // as Bearer or as the password of Basic auth, since it shows every tenant's jobs.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
+import { type ApiContext, visibleCrawlOwner } from '../context.js';
 import { ApiError } from '../errors.js';
 
 declare module 'fastify' {
@@ -71,58 +72,116 @@ export class StreamTokens {
 }
 
 export interface AuthOptions {
-  keys: readonly string[];
+  keys: ApiKeys;
 }
 
-function bearer(request: FastifyRequest): string | null {
-  const header = request.headers.authorization;
-  if (typeof header !== 'string') return null;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+/** The challenge that goes with a 401 on /api routes. */
+export const BEARER_CHALLENGE: Readonly<Record<string, string>> = { 'www-authenticate': 'Bearer realm="crawlstream"' };
+const ADMIN_CHALLENGE: Readonly<Record<string, string>> = {
+  'www-authenticate': 'Basic realm="crawlstream admin", charset="UTF-8"',
+};
+
+export function unauthorized(challenge: Readonly<Record<string, string>> = BEARER_CHALLENGE): ApiError {
+  return new ApiError('unauthorized', undefined, undefined, challenge);
+}
+
+/** The key of an `Authorization: Bearer <key>` header, or null. */
+export function bearerKey(authorization: string | undefined): string | null {
+  if (typeof authorization !== 'string') return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
   return match ? match[1]! : null;
 }
 
-function basicPassword(request: FastifyRequest): string | null {
-  const header = request.headers.authorization;
-  if (typeof header !== 'string') return null;
-  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+function basicPassword(authorization: string | undefined): string | null {
+  if (typeof authorization !== 'string') return null;
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization);
   if (!match) return null;
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   return colon >= 0 ? decoded.slice(colon + 1) : null;
 }
 
-function refuse(reply: FastifyReply, admin: boolean): never {
-  if (admin) reply.header('www-authenticate', 'Basic realm="crawlstream admin", charset="UTF-8"');
-  else reply.header('www-authenticate', 'Bearer realm="crawlstream"');
-  throw new ApiError('unauthorized');
+/** The configured API keys, known by their owners (hashes). */
+export class ApiKeys {
+  private readonly owners: Set<string>;
+  /** The first key's owner: the only one the queue board lets in. */
+  readonly operator: string | null;
+
+  constructor(keys: readonly string[]) {
+    this.owners = new Set(keys.map(ownerOf));
+    this.operator = keys[0] ? ownerOf(keys[0]) : null;
+  }
+
+  get enabled(): boolean {
+    return this.owners.size > 0;
+  }
+
+  /** The owner of a presented key, or null when it is none of ours. */
+  ownerOfKey(key: string | null): string | null {
+    if (key === null) return null;
+    const owner = ownerOf(key);
+    return this.owners.has(owner) ? owner : null;
+  }
+
+  /**
+   * The owner of a stream request ('' when keys are off; null when it brings
+   * no key and must show a stream token instead). A key that is not ours is
+   * refused here, as on every /api route.
+   */
+  streamOwner(authorization: string | undefined): string | null {
+    if (!this.enabled) return '';
+    const key = bearerKey(authorization);
+    const owner = this.ownerOfKey(key);
+    if (owner === null && key !== null) throw unauthorized();
+    return owner;
+  }
+}
+
+/**
+ * May a request of `owner` (see streamOwner) with `token` (`?token=`) watch
+ * crawl `id`? Without a key only a stream token for this very crawl will do
+ * (401); with one, another key's crawl is answered as missing (404).
+ */
+export async function authorizeStream(ctx: ApiContext, id: string, owner: string | null, token: string | undefined): Promise<void> {
+  if (owner === null) {
+    const crawlOwner = token ? await ctx.store.owner(id) : null;
+    if (token === undefined || crawlOwner === null || !(await ctx.tokens.verify(token, id, crawlOwner))) throw unauthorized();
+  } else if (ctx.keysEnabled) {
+    await visibleCrawlOwner(ctx, id, owner);
+  }
 }
 
 /** Whether `routeUrl` (a route pattern) is the stream route, which also takes `?token=`. */
 const isStreamRoute = (url: string) => url.endsWith('/stream');
 
 async function auth(app: FastifyInstance, options: AuthOptions): Promise<void> {
-  const owners = new Map(options.keys.map((key) => [ownerOf(key), key] as const));
-  const operator = options.keys[0] ? ownerOf(options.keys[0]) : null;
+  const { keys } = options;
   app.decorateRequest('owner', null);
 
+  // The challenge also goes on the reply: the queue board has its own error handler.
+  const refuse = (reply: FastifyReply, challenge: Readonly<Record<string, string>>): never => {
+    reply.headers(challenge);
+    throw unauthorized(challenge);
+  };
+
   app.addHook('onRequest', async (request, reply) => {
-    if (owners.size === 0) {
+    if (!keys.enabled) {
       request.owner = '';
       return;
     }
     const url = request.routeOptions.url ?? '';
     const admin = url.startsWith('/admin');
-    const key = bearer(request) ?? (admin ? basicPassword(request) : null);
-    const owner = key === null ? null : ownerOf(key);
-    request.owner = owner !== null && owners.has(owner) ? owner : null;
+    const { authorization } = request.headers;
+    const key = bearerKey(authorization) ?? (admin ? basicPassword(authorization) : null);
+    request.owner = keys.ownerOfKey(key);
     if (admin) {
-      if (request.owner === null || request.owner !== operator) refuse(reply, true);
+      if (request.owner === null || request.owner !== keys.operator) refuse(reply, ADMIN_CHALLENGE);
       return;
     }
     if (!url.startsWith('/api/') || request.owner !== null) return;
     // The stream route checks its token itself, against the crawl's owner.
     if (isStreamRoute(url) && key === null) return;
-    refuse(reply, false);
+    refuse(reply, BEARER_CHALLENGE);
   });
 }
 

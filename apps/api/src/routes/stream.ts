@@ -1,35 +1,43 @@
 // `GET /api/crawl-v2/:id/stream` (DESIGN.md section 2). The process's one
 // StreamHub hands each connection a reader (a cursor, no Redis connection of
-// its own); this route writes what the reader yields, pulls the next batch
-// only after the last one was written and drained, sends `: ping` when a wait
-// times out, ends the response after the terminal event, and releases the
-// reader, timers and gauge on every way out. Shutdown ends every open stream
-// cleanly, so clients resume on another instance.
+// its own); a StreamConnection writes what the reader yields, pulls the next
+// batch only after the last one was written and drained, follows live once up
+// to date, sends `: ping` on an idle stream, ends the response after the
+// terminal event, and releases the reader and gauge on every way out.
+// Shutdown ends every open stream cleanly, so clients resume on another
+// instance.
+//
+// A process holds thousands of open streams for minutes, so a plain stream
+// request is served below Fastify's request lifecycle (Streams.serve, called
+// by buildApp's server before Fastify routes anything): an open stream is one
+// small object, not a Fastify request, reply and child logger with their
+// closures and a suspended async frame. Anything else aimed at the route (an
+// encoded or repeated query parameter, a body, HEAD, an over-long URL, a
+// request during shutdown) goes through Fastify, whose route declaration
+// (which also documents the stream at /docs) ends in the same code; both
+// give the same statuses, JSON errors, headers and log lines.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type EventFrame, idTime, type LiveListener, type StreamReader } from '@crawlstream/progress';
-import { apiError, isEventCursor, routePatterns, TERMINAL_STATUSES } from '@crawlstream/shared';
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import { API_BASE, apiError, isCrawlId, isEventCursor, routePatterns, TERMINAL_STATUSES } from '@crawlstream/shared';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type ApiContext, visibleCrawlOwner } from '../context.js';
-import { ApiError } from '../errors.js';
-import { PING, SseWriter, type WriteResult } from '../sse.js';
+import type { ApiContext } from '../context.js';
+import { ApiError, sendErrorRaw } from '../errors.js';
+import { authorizeStream } from '../plugins/auth.js';
+import { MAX_URL_LENGTH, type RequestLog, requestId } from '../requests.js';
+import { PINGS, SseWriter, type WriteResult } from '../sse.js';
 import { crawlIdParams } from './params.js';
-
-export interface StreamRouteOptions {
-  ctx: ApiContext;
-  /** The `retry:` the stream announces (ms before an EventSource reconnects). */
-  retryMs?: number;
-}
 
 /** Consecutive failed reads (Redis down) before a stream is ended; the client then resumes. */
 const MAX_READ_FAILURES = 5;
 const TERMINAL = new Set<string>(TERMINAL_STATUSES);
+const NO_CACHE = 'no-cache, no-transform';
 
 /** The cursor of a request: the Last-Event-ID header wins over `?lastEventId=`. */
-function cursorOf(request: FastifyRequest, query: { lastEventId?: string | undefined }): string | undefined {
-  const header = request.headers['last-event-id'];
-  const raw = typeof header === 'string' && header.trim() !== '' ? header.trim() : query.lastEventId;
+function cursorOf(header: string | string[] | undefined, query: string | undefined): string | undefined {
+  const raw = typeof header === 'string' && header.trim() !== '' ? header.trim() : query;
   if (raw === undefined) return undefined;
   if (!isEventCursor(raw)) throw new ApiError('invalid_last_event_id');
   return raw;
@@ -42,21 +50,77 @@ function isFinalSnapshot(frame: EventFrame): boolean {
   return status !== undefined && TERMINAL.has(status);
 }
 
+/** What a stream request asks for, whichever path parsed it. */
+interface StreamTarget {
+  id: string;
+  lastEventId: string | undefined;
+  token: string | undefined;
+}
+
+const PATH_START = `${API_BASE}/`;
+const PATH_END = '/stream';
+/** A query that needs no decoding: its names and values read the same to Fastify's parser. */
+const PLAIN_QUERY = /^[A-Za-z0-9._~=&-]*$/;
+
 /**
- * One open SSE connection. Kept small on purpose (a process holds thousands):
- * no AbortController; closing the reader is what stops a pending wait.
+ * The target of a stream request that the lean path can answer exactly as
+ * Fastify would; null for anything else (Fastify then serves it).
  */
-class StreamConnection implements LiveListener {
+function plainStreamTarget(request: IncomingMessage): StreamTarget | null {
+  const { url } = request;
+  if (request.method !== 'GET' || url === undefined || url.length > MAX_URL_LENGTH || !url.startsWith(PATH_START)) return null;
+  // A GET with a body is Fastify's to parse (or refuse).
+  if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined) return null;
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  if (!path.endsWith(PATH_END)) return null;
+  const id = path.slice(PATH_START.length, path.length - PATH_END.length);
+  if (!isCrawlId(id)) return null;
+  const target: StreamTarget = { id, lastEventId: undefined, token: undefined };
+  if (q < 0) return target;
+  const query = url.slice(q + 1);
+  if (!PLAIN_QUERY.test(query)) return null;
+  for (const pair of query.split('&')) {
+    const eq = pair.indexOf('=');
+    const name = eq < 0 ? pair : pair.slice(0, eq);
+    if (name !== 'lastEventId' && name !== 'token') continue;
+    // Repeated, it is an array to Fastify: its validation error.
+    if (target[name] !== undefined) return null;
+    target[name] = eq < 0 ? '' : pair.slice(eq + 1);
+  }
+  return target;
+}
+
+/**
+ * One open SSE connection: the response (SseWriter), the reader's cursor and
+ * a few flags; one object, no closures of its own and, while it follows live
+ * (the steady state), no pending promise. A process holds thousands.
+ */
+class StreamConnection extends SseWriter implements LiveListener {
   private stopped = false;
+  private finished = false;
+  /** Following live: the hub hands new frames to receive() synchronously. */
+  live = false;
+  /** The heartbeat epoch of the last write (see Streams.beat). */
+  wroteAt: number;
+  /** The write live mode ended on, when the socket pushed back. */
+  private pending: Promise<WriteResult> | null = null;
 
   constructor(
-    private readonly ctx: ApiContext,
+    private readonly streams: Streams,
     private readonly reader: StreamReader,
-    private readonly writer: SseWriter,
-    private readonly log: FastifyBaseLogger,
+    res: ServerResponse,
+    private readonly requestId: string,
+    /** performance.now() at the request, when this path logs its completion (Fastify logs its own). */
+    private readonly startedAt: number | null,
   ) {
-    writer.res.once('close', () => this.stop());
-    if (writer.isClosed) this.stop();
+    super(res, streams.ctx.settings.streamDrainTimeoutMs);
+    this.wroteAt = streams.epoch;
+  }
+
+  override responseClosed(): void {
+    super.responseClosed();
+    this.stop();
   }
 
   /** Ends the stream at the next step (client gone, or shutdown). */
@@ -65,8 +129,9 @@ class StreamConnection implements LiveListener {
     this.reader.close();
   }
 
-  async run(): Promise<void> {
-    const { config } = this.ctx;
+  /** Pulls until the reader is up to date (then follows live) or the stream is over. */
+  async pull(): Promise<void> {
+    const { config } = this.streams.ctx;
     let failures = 0;
     for (;;) {
       let frames: EventFrame[] | null;
@@ -74,54 +139,31 @@ class StreamConnection implements LiveListener {
         frames = await this.reader.next(config.HEARTBEAT_MS);
         failures = 0;
       } catch (error) {
-        if (this.stopped) return;
+        if (this.stopped) return this.finish();
         failures++;
-        this.log.warn({ err: error, failures }, 'stream read failed');
-        if (failures >= MAX_READ_FAILURES) return;
+        this.streams.requests.of(this.requestId).warn({ err: error, failures }, 'stream read failed');
+        if (failures >= MAX_READ_FAILURES) return this.finish();
         await sleep(Math.min(1000 * failures, config.HEARTBEAT_MS));
-        if (this.stopped || (await this.writer.write([PING])) !== 'written') return;
+        if (this.stopped || (await this.write(PINGS)) !== 'written') return this.finish();
         continue;
       }
-      if (frames === null || this.stopped) return;
-      let result = this.writer.write(frames.length === 0 ? [PING] : frames);
+      if (frames === null || this.stopped) return this.finish();
+      let result = this.write(frames.length === 0 ? PINGS : frames);
       if (typeof result !== 'string') result = await result;
-      if (result !== 'written') return this.cutOffIfSlow(result);
+      if (result !== 'written') return this.cutOff(result);
+      this.wroteAt = this.streams.epoch;
       if (frames.length === 0) continue;
       this.noteDelivered(frames);
-      if (isFinalSnapshot(frames[frames.length - 1]!)) return;
-      if (this.reader.done) return;
-      // Up to date and the socket keeps up: follow live, without a promise per event.
-      const live = this.followLive();
-      if (live === null) continue;
-      const { pending } = await live;
-      if (pending !== null) {
-        const drained = await pending;
-        if (drained !== 'written') return this.cutOffIfSlow(drained);
+      if (isFinalSnapshot(frames[frames.length - 1]!) || this.reader.done) return this.finish();
+      // Up to date and the socket keeps up: follow live, with nothing pending.
+      if (this.reader.attach(this)) {
+        this.live = true;
+        return;
       }
-      if (this.reader.done || this.stopped) return;
     }
   }
 
-  // ---- live mode (LiveListener): the hub hands each new batch to receive()
-  // synchronously and it is written at once. One object, no closures per
-  // connection: a process holds thousands of these.
-  private resolveLive: ((ended: { pending: Promise<WriteResult> | null }) => void) | null = null;
-  private pending: Promise<WriteResult> | null = null;
-  private idle: NodeJS.Timeout | null = null;
-
-  /**
-   * Resolves when live mode ends, with the pending write to wait for when the
-   * socket pushed back (then pulling resumes, paced by drain), or null.
-   */
-  private followLive(): Promise<{ pending: Promise<WriteResult> | null }> | null {
-    this.pending = null;
-    if (!this.reader.attach(this)) return null;
-    if (this.idle) this.idle.refresh();
-    else this.idle = setTimeout(() => this.onIdle(), this.ctx.config.HEARTBEAT_MS);
-    return new Promise((resolve) => {
-      this.resolveLive = resolve;
-    });
-  }
+  // ---- live mode (LiveListener)
 
   receive(frames: EventFrame[]): boolean {
     const ok = this.writeLive(frames);
@@ -130,28 +172,47 @@ class StreamConnection implements LiveListener {
   }
 
   liveEnded(): void {
-    if (this.idle) clearTimeout(this.idle);
-    const resolve = this.resolveLive;
-    this.resolveLive = null;
-    resolve?.({ pending: this.pending });
+    this.live = false;
+    const pending = this.pending;
+    this.pending = null;
+    if (this.stopped || this.reader.done) this.finish();
+    else this.run(pending);
   }
 
-  private onIdle(): void {
-    if (this.resolveLive && !this.writeLive([PING])) this.reader.detach();
+  /** A heartbeat while live (Streams.beat); a full socket ends live mode. */
+  ping(): void {
+    if (this.live && !this.writeLive(PINGS)) this.reader.detach();
   }
 
-  private writeLive(chunks: (EventFrame | string)[]): boolean {
-    const result = this.writer.write(chunks);
+  private writeLive(chunks: readonly (EventFrame | string)[]): boolean {
+    const result = this.write(chunks);
     if (result === 'written') {
-      this.idle?.refresh();
+      this.wroteAt = this.streams.epoch;
       return true;
     }
     this.pending = typeof result === 'string' ? Promise.resolve(result) : result;
     return false;
   }
 
+  /** The socket pushed back while live: pull again once it drained. */
+  private async resumeAfter(pending: Promise<WriteResult>): Promise<void> {
+    const result = await pending;
+    if (result !== 'written') return this.cutOff(result);
+    if (this.stopped || this.reader.done) return this.finish();
+    this.wroteAt = this.streams.epoch;
+    return this.pull();
+  }
+
+  /** Starts (or resumes, after `pending` drained) pulling; whatever goes wrong ends this stream only. */
+  run(pending: Promise<WriteResult> | null = null): void {
+    (pending === null ? this.pull() : this.resumeAfter(pending)).catch((error) => {
+      this.streams.requests.of(this.requestId).error({ err: error }, 'stream failed');
+      this.finish();
+    });
+  }
+
   private noteDelivered(frames: readonly EventFrame[]): void {
-    const { metrics } = this.ctx;
+    const { metrics } = this.streams.ctx;
     const now = Date.now();
     for (const frame of frames) {
       metrics.noteDelivered(frame.type);
@@ -161,28 +222,133 @@ class StreamConnection implements LiveListener {
     }
   }
 
-  private cutOffIfSlow(result: string = this.writer.isClosed ? 'closed' : 'slow'): void {
+  private cutOff(result: WriteResult): void {
     if (result === 'slow') {
-      this.ctx.metrics.streamsCutOff.inc({ reason: 'slow' });
-      this.log.info('stream cut off: the client did not drain its socket in time');
+      this.streams.ctx.metrics.streamsCutOff.inc({ reason: 'slow' });
+      this.streams.requests.of(this.requestId).info('stream cut off: the client did not drain its socket in time');
     }
+    this.finish();
   }
 
-  close(): void {
+  /** The one way out: releases the reader and the gauge, ends the response. */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.live = false;
     this.stop();
-    this.writer.end();
+    const ended = !this.isClosed;
+    this.end();
+    this.streams.closed(this);
+    if (ended && this.startedAt !== null) this.streams.requests.completed(this.requestId, 200, this.startedAt);
   }
 }
 
-async function streamRoutes(app: FastifyInstance, options: StreamRouteOptions): Promise<void> {
-  const { ctx } = options;
-  const retryMs = options.retryMs ?? 1000;
-  const open = new Set<StreamConnection>();
+/** The open streams of this process, and how a stream request is answered. */
+export class Streams {
+  private readonly connections = new Set<StreamConnection>();
+  private closing = false;
+  /** Heartbeat epochs: one process timer instead of one per connection. */
+  epoch = 0;
+  private heartbeat: NodeJS.Timeout | null = null;
 
-  app.addHook('preClose', async () => {
-    if (open.size > 0) ctx.metrics.streamsCutOff.inc({ reason: 'shutdown' }, open.size);
-    for (const connection of open) connection.stop();
-  });
+  constructor(
+    readonly ctx: ApiContext,
+    readonly requests: RequestLog,
+    /** The `retry:` the stream announces (ms before an EventSource reconnects). */
+    private readonly retryMs: number,
+  ) {}
+
+  /**
+   * Serves a plain stream request below Fastify; false when `request` is not
+   * one (or the server is closing), for Fastify to serve.
+   */
+  serve(request: IncomingMessage, res: ServerResponse): boolean {
+    if (this.closing) return false;
+    const target = plainStreamTarget(request);
+    if (target === null) return false;
+    const startedAt = performance.now();
+    const id = requestId(request);
+    this.requests.incoming(request, id);
+    this.serveLean(request, res, target, id, startedAt).catch((error) => {
+      if (!res.headersSent && !res.destroyed) sendErrorRaw(res, error, this.requests.of(id), { 'x-request-id': id });
+      else res.destroy();
+      this.requests.completed(id, res.statusCode, startedAt);
+    });
+    return true;
+  }
+
+  private async serveLean(request: IncomingMessage, res: ServerResponse, target: StreamTarget, id: string, startedAt: number) {
+    // The same checks, in the same order, as the Fastify route's hooks and handler.
+    const owner = this.ctx.apiKeys.streamOwner(request.headers.authorization);
+    const opened = await this.open(target, request.headers['last-event-id'], owner);
+    if (opened === null) {
+      res.writeHead(204, { 'cache-control': NO_CACHE, 'x-request-id': id });
+      res.end();
+      this.requests.completed(id, 204, startedAt);
+      return;
+    }
+    this.start(opened, res, id, startedAt);
+  }
+
+  /** Checks a stream request and opens its reader; null when the cursor is past the end (204). */
+  async open(target: StreamTarget, lastEventIdHeader: string | string[] | undefined, owner: string | null): Promise<StreamReader | null> {
+    const cursor = cursorOf(lastEventIdHeader, target.lastEventId);
+    await authorizeStream(this.ctx, target.id, owner, target.token);
+    const opened = await this.ctx.hub.open(target.id, cursor);
+    if (opened.kind === 'missing') throw new ApiError('not_found');
+    return opened.kind === 'ended' ? null : opened.reader;
+  }
+
+  /** Sends the SSE head and runs the connection on its own. */
+  start(reader: StreamReader, res: ServerResponse, id: string, startedAt: number | null): void {
+    const connection = new StreamConnection(this, reader, res, id, startedAt);
+    this.connections.add(connection);
+    this.ctx.metrics.openStreams.inc();
+    if (this.heartbeat === null) {
+      const every = Math.max(1, Math.floor(this.ctx.config.HEARTBEAT_MS / 2));
+      this.heartbeat = setInterval(() => this.beat(), every);
+      this.heartbeat.unref();
+    }
+    connection.start(this.retryMs, { 'x-request-id': id });
+    if (this.closing || connection.isClosed) connection.finish();
+    else connection.run();
+  }
+
+  /**
+   * Every HEARTBEAT_MS/2: a ping to each live stream that wrote nothing
+   * since the epoch before last, so an idle stream hears from us at least
+   * every HEARTBEAT_MS. (A pulling stream's wait times out into a ping.)
+   */
+  private beat(): void {
+    this.epoch++;
+    const quiet = this.epoch - 2;
+    for (const connection of this.connections) {
+      if (connection.live && connection.wroteAt <= quiet) connection.ping();
+    }
+  }
+
+  closed(connection: StreamConnection): void {
+    if (!this.connections.delete(connection)) return;
+    this.ctx.metrics.openStreams.dec();
+    if (this.connections.size === 0 && this.heartbeat !== null) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = null;
+    }
+  }
+
+  /** Shutdown: every open stream ends cleanly; new stream requests go to Fastify (503 while closing). */
+  closeAll(): void {
+    this.closing = true;
+    if (this.connections.size > 0) this.ctx.metrics.streamsCutOff.inc({ reason: 'shutdown' }, this.connections.size);
+    for (const connection of [...this.connections]) connection.stop();
+  }
+}
+
+/** The route declaration: documentation at /docs, and Fastify's path to the same streams. */
+export async function streamRoutes(app: FastifyInstance, options: { ctx: ApiContext; streams: Streams }): Promise<void> {
+  const { streams } = options;
+
+  app.addHook('preClose', async () => streams.closeAll());
 
   app.withTypeProvider<ZodTypeProvider>().get(
     routePatterns.stream,
@@ -217,44 +383,11 @@ async function streamRoutes(app: FastifyInstance, options: StreamRouteOptions): 
       },
     },
     async (request, reply) => {
-      const { id } = request.params;
-      const cursor = cursorOf(request, request.query);
-      if (request.owner === null) {
-        // No key: only a stream token for this very crawl will do.
-        const token = request.query.token;
-        const owner = token ? await ctx.store.owner(id) : null;
-        if (token === undefined || owner === null || !(await ctx.tokens.verify(token, id, owner))) {
-          reply.header('www-authenticate', 'Bearer realm="crawlstream"');
-          throw new ApiError('unauthorized');
-        }
-      } else if (ctx.keysEnabled) {
-        await visibleCrawlOwner(ctx, id, request.owner);
-      }
-
-      const opened = await ctx.hub.open(id, cursor);
-      if (opened.kind === 'missing') throw new ApiError('not_found');
-      if (opened.kind === 'ended') {
-        return reply.code(204).header('cache-control', 'no-cache, no-transform').send(null);
-      }
-
+      const target = { id: request.params.id, lastEventId: request.query.lastEventId, token: request.query.token };
+      const reader = await streams.open(target, request.headers['last-event-id'], request.owner);
+      if (reader === null) return reply.code(204).header('cache-control', NO_CACHE).send(null);
       reply.hijack();
-      const writer = new SseWriter(reply.raw, ctx.settings.streamDrainTimeoutMs);
-      const connection = new StreamConnection(ctx, opened.reader, writer, request.log);
-      open.add(connection);
-      ctx.metrics.openStreams.inc();
-      writer.start(retryMs, { 'x-request-id': String(request.id) });
-      // The handler returns now; the connection runs on its own (one async
-      // frame less per open stream).
-      connection
-        .run()
-        .catch((error) => request.log.error({ err: error }, 'stream failed'))
-        .finally(() => {
-          connection.close();
-          open.delete(connection);
-          ctx.metrics.openStreams.dec();
-        });
+      streams.start(reader, reply.raw, String(request.id), null);
     },
   );
 }
-
-export { streamRoutes };

@@ -13,6 +13,7 @@ let active = 0;
 let pages = 0;
 let rssPeak = 0;
 const started = performance.now();
+const cpuBefore = process.cpuUsage();
 await new Promise((resolve) => {
   const pump = () => {
     while (active < concurrency && queue.length > 0) {
@@ -44,5 +45,6 @@ await new Promise((resolve) => {
   pump();
 });
 const seconds = (performance.now() - started) / 1000;
+const cpu = process.cpuUsage(cpuBefore);
 await agent.close();
-process.stdout.write(JSON.stringify({ pages, seconds, rssPeakMb: rssPeak / 1048576 }));
+process.stdout.write(JSON.stringify({ pages, seconds, rssPeakMb: rssPeak / 1048576, crawlerCpuMs: (cpu.user + cpu.system) / 1000 }));

@@ -21,6 +21,9 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 /** V8 flags for every crawler process alike: the worker runs with these in production (see README). */
 const NODE_FLAGS = ['--max-semi-space-size=64'];
+/** Extra flags for crawlstream's worker processes only (e.g. `--cpu-prof`), and which crawlers run. */
+const WORKER_FLAGS = (process.env.BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean);
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'bare,crawlee,one,two').split(','));
 
 function runNode(script, args, env = process.env) {
   return new Promise((resolve, reject) => {
@@ -39,6 +42,16 @@ function startSite() {
     child.stdout.once('data', (chunk) => resolve({ origin: String(chunk).trim(), child }));
   });
 }
+
+/** CPU time a process has used so far (user + system), from /proc; clock ticks are 10 ms here. */
+const cpuMs = (pid) => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+};
 
 const peakRssMb = (pid) => {
   try {
@@ -106,7 +119,7 @@ async function runCrawlstream(origin, workers, redisServer, viaUrl = redisServer
   const children = await Promise.all(
     Array.from({ length: workers }, () =>
       new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [...NODE_FLAGS, join(here, 'worker.mjs')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+        const child = spawn(process.execPath, [...NODE_FLAGS, ...WORKER_FLAGS, join(here, 'worker.mjs')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
         child.stdout.once('data', () => resolve(child));
         child.once('exit', (code) => reject(new Error(`worker exited ${code}`)));
       }),
@@ -121,6 +134,7 @@ async function runCrawlstream(origin, workers, redisServer, viaUrl = redisServer
     useSitemap: false,
   });
   const started = performance.now();
+  const cpuBefore = children.reduce((sum, child) => sum + cpuMs(child.pid), 0);
   // What POST /api/crawl-v2 does: store the crawl, enqueue its first page.
   const { crawl, dispatched } = await store.create({ url: `${origin}/docs/`, options });
   await enqueuePages(queue, crawl.id, dispatched);
@@ -132,6 +146,7 @@ async function runCrawlstream(origin, workers, redisServer, viaUrl = redisServer
   }
   const seconds = (performance.now() - started) / 1000;
   const rssPeakMb = children.reduce((sum, child) => sum + peakRssMb(child.pid), 0);
+  const crawlerCpuMs = children.reduce((sum, child) => sum + cpuMs(child.pid), 0) - cpuBefore;
   for (const child of children) child.kill('SIGTERM');
   await Promise.all(children.map((child) => new Promise((resolve) => child.once('exit', resolve))));
   await queue.close();
@@ -139,12 +154,27 @@ async function runCrawlstream(origin, workers, redisServer, viaUrl = redisServer
   if (final.status !== 'completed' || final.counters.processed !== PAGES) {
     throw new Error(`crawl ended wrongly: ${JSON.stringify(final)}`);
   }
-  return { pages: final.counters.processed, seconds, rssPeakMb };
+  return { pages: final.counters.processed, seconds, rssPeakMb, crawlerCpuMs };
 }
+
+const cpuPerPage = (r) => {
+  const per = (ms) => (ms / r.pages).toFixed(2);
+  const total = r.crawlerCpuMs + r.siteCpuMs + r.redisCpuMs;
+  return `${per(total)} = ${per(r.crawlerCpuMs)} + ${per(r.siteCpuMs)} + ${per(r.redisCpuMs)}`;
+};
 
 const site = await startSite();
 const redisServer = await startRedisServer();
 const best = {};
+/** Runs one crawl and adds what the site and redis-server spent on it. */
+const measured = async (run) => {
+  const site0 = cpuMs(site.child.pid);
+  const redis0 = cpuMs(redisServer.pid);
+  const result = await run();
+  result.siteCpuMs = cpuMs(site.child.pid) - site0;
+  result.redisCpuMs = cpuMs(redisServer.pid) - redis0;
+  return result;
+};
 const keep = (name, result) => {
   result.rate = result.pages / result.seconds;
   if (!best[name] || result.rate > best[name].rate) best[name] = result;
@@ -154,18 +184,21 @@ try {
   console.log(
     `bench/crawl: ${PAGES}-page generated docs site (~12 KB pages), concurrency ${CONCURRENCY}, best of ${ROUNDS}, ${process.version} ${NODE_FLAGS.join(' ')}`,
   );
+  const inProcess = async (script) => JSON.parse(await runNode(join(here, script), [`${site.origin}/docs/`, String(CONCURRENCY)]));
+  const crawlers = [
+    ['bare', 'bare undici + cheerio (limit)', () => inProcess('bare.mjs')],
+    ['crawlee', 'Crawlee CheerioCrawler', () => inProcess('crawlee.mjs')],
+    ['one', 'crawlstream, 1 worker', () => runCrawlstream(site.origin, 1, redisServer)],
+    ['two', 'crawlstream, 2 workers', () => runCrawlstream(site.origin, 2, redisServer)],
+  ].filter(([key]) => ONLY.has(key));
   for (let round = 1; round <= ROUNDS; round++) {
-    const bare = keep('bare', JSON.parse(await runNode(join(here, 'bare.mjs'), [`${site.origin}/docs/`, String(CONCURRENCY)])));
-    const crawlee = keep('crawlee', JSON.parse(await runNode(join(here, 'crawlee.mjs'), [`${site.origin}/docs/`, String(CONCURRENCY)])));
-    const one = keep('one', await runCrawlstream(site.origin, 1, redisServer));
-    const two = keep('two', await runCrawlstream(site.origin, 2, redisServer));
-    console.log(
-      `  round ${round}: bare ${bare.rate.toFixed(0)}/s, crawlee ${crawlee.rate.toFixed(0)}/s, ` +
-        `crawlstream 1 worker ${one.rate.toFixed(0)}/s, 2 workers ${two.rate.toFixed(0)}/s`,
-    );
-    for (const [name, r] of Object.entries({ bare, crawlee })) {
-      if (r.pages !== PAGES) throw new Error(`${name} stored ${r.pages} pages, not ${PAGES}`);
+    const rates = [];
+    for (const [key, name, run] of crawlers) {
+      const result = keep(key, await measured(run));
+      if (result.pages !== PAGES) throw new Error(`${name} stored ${result.pages} pages, not ${PAGES}`);
+      rates.push(`${name} ${result.rate.toFixed(0)}/s`);
     }
+    console.log(`  round ${round}: ${rates.join(', ')}`);
   }
   // Commands per page, counted by a proxy (untimed: the proxy itself costs time).
   const proxy = await countingProxy(redisServer.port);
@@ -173,34 +206,31 @@ try {
   proxy.close();
   const redisRss = peakRssMb(redisServer.pid);
 
+  const ratio = (r, ref) => (ref ? `${(r.rate / ref.rate).toFixed(2)}x` : '-');
   const rows = [
-    ['', 'pages/s', 'vs bare', 'vs Crawlee', 'peak RSS'],
-    ['bare undici + cheerio (limit)', best.bare, 'bare'],
-    ['Crawlee CheerioCrawler', best.crawlee, 'crawlee'],
-    ['crawlstream, 1 worker', best.one],
-    ['crawlstream, 2 workers', best.two],
-  ].map((row, i) =>
-    i === 0
-      ? row
-      : [
-          row[0],
-          row[1].rate.toFixed(0),
-          `${(row[1].rate / best.bare.rate).toFixed(2)}x`,
-          `${(row[1].rate / best.crawlee.rate).toFixed(2)}x`,
-          `${row[1].rssPeakMb.toFixed(0)} MB`,
-        ],
-  );
+    ['', 'pages/s', 'vs bare', 'vs Crawlee', 'peak RSS', 'CPU ms/page: crawler + site + redis'],
+    ...crawlers.map(([key, name]) => [
+      name,
+      best[key].rate.toFixed(0),
+      ratio(best[key], best.bare),
+      ratio(best[key], best.crawlee),
+      `${best[key].rssPeakMb.toFixed(0)} MB`,
+      cpuPerPage(best[key]),
+    ]),
+  ];
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
   for (const row of rows) console.log(`  ${row.map((cell, c) => String(cell).padEnd(widths[c])).join('  ')}`);
-  console.log(`  crawlstream peak RSS is the sum over worker processes; redis-server peak RSS ${redisRss.toFixed(0)} MB`);
+  console.log(`  crawlstream peak RSS and CPU are the sums over worker processes; redis-server peak RSS ${redisRss.toFixed(0)} MB`);
   console.log(
     `  Redis per page (1 worker, BullMQ included): ${(proxy.counts.commands / PAGES).toFixed(2)} commands, ` +
       `${(proxy.counts.writes / PAGES).toFixed(2)} client writes (round trips)`,
   );
-  const vsBare = best.two.rate / best.bare.rate;
-  const vsCrawlee = best.two.rate / best.crawlee.rate;
-  console.log(`  2 workers vs bare: ${vsBare.toFixed(2)}x (target >= 1.0x) ${vsBare >= 1 ? 'OK' : 'MISSED'}`);
-  console.log(`  2 workers vs Crawlee: ${vsCrawlee.toFixed(2)}x (target >= 2.5x) ${vsCrawlee >= 2.5 ? 'OK' : 'MISSED'}`);
+  if (best.two && best.bare && best.crawlee) {
+    const vsBare = best.two.rate / best.bare.rate;
+    const vsCrawlee = best.two.rate / best.crawlee.rate;
+    console.log(`  2 workers vs bare: ${vsBare.toFixed(2)}x (target >= 1.0x) ${vsBare >= 1 ? 'OK' : 'MISSED'}`);
+    console.log(`  2 workers vs Crawlee: ${vsCrawlee.toFixed(2)}x (target >= 2.5x) ${vsCrawlee >= 2.5 ? 'OK' : 'MISSED'}`);
+  }
 } finally {
   site.child.kill();
   await redisServer.stop();

@@ -1,11 +1,12 @@
 // What a crawl keeps of a page: its title, the links to follow and the main
 // content as markdown. The HTML is parsed once (cheerio over htmlparser2);
-// all cleanup happens on that tree, and only the main content is serialized
-// for the markdown converter, which is where the time goes.
+// all cleanup happens on that tree, and the markdown converter reads the main
+// content straight from it (markdown-dom.ts), with no second parse.
 import * as cheerio from 'cheerio';
 import { type ChildNode, Element, hasChildren, isTag, type ParentNode, Text } from 'domhandler';
 import TurndownService from 'turndown';
 import { gfm } from 'turndown-plugin-gfm';
+import { markdownDom } from './markdown-dom.js';
 import { normalizeUrl } from './url.js';
 
 export interface ExtractedPage {
@@ -26,7 +27,7 @@ const MAIN_CONTENT = ['main', 'article', '[role=main]'];
  * in table cells and cannot fence code that contains a fence, which corrupts
  * the rest of the page. turndown got every check right, so turndown it is.
  */
-const turndown = new TurndownService({
+export const turndown = new TurndownService({
   headingStyle: 'atx',
   codeBlockStyle: 'fenced',
   bulletListMarker: '-',
@@ -35,7 +36,11 @@ const turndown = new TurndownService({
 turndown.use(gfm);
 
 export function extractPage(html: string, pageUrl: string): ExtractedPage {
-  const $ = cheerio.load(html, { xml: { xmlMode: false, decodeEntities: true } });
+  return extractFromDocument(cheerio.load(html, { xml: { xmlMode: false, decodeEntities: true } }), pageUrl);
+}
+
+/** extractPage for a document cheerio has already loaded (it is changed: chrome is dropped). */
+export function extractFromDocument($: cheerio.CheerioAPI, pageUrl: string): ExtractedPage {
   const base = documentBase($, pageUrl);
   const title = collapse($('title').first().text()) || collapse($('h1').first().text());
   // Links come from the whole page, navigation included: that is how a site is discovered.
@@ -65,12 +70,17 @@ function collectLinks($: cheerio.CheerioAPI, base: string, self: string | null):
   return [...links];
 }
 
+/** Just the markdown of a loaded document's main content (the document is changed). */
+export function markdownOf($: cheerio.CheerioAPI, pageUrl: string): string {
+  return contentMarkdown($, documentBase($, pageUrl));
+}
+
 function contentMarkdown($: cheerio.CheerioAPI, base: string): string {
   const selector = MAIN_CONTENT.find((candidate) => $(candidate).length > 0);
   const container = $(selector ?? 'body').get(0) ?? $.root().get(0);
   if (!container || !hasChildren(container)) return '';
   prepareContent($, container, { base, inMain: selector !== undefined });
-  return turndown.turndown($(container).html() ?? '').trim();
+  return turndown.turndown(markdownDom(container) as unknown as TurndownService.Node).trim();
 }
 
 /** Page chrome and things that are not prose. */

@@ -7,7 +7,7 @@ export {
   MAX_RETRY_AFTER_MS,
   parseRetryAfter,
 } from './backoff.js';
-export { type ExtractedPage, extractPage } from './extract.js';
+export { type ExtractedPage, extractFromDocument, extractPage, markdownOf } from './extract.js';
 export {
   type FailureReason,
   type FetchFailed,

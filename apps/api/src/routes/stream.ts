@@ -50,6 +50,21 @@ function isFinalSnapshot(frame: EventFrame): boolean {
   return status !== undefined && TERMINAL.has(status);
 }
 
+/**
+ * The append time of a frame. Every open stream notes the same frames one
+ * after another, so remembering the last one spares a string slice per event
+ * per stream.
+ */
+let lastFrame: EventFrame | null = null;
+let lastAppendedAt = 0;
+function appendedAt(frame: EventFrame): number {
+  if (frame !== lastFrame) {
+    lastFrame = frame;
+    lastAppendedAt = idTime(frame.id);
+  }
+  return lastAppendedAt;
+}
+
 /** What a stream request asks for, whichever path parsed it. */
 interface StreamTarget {
   id: string;
@@ -217,7 +232,7 @@ class StreamConnection extends SseWriter implements LiveListener {
     for (const frame of frames) {
       metrics.noteDelivered(frame.type);
       if (frame.type !== 'snapshot' && frame.type !== 'reset') {
-        metrics.deliveryLag.observe((now - idTime(frame.id)) / 1000);
+        metrics.deliveryLag.observe((now - appendedAt(frame)) / 1000);
       }
     }
   }

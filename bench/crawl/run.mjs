@@ -202,8 +202,18 @@ try {
   }
   // Commands per page, counted by a proxy (untimed: the proxy itself costs time).
   const proxy = await countingProxy(redisServer.port);
+  const admin = new Redis(redisServer.url);
+  await admin.config('RESETSTAT');
   await runCrawlstream(site.origin, 1, redisServer, proxy.url);
   proxy.close();
+  // Where redis-server's time goes, per page: the costliest commands and scripts.
+  const redisTime = (await admin.info('commandstats'))
+    .split('\n')
+    .map((line) => /^cmdstat_(\w+):calls=(\d+),usec=(\d+)/.exec(line))
+    .filter(Boolean)
+    .map(([, name, calls, usec]) => ({ name, calls: Number(calls), usec: Number(usec) }))
+    .sort((a, b) => b.usec - a.usec);
+  admin.disconnect();
   const redisRss = peakRssMb(redisServer.pid);
 
   const ratio = (r, ref) => (ref ? `${(r.rate / ref.rate).toFixed(2)}x` : '-');
@@ -224,6 +234,14 @@ try {
   console.log(
     `  Redis per page (1 worker, BullMQ included): ${(proxy.counts.commands / PAGES).toFixed(2)} commands, ` +
       `${(proxy.counts.writes / PAGES).toFixed(2)} client writes (round trips)`,
+  );
+  const redisTotal = redisTime.reduce((sum, c) => sum + c.usec, 0);
+  console.log(
+    `  redis-server time per page (1 worker): ${(redisTotal / PAGES).toFixed(0)} µs in commands; ` +
+      redisTime
+        .slice(0, 5)
+        .map((c) => `${c.name} ${(c.usec / PAGES).toFixed(0)} µs (${(c.calls / PAGES).toFixed(2)} calls)`)
+        .join(', '),
   );
   if (best.two && best.bare && best.crawlee) {
     const vsBare = best.two.rate / best.bare.rate;

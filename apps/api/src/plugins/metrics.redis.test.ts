@@ -34,6 +34,8 @@ describe('/metrics', () => {
     expect(text).toMatch(new RegExp(`crawlstream_events_delivered_total\\{type="page"\\} ${links.length + 1}`));
     expect(text).toMatch(/crawlstream_events_delivered_total\{type="completed"\} 1/);
     expect(sample(text, 'crawlstream_delivery_lag_seconds_count')).toBe(client.events.length);
+    expect(text).toMatch(new RegExp(`crawlstream_delivery_lag_seconds_bucket\\{le="\\+Inf"\\} ${client.events.length}\n`));
+    expect(text).toMatch(/# TYPE crawlstream_delivery_lag_seconds histogram/);
     expect(text).toMatch(/crawlstream_crawls\{status="completed"\} 1/);
     expect(text).toMatch(/crawlstream_crawls\{status="cancelled"\} 1/);
     expect(text).toMatch(/crawlstream_crawls\{status="running"\} 0/);

@@ -11,6 +11,11 @@ import { MAX_URL_LENGTH } from './schemas.js';
  * may treat `?b=1&a=2` and `?a=2&b=1` differently.
  */
 export function normalizeUrl(raw: string, base?: string | URL): string | null {
+  return normalizedUrl(raw, base)?.href ?? null;
+}
+
+/** normalizeUrl as a parsed URL, for callers that go on to read its parts (one parse, not two). */
+export function normalizedUrl(raw: string, base?: string | URL): URL | null {
   const url = URL.parse(raw.trim(), base?.toString());
   if (!url) return null;
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
@@ -18,6 +23,5 @@ export function normalizeUrl(raw: string, base?: string | URL): string | null {
   if (url.username !== '' || url.password !== '') return null;
   if (url.hostname === '') return null;
   url.hash = '';
-  const normalized = url.href;
-  return normalized.length > MAX_URL_LENGTH ? null : normalized;
+  return url.href.length > MAX_URL_LENGTH ? null : url;
 }

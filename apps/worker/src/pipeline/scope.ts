@@ -3,7 +3,7 @@
 import type { CrawlOptions } from '@crawlstream/shared';
 import picomatch from 'picomatch';
 import { getDomain } from 'tldts';
-import { normalizeUrl } from './url.js';
+import { normalizedUrl, normalizeUrl } from './url.js';
 
 export type ScopeOptions = Pick<CrawlOptions, 'scope' | 'include' | 'exclude'>;
 
@@ -22,12 +22,12 @@ export function makeScope(startUrl: string, options: ScopeOptions): Scope {
   const included = options.include.length === 0 ? () => true : globMatcher(options.include);
   const excluded = options.exclude.length === 0 ? () => false : globMatcher(options.exclude);
 
+  const everyPath = options.include.length === 0 && options.exclude.length === 0;
   return {
     inScope(raw) {
-      const href = normalizeUrl(raw);
-      if (!href) return false;
-      const url = new URL(href);
-      if (!inArea(url)) return false;
+      const url = normalizedUrl(raw);
+      if (!url || !inArea(url)) return false;
+      if (everyPath) return true;
       const paths = pathForms(url.pathname);
       if (paths.some(excluded)) return false;
       return paths.some(included);

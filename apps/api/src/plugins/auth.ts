@@ -7,6 +7,8 @@
 // secret lives in Redis (SET NX), so every instance accepts every instance's
 // tokens. The queue board (/admin) takes the first key only (the operator's),
 // as Bearer or as the password of Basic auth, since it shows every tenant's jobs.
+// ApiKeys and authorizeStream are plain functions, so the stream route's lean
+// path below Fastify (routes/stream.ts) applies exactly the same rules.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';

@@ -112,7 +112,8 @@ async function runCrawlstream(origin, workers, redisServer, viaUrl = redisServer
     ...process.env,
     REDIS_URL: viaUrl,
     SSRF_ALLOW: '127.0.0.1/32',
-    WORKER_CONCURRENCY: String(CONCURRENCY),
+    // The same pages in flight as every other crawler: the slots are shared out among the workers.
+    WORKER_CONCURRENCY: String(Math.ceil(CONCURRENCY / workers)),
     LOG_LEVEL: 'error',
     CRAWLSTREAM_BENCH_PREFIX: prefix,
   };

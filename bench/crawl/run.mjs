@@ -201,6 +201,11 @@ try {
     }
     console.log(`  round ${round}: ${rates.join(', ')}`);
   }
+  // What a second busy process adds on this machine: extraction alone, one process, then two at once.
+  const extractOnly = () => runNode(join(here, 'extract-only.mjs'), ['3000']).then((out) => JSON.parse(out).msPerPage);
+  const alone = await extractOnly();
+  const together = await Promise.all([extractOnly(), extractOnly()]);
+  const pairGain = (2 * alone) / Math.max(...together);
   // Commands per page, counted by a proxy (untimed: the proxy itself costs time).
   const proxy = await countingProxy(redisServer.port);
   const admin = new Redis(redisServer.url);
@@ -235,6 +240,10 @@ try {
   console.log(
     `  Redis per page (1 worker, BullMQ included): ${(proxy.counts.commands / PAGES).toFixed(2)} commands, ` +
       `${(proxy.counts.writes / PAGES).toFixed(2)} client writes (round trips)`,
+  );
+  console.log(
+    `  this machine: extraction alone takes ${alone.toFixed(2)} ms/page in one process, ` +
+      `${together.map((ms) => ms.toFixed(2)).join(' and ')} ms/page in two at once: two busy processes do ${pairGain.toFixed(2)}x the work of one`,
   );
   const redisTotal = redisTime.reduce((sum, c) => sum + c.usec, 0);
   console.log(

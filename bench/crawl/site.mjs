@@ -2,26 +2,9 @@
 // costs every crawler alike: PAGES pages of ~12 KB under /docs/, a 10-ary tree
 // with navigation links (cycles), prints its origin on stdout.
 import { createServer } from 'node:http';
+import { page } from './site-pages.mjs';
 
 const PAGES = Number(process.argv[2] ?? 2000);
-const filler = (i) =>
-  Array.from(
-    { length: 18 },
-    (_, k) =>
-      `<p>Section ${k} of page ${i}: the <code>configure()</code> call takes an <em>options</em> object; see <a href="#s${k}">the notes</a> before upgrading.</p>`,
-  ).join('');
-const path = (i) => (i === 0 ? '/docs/' : `/docs/p${i}.html`);
-function page(i) {
-  const links = [];
-  for (let k = 1; k <= 10; k++) if (i * 10 + k < PAGES) links.push(path(i * 10 + k));
-  if (i > 0) links.push(path(Math.floor((i - 1) / 10)), path(i - 1));
-  if (i + 1 < PAGES) links.push(path(i + 1));
-  const nav = links.map((href) => `<li><a href="${href}">${href}</a></li>`).join('');
-  return `<!doctype html><html><head><meta charset="utf-8"><title>Page ${i}</title></head><body>
-<header><nav><a href="/docs/">Home</a></nav></header><main><h1>Page ${i}</h1>${filler(i)}
-<pre><code class="language-js">const page = ${i};\nconsole.log(page);</code></pre><ul>${nav}</ul></main>
-<footer>© docs</footer></body></html>`;
-}
 const cache = new Map();
 const server = createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
@@ -39,7 +22,7 @@ const server = createServer((req, res) => {
   }
   let body = cache.get(i);
   if (!body) {
-    body = page(i);
+    body = page(i, PAGES);
     cache.set(i, body);
   }
   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });

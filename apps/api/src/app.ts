@@ -130,7 +130,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     metrics,
     tokens: new StreamTokens(redis, `${prefix}:streamtoken:secret`, settings.streamTokenTtlSeconds),
     apiKeys,
-    keysEnabled: apiKeys.enabled,
   };
   app.decorate('crawlstream', ctx);
   streams = new Streams(ctx, new RequestLog(app.log, trustProxy), options.streamRetryMs ?? 1000);
@@ -149,7 +148,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       redis,
       prefix,
       perMinute: settings.rateLimitPerMinute,
-      keysEnabled: ctx.keysEnabled,
+      keysEnabled: ctx.apiKeys.enabled,
     });
   }
   await app.register(docsPlugin);

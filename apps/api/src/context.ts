@@ -20,9 +20,8 @@ export interface ApiContext {
   queue: PageQueue;
   metrics: ApiMetrics;
   tokens: StreamTokens;
+  /** API_KEYS; when `enabled`, each key sees only its own crawls. */
   apiKeys: ApiKeys;
-  /** Whether API_KEYS is set (each key then sees only its own crawls). */
-  keysEnabled: boolean;
 }
 
 /**
@@ -32,6 +31,6 @@ export interface ApiContext {
 export async function visibleCrawlOwner(ctx: ApiContext, id: string, owner: string | null): Promise<string> {
   const recorded = await ctx.store.owner(id);
   if (recorded === null) throw new ApiError('not_found');
-  if (ctx.keysEnabled && recorded !== owner) throw new ApiError('not_found');
+  if (ctx.apiKeys.enabled && recorded !== owner) throw new ApiError('not_found');
   return recorded;
 }

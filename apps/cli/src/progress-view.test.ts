@@ -1,6 +1,7 @@
 import type { CrawlEvent } from '@crawlstream/client';
 import { describe, expect, it } from 'vitest';
-import { barLine, FAILURES_SHOWN, formatDuration, ProgressView, summaryLine } from './progress-view.js';
+import { formatDuration } from '@crawlstream/client';
+import { barLine, FAILURES_SHOWN, ProgressView, summaryLine } from './progress-view.js';
 import { CrawlTally } from './tally.js';
 
 const crawlId = '0b7c6f1e-2a4d-4c8e-9f3a-5d6e7f8a9b0c';
@@ -105,11 +106,5 @@ describe('ProgressView', () => {
     const lines = sink.text.trim().split('\n');
     expect(lines).toHaveLength(FAILURES_SHOWN + 1);
     expect(lines.at(-1)).toBe(`more pages failed; list them all with: crawlstream errors ${crawlId}`);
-  });
-
-  it('formats durations', () => {
-    expect(formatDuration(0)).toBe('0:00');
-    expect(formatDuration(61_500)).toBe('1:01');
-    expect(formatDuration(3_723_000)).toBe('1:02:03');
   });
 });

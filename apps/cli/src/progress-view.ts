@@ -3,26 +3,13 @@
 // failures) with notes printed above it; elsewhere (a log file, CI), a plain
 // line per progress event. Pure rendering over a tally, so tests drive it
 // with a fake stream and clock.
-import type { CrawlEvent } from '@crawlstream/client';
+import { type CrawlEvent, formatDuration, formatRate } from '@crawlstream/client';
 import { CrawlTally } from './tally.js';
 
 export interface TextSink {
   write(text: string): unknown;
   isTTY?: boolean;
   columns?: number;
-}
-
-export function formatDuration(ms: number): string {
-  const total = Math.floor(ms / 1000);
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  const mm = h > 0 ? String(m).padStart(2, '0') : String(m);
-  return `${h > 0 ? `${h}:` : ''}${mm}:${String(s).padStart(2, '0')}`;
-}
-
-export function formatRate(perSecond: number): string {
-  return perSecond >= 100 ? perSecond.toFixed(0) : perSecond.toFixed(1);
 }
 
 /** The bar line, fitted to `columns`. */

@@ -1,20 +1,8 @@
-// How numbers, sizes and times read on the dashboard.
+// How numbers, sizes and times read on the dashboard (durations and rates
+// read as in the CLI: formatDuration and formatRate from @crawlstream/client).
 
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
-}
-
-export function formatRate(perSecond: number): string {
-  return perSecond >= 100 ? perSecond.toFixed(0) : perSecond.toFixed(1);
-}
-
-export function formatDuration(ms: number): string {
-  const total = Math.floor(ms / 1000);
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  const mm = h > 0 ? String(m).padStart(2, '0') : String(m);
-  return `${h > 0 ? `${h}:` : ''}${mm}:${String(s).padStart(2, '0')}`;
 }
 
 export function formatBytes(bytes: number): string {

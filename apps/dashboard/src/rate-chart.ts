@@ -2,7 +2,7 @@
 // the crawl's first second to its last (or now, while it runs), as stacked
 // bars on a canvas (stored pages, then failed and skipped ones). A long crawl
 // folds several seconds into one bar, so the whole crawl always fits.
-import { formatDuration } from './format.js';
+import { formatDuration } from '@crawlstream/client';
 import type { RateBucket } from './crawl-model.js';
 
 const COLORS = { stored: '#2f6fde', other: '#d9822b', grid: '#e3e6eb', text: '#5b6472' };

@@ -3,9 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrawlstreamClient } from './client.js';
-import { CrawlstreamError } from './errors.js';
 import type { StreamedEvent } from './event-stream.js';
 import { type Site, startSite, type TestApi, useStack } from '@crawlstream/test-stack';
+import { failure } from './test-support/failure.js';
 
 const stack = useStack('client');
 let api: TestApi;
@@ -36,15 +36,6 @@ function countingFetch() {
     return response;
   };
   return { calls, fetch: wrapped };
-}
-
-async function failure(promise: Promise<unknown>): Promise<CrawlstreamError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CrawlstreamError);
-  return error as CrawlstreamError;
 }
 
 async function collect(iterable: AsyncIterable<StreamedEvent>): Promise<StreamedEvent[]> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CrawlstreamClient } from './client.js';
-import { CrawlstreamError } from './errors.js';
 import { apiErrorResponse, CRAWL_ID, crawlObject, FakeApi, json } from './test-support/fake-api.js';
+import { failure } from './test-support/failure.js';
 
 const page = (n: number) => ({
   url: `http://127.0.0.1:9/docs/p${n}`,
@@ -11,15 +11,6 @@ const page = (n: number) => ({
   markdown: `Body ${n}`,
   fetchedAt: '2026-11-23T10:00:01.000Z',
 });
-
-async function failure(promise: Promise<unknown>): Promise<CrawlstreamError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CrawlstreamError);
-  return error as CrawlstreamError;
-}
 
 describe('CrawlstreamClient', () => {
   it('starts a crawl with options, an idempotency key and the API key, and returns the stream token', async () => {

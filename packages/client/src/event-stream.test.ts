@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { reconnectDelay } from './backoff.js';
 import { CrawlstreamClient } from './client.js';
-import { CrawlstreamError } from './errors.js';
 import { type ReconnectInfo, type StreamedEvent, StreamPosition } from './event-stream.js';
 import {
   apiErrorResponse,
@@ -15,6 +14,7 @@ import {
   pageFrame,
   sse,
 } from './test-support/fake-api.js';
+import { failure } from './test-support/failure.js';
 
 const BASE = 'http://127.0.0.1:9';
 const fast = { initialDelayMs: 1, maxDelayMs: 5 };
@@ -27,15 +27,6 @@ async function collect(iterable: AsyncIterable<StreamedEvent>): Promise<Streamed
   const out: StreamedEvent[] = [];
   for await (const item of iterable) out.push(item);
   return out;
-}
-
-async function failure(promise: Promise<unknown>): Promise<CrawlstreamError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CrawlstreamError);
-  return error as CrawlstreamError;
 }
 
 describe('reconnectDelay', () => {

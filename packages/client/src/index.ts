@@ -11,6 +11,7 @@ export {
   type RequestOptions,
 } from './client.js';
 export { type ClientErrorCode, CrawlstreamError } from './errors.js';
+export { formatDuration, formatRate } from './format.js';
 export { type EventsOptions, type ReconnectInfo, type StreamedEvent, StreamPosition } from './event-stream.js';
 export {
   type Counters,

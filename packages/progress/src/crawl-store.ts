@@ -474,6 +474,19 @@ export class CrawlStore {
     return frames;
   }
 
+  /** The whole event log of a crawl, in order (what a reader from '0' sees); throws when it was trimmed. */
+  async readAll(id: string, batchSize = 1000): Promise<EventFrame[]> {
+    const frames: EventFrame[] = [];
+    let cursor = '0';
+    for (;;) {
+      const batch = await this.readAfter(id, cursor, batchSize);
+      if (batch === 'lost') throw new Error(`the event log of crawl ${id} was trimmed`);
+      if (batch.length === 0) return frames;
+      frames.push(...batch);
+      cursor = batch[batch.length - 1]!.id;
+    }
+  }
+
   async errors(id: string): Promise<CrawlErrorItem[]> {
     const items = await this.redis.lrange(this.keys(id).errors, 0, -1);
     return items.map((item) => JSON.parse(item) as CrawlErrorItem);

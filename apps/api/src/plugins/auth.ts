@@ -148,7 +148,7 @@ export async function authorizeStream(ctx: ApiContext, id: string, owner: string
   if (owner === null) {
     const crawlOwner = token ? await ctx.store.owner(id) : null;
     if (token === undefined || crawlOwner === null || !(await ctx.tokens.verify(token, id, crawlOwner))) throw unauthorized();
-  } else if (ctx.keysEnabled) {
+  } else if (ctx.apiKeys.enabled) {
     await visibleCrawlOwner(ctx, id, owner);
   }
 }

@@ -60,7 +60,7 @@ export async function crawlRoutes(app: FastifyInstance, options: { ctx: ApiConte
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
   async function withToken(found: Crawl, owner: string): Promise<Crawl & { streamToken?: string }> {
-    if (!ctx.keysEnabled) return found;
+    if (!ctx.apiKeys.enabled) return found;
     return { ...found, streamToken: await ctx.tokens.sign(found.id, owner) };
   }
 
@@ -179,7 +179,7 @@ export async function crawlRoutes(app: FastifyInstance, options: { ctx: ApiConte
           limit,
           ...(status ? { status } : {}),
           ...(cursor ? { cursor } : {}),
-          ...(ctx.keysEnabled ? { owner: request.owner ?? '' } : {}),
+          ...(ctx.apiKeys.enabled ? { owner: request.owner ?? '' } : {}),
         },
         ctx.prefix,
       );

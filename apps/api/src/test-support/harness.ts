@@ -302,13 +302,5 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 
 /** Every stored event of a crawl, in order (what a reader from '0' must see). */
 export async function storedEvents(store: CrawlStore, id: string): Promise<SseEvent[]> {
-  const events: SseEvent[] = [];
-  let cursor = '0';
-  for (;;) {
-    const batch = await store.readAfter(id, cursor, 1000);
-    if (batch === 'lost') throw new Error('event log trimmed');
-    if (batch.length === 0) return events;
-    events.push(...batch.map((frame) => ({ id: frame.id, event: frame.type, data: frame.data })));
-    cursor = batch[batch.length - 1]!.id;
-  }
+  return (await store.readAll(id)).map((frame) => ({ id: frame.id, event: frame.type, data: frame.data }));
 }

@@ -132,15 +132,6 @@ export async function startWorker(options: { redisUrl: string; prefix?: string; 
 }
 
 /** Every stored event of a crawl, in order: what a reader from '0' must see. */
-export async function storedEvents(redis: CrawlStoreOptions['redis'], prefix: string | undefined, id: string): Promise<EventFrame[]> {
-  const store = new CrawlStore({ redis, ...(prefix ? { prefix } : {}) });
-  const events: EventFrame[] = [];
-  let cursor = '0';
-  for (;;) {
-    const batch = await store.readAfter(id, cursor, 1000);
-    if (batch === 'lost') throw new Error('event log trimmed');
-    if (batch.length === 0) return events;
-    events.push(...batch);
-    cursor = batch[batch.length - 1]!.id;
-  }
+export function storedEvents(redis: CrawlStoreOptions['redis'], prefix: string | undefined, id: string): Promise<EventFrame[]> {
+  return new CrawlStore({ redis, ...(prefix ? { prefix } : {}) }).readAll(id);
 }

@@ -4,13 +4,13 @@
 // the log and the chart hold the whole crawl, and every event id is applied
 // once (CrawlModel), however often the stream reconnects. Rendering is
 // batched to one pass per animation frame, whatever the event rate.
-import type { CrawlErrorItem, CrawlWithToken } from '@crawlstream/client';
+import { type CrawlErrorItem, type CrawlWithToken, formatDuration, formatRate } from '@crawlstream/client';
 import { markdownPath } from '@crawlstream/shared';
 import type { DashboardApi } from '../api.js';
 import { type ConnectionState, describeError, type Feed, followCrawl } from '../crawl-feed.js';
 import { CrawlModel, type LogEntry } from '../crawl-model.js';
 import { h, pageLink } from '../dom.js';
-import { formatBytes, formatClock, formatCount, formatDuration, formatRate } from '../format.js';
+import { formatBytes, formatClock, formatCount } from '../format.js';
 import { type ChartRange, drawRateChart } from '../rate-chart.js';
 import { progressBar } from './crawl-list.js';
 import type { View } from './view.js';

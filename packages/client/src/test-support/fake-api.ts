@@ -1,7 +1,7 @@
 // A scripted stand-in for the API at the fetch level, for unit tests of the
 // SDK's own logic (backoff, dedupe, validation): each request is answered by
 // the next handler, and every request is recorded.
-import type { Crawl, CrawlEvent } from '@crawlstream/shared';
+import { type Crawl, type CrawlEvent, crawlOptionsSchema } from '@crawlstream/shared';
 
 export const CRAWL_ID = '0b7c6f1e-2a4d-4c8e-9f3a-5d6e7f8a9b0c';
 
@@ -10,19 +10,8 @@ export function crawlObject(overrides: Partial<Crawl> = {}): Crawl {
     id: CRAWL_ID,
     url: 'http://127.0.0.1:9/docs/',
     status: 'running',
-    options: {
-      maxPages: 100,
-      maxDepth: 3,
-      scope: 'prefix',
-      include: [],
-      exclude: [],
-      respectRobotsTxt: true,
-      useSitemap: true,
-      concurrency: 8,
-      delayMs: 0,
-      timeoutMs: 15_000,
-      maxBytes: 5_242_880,
-    },
+    // Every option at its default.
+    options: crawlOptionsSchema().parse({}),
     counters: { discovered: 1, processed: 0, failed: 0, skipped: 0 },
     createdAt: '2026-11-23T10:00:00.000Z',
     ...overrides,

@@ -2,6 +2,7 @@
 export * from './config.js';
 export * from './ids.js';
 export * from './keys.js';
+export * from './limits.js';
 export * from './routes.js';
 export * from './schemas.js';
 export * from './urls.js';

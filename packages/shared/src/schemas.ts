@@ -1,9 +1,9 @@
 // The public shapes of crawlstream (DESIGN.md sections 1 and 2) as zod
 // schemas; every TypeScript type of a request, crawl or event is inferred here.
 import { z } from 'zod';
+import { MAX_GLOB_LENGTH, MAX_GLOBS, MAX_PAGE_BYTES, MAX_URL_LENGTH } from './limits.js';
 
 export const DEFAULT_MAX_PAGES_CAP = 10_000;
-export const MAX_URL_LENGTH = 2048;
 
 export const SCOPES = ['prefix', 'origin', 'domain'] as const;
 export const CRAWL_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
@@ -46,7 +46,7 @@ export const httpUrlSchema = z
       ctx.addIssue({ code: 'custom', message: 'URLs with credentials are not accepted' });
   });
 
-const globPattern = z.string().min(1).max(512);
+const globPattern = z.string().min(1).max(MAX_GLOB_LENGTH);
 
 /** Options with their defaults and bounds; `maxPagesCap` is `MAX_PAGES_CAP`. */
 export function crawlOptionsSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) {
@@ -55,14 +55,14 @@ export function crawlOptionsSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) 
       maxPages: z.number().int().min(1).max(maxPagesCap).default(Math.min(100, maxPagesCap)),
       maxDepth: z.number().int().min(0).max(100).default(3),
       scope: z.enum(SCOPES).default('prefix'),
-      include: z.array(globPattern).max(100).default([]),
-      exclude: z.array(globPattern).max(100).default([]),
+      include: z.array(globPattern).max(MAX_GLOBS).default([]),
+      exclude: z.array(globPattern).max(MAX_GLOBS).default([]),
       respectRobotsTxt: z.boolean().default(true),
       useSitemap: z.boolean().default(true),
       concurrency: z.number().int().min(1).max(256).default(8),
       delayMs: z.number().int().min(0).max(60_000).default(0),
       timeoutMs: z.number().int().min(100).max(300_000).default(15_000),
-      maxBytes: z.number().int().min(1024).max(100 * 1024 * 1024).default(5 * 1024 * 1024),
+      maxBytes: z.number().int().min(1024).max(MAX_PAGE_BYTES).default(5 * 1024 * 1024),
     })
     .strict();
 }
@@ -123,6 +123,10 @@ export const pageResult = z.object({
   status: z.number().int(),
   markdown: z.string(),
   fetchedAt: z.iso.datetime(),
+  /** Present when the markdown was cut at MAX_MARKDOWN_BYTES. */
+  truncated: z.boolean().optional(),
+  /** In-scope links past MAX_LINKS_PER_PAGE that were not followed (absent when none). */
+  linksDropped: count.optional(),
 });
 export type PageResult = z.infer<typeof pageResult>;
 export const pageList = z.object({ items: z.array(pageResult), nextCursor: z.string().nullable() });

@@ -1,6 +1,6 @@
 // URL normalization: the one canonical spelling of a crawlable URL, so that
 // `/a`, `/a#x` and `HTTP://Host:80/a` dedupe to the same frontier entry.
-import { MAX_URL_LENGTH } from './schemas.js';
+import { MAX_URL_LENGTH } from './limits.js';
 
 /**
  * Resolves `raw` against `base` and returns its canonical form, or null when

@@ -1,0 +1,35 @@
+// Hard limits of crawlstream: every bound a hostile request, page or site can
+// run into, as one table of numbers shared by the API, the worker, the
+// progress core and the clients. docs: the README's "Limits" table lists each
+// one, and each is tested at the limit and one past it.
+
+/** Longest URL accepted anywhere (start URL, discovered link, redirect target), in characters. */
+export const MAX_URL_LENGTH = 2048;
+
+/** A page's title is cut to this many characters (UTF-16 code units, never splitting a pair). */
+export const MAX_TITLE_LENGTH = 1000;
+
+/** A failure message (page_failed, errors[], a failed crawl's error) is cut to this many characters. */
+export const MAX_MESSAGE_LENGTH = 1000;
+
+/** No stream event (its JSON data line) is larger than this, in bytes of UTF-8. */
+export const MAX_EVENT_BYTES = 64 * 1024;
+
+/** In-scope links kept per page; the rest are counted on the page record (`linksDropped`). */
+export const MAX_LINKS_PER_PAGE = 10_000;
+
+/** A page's markdown is cut to this many bytes of UTF-8 (`truncated: true` on the page record). */
+export const MAX_MARKDOWN_BYTES = 3 * 1024 * 1024;
+
+/** Upper bound of the `maxBytes` option (per page body, after decompression). */
+export const MAX_PAGE_BYTES = 10 * 1024 * 1024;
+
+/** One `/pages` or `/errors` response body is at most this many bytes (fewer items, `nextCursor` set). */
+export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+/** Longest `include`/`exclude` glob pattern, in characters, and patterns per list. */
+export const MAX_GLOB_LENGTH = 512;
+export const MAX_GLOBS = 100;
+
+/** No single Redis command (Lua script included) should run longer than this; settles are chunked to stay under it. */
+export const MAX_REDIS_COMMAND_MS = 50;

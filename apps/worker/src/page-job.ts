@@ -90,7 +90,12 @@ export async function processPageJob(deps: PageJobDeps, job: Job<PageJobData>, t
   }
 
   if (gapMs > 0 && job.data.slotAt === undefined) {
-    const { waitMs, slotAt } = await deps.store.reserveHostSlot(crawlId, new URL(url).host, gapMs);
+    const slot = await deps.store.reserveHostSlot(crawlId, new URL(url).host, gapMs);
+    if (!slot) {
+      forgetCrawl(deps, crawlId); // ended meanwhile: fetch nothing more
+      return;
+    }
+    const { waitMs, slotAt } = slot;
     if (waitMs > 0) {
       // Wait for the slot as a delayed job, not in a worker slot.
       await job.updateData({ ...job.data, slotAt });
@@ -130,19 +135,12 @@ export async function processPageJob(deps: PageJobDeps, job: Job<PageJobData>, t
     await settlePage(deps, crawlId, { kind: 'skipped', url, reason: fetched.reason, message: fetched.message });
     return;
   }
-  if (fetched.finalUrl !== url && !(await deps.store.markSeen(crawlId, fetched.finalUrl, depth))) {
-    await settlePage(deps, crawlId, {
-      kind: 'skipped',
-      url,
-      reason: 'redirect_known',
-      message: `redirects to ${fetched.finalUrl}, which this crawl already has`,
-    });
-    return;
-  }
   const page = extractPage(fetched.html, fetched.finalUrl);
+  // A redirect target is claimed by the settle itself (redirect_known when the crawl already has it).
   await settlePage(deps, crawlId, {
     kind: 'processed',
     url,
+    finalUrl: fetched.finalUrl,
     title: page.title,
     depth,
     status: fetched.status,

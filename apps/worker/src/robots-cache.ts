@@ -51,7 +51,9 @@ export class RobotsCache {
     for (;;) {
       const stored = await this.store.robots(crawlId, host);
       if (stored) return JSON.parse(stored) as StoredRobots;
-      if (await this.store.lockRobots(crawlId, host, LOCK_MS)) {
+      const lock = await this.store.lockRobots(crawlId, host, LOCK_MS);
+      if (lock === 'finished') return {}; // the crawl ended: its settle will be refused anyway
+      if (lock === 'locked') {
         const fetched = await fetchText(robotsUrl, { ...this.fetchOptions, timeoutMs, maxBytes: 512 * 1024 });
         const value: StoredRobots =
           fetched.kind === 'text'
@@ -62,6 +64,7 @@ export class RobotsCache {
         await this.store.saveRobots(crawlId, host, JSON.stringify(value));
         return value;
       }
+      if (lock === 'stored') continue;
       if (Date.now() > deadline) return {};
       await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
     }

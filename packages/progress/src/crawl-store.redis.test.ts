@@ -195,24 +195,28 @@ describe('politeness and robots across workers', () => {
     const { store, another } = testStore();
     const { crawl } = await store.create({ url: START, options: options() });
     const stores = Array.from({ length: 5 }, another);
-    const slots = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => stores[i % 5]!.reserveHostSlot(crawl.id, '127.0.0.1:9', 100)),
-    );
+    const slots = (
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => stores[i % 5]!.reserveHostSlot(crawl.id, '127.0.0.1:9', 100)),
+      )
+    ).map((slot) => slot!);
     const times = slots.map((s) => s.slotAt).sort((a, b) => a - b);
     for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(100);
     expect(slots.filter((s) => s.waitMs === 0)).toHaveLength(1);
     expect(times[times.length - 1]! - times[0]!).toBeGreaterThanOrEqual(1900);
     // Another host is not held up.
-    expect((await store.reserveHostSlot(crawl.id, 'other.test', 100)).waitMs).toBe(0);
+    expect((await store.reserveHostSlot(crawl.id, 'other.test', 100))!.waitMs).toBe(0);
   });
 
   it('lets one worker fetch a host’s robots.txt and every worker read it', async () => {
     const { store, another } = testStore();
     const { crawl } = await store.create({ url: START, options: options() });
     const locks = await Promise.all(Array.from({ length: 10 }, () => another().lockRobots(crawl.id, 'h', 5_000)));
-    expect(locks.filter(Boolean)).toHaveLength(1);
+    expect(locks.filter((lock) => lock === 'locked')).toHaveLength(1);
+    expect(locks.filter((lock) => lock === 'busy')).toHaveLength(9);
     expect(await store.robots(crawl.id, 'h')).toBeNull();
-    await store.saveRobots(crawl.id, 'h', '{"status":200}');
+    expect(await store.saveRobots(crawl.id, 'h', '{"status":200}')).toBe(true);
     expect(await another().robots(crawl.id, 'h')).toBe('{"status":200}');
+    expect(await store.lockRobots(crawl.id, 'h', 5_000)).toBe('stored');
   });
 });

@@ -11,6 +11,10 @@ import {
   type ErrorInfo,
   type FAILURE_REASONS,
   globalKeys,
+  MAX_LINKS_PER_PAGE,
+  MAX_MESSAGE_LENGTH,
+  MAX_TITLE_LENGTH,
+  MAX_URL_LENGTH,
   newCrawlId,
   type PageResult,
   type SKIP_REASONS,
@@ -19,6 +23,7 @@ import type { Redis } from 'ioredis';
 import { type EventFrame, makeFrame } from './frames.js';
 import { decodePage, encodePage } from './pages.js';
 import { runScript } from './scripts.js';
+import { truncateText } from './truncate.js';
 
 export interface CrawlStoreOptions {
   redis: Redis;
@@ -48,7 +53,20 @@ export type PageOutcome =
       durationMs: number;
       markdown: string;
       fetchedAt?: string;
-      /** Normalized, in-scope links found on the page, claimed at depth + 1. */
+      /**
+       * The URL the page was fetched from after redirects, when it differs
+       * from `url`: the settle claims it, or settles the page as skipped
+       * (`redirect_known`) when the crawl already knew it.
+       */
+      finalUrl?: string;
+      /** The markdown was cut at MAX_MARKDOWN_BYTES. */
+      truncated?: boolean;
+      /** In-scope links the caller did not pass (past MAX_LINKS_PER_PAGE). */
+      linksDropped?: number;
+      /**
+       * Normalized, in-scope links found on the page, claimed at depth + 1;
+       * those past MAX_LINKS_PER_PAGE are counted in the page's `linksDropped`.
+       */
       links?: string[];
     }
   | {
@@ -94,8 +112,13 @@ function toDispatches(reply: Reply, from: number): Dispatch[] {
   return out;
 }
 
+type Arg = string | number | Buffer;
+
 interface SettleItem {
-  args: (string | number | Buffer)[];
+  args: Arg[];
+  /** Bytes and links the record adds to a settle call. */
+  bytes: number;
+  links: number;
   resolve(result: SettleResult): void;
   reject(error: unknown): void;
 }
@@ -104,26 +127,67 @@ interface SettleBatch {
   flushing: boolean;
 }
 
-/** At most this much per settle call, so one call never blocks Redis for long. */
+/**
+ * At most this much per settle call and per claimLinks call, so no call
+ * comes near MAX_REDIS_COMMAND_MS (50 ms): a page's links travel in chunks of
+ * at most LINK_CHUNK_COUNT links and LINK_CHUNK_BYTES, and a settle call
+ * carries at most one chunk's worth of links in all. Measured in
+ * crawl-store.redis.test.ts (SLOWLOG at 0): see the README's limits table.
+ */
 const MAX_BATCH_RECORDS = 64;
-const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+const MAX_BATCH_BYTES = 1024 * 1024;
+const LINK_CHUNK_COUNT = 1000;
+const LINK_CHUNK_BYTES = 256 * 1024;
+
+function argBytes(args: Arg[]): number {
+  return args.reduce<number>((n, arg) => n + (typeof arg === 'number' ? 8 : arg.length), 0);
+}
 
 function takeBatch(pending: SettleItem[]): SettleItem[] {
   let bytes = 0;
+  let links = 0;
   let count = 0;
   while (count < pending.length && count < MAX_BATCH_RECORDS) {
-    const size = pending[count]!.args.reduce<number>((n, arg) => n + (typeof arg === 'number' ? 8 : arg.length), 0);
-    if (count > 0 && bytes + size > MAX_BATCH_BYTES) break;
-    bytes += size;
+    const item = pending[count]!;
+    if (count > 0 && (bytes + item.bytes > MAX_BATCH_BYTES || links + item.links > LINK_CHUNK_COUNT)) break;
+    bytes += item.bytes;
+    links += item.links;
     count++;
   }
   return pending.splice(0, count);
 }
 
-/** One settle record's ARGV values (settle-13.lua). */
-function settleArgs(outcome: PageOutcome): (string | number | Buffer)[] {
+/** Links in chunks of at most LINK_CHUNK_COUNT links and LINK_CHUNK_BYTES characters. */
+function chunkLinks(links: string[]): string[][] {
+  const chunks: string[][] = [];
+  let chunk: string[] = [];
+  let bytes = 0;
+  for (const link of links) {
+    if (chunk.length > 0 && (chunk.length >= LINK_CHUNK_COUNT || bytes + link.length > LINK_CHUNK_BYTES)) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(link);
+    bytes += link.length;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
+/** A processed page's links as the store keeps them: at most MAX_LINKS_PER_PAGE, none over MAX_URL_LENGTH. */
+function keptLinks(outcome: Extract<PageOutcome, { kind: 'processed' }>, finalUrl: string) {
+  // The final URL is claimed by the settle itself (a self-link must not make the page redirect_known).
+  const links = (outcome.links ?? []).filter((link) => link.length <= MAX_URL_LENGTH && link !== finalUrl);
+  const dropped = Math.max(links.length - MAX_LINKS_PER_PAGE, 0) + (outcome.linksDropped ?? 0);
+  return { links: dropped > 0 ? links.slice(0, MAX_LINKS_PER_PAGE) : links, dropped };
+}
+
+/** One settle record's ARGV values (settle-13.lua), with the page's last chunk of links. */
+function settleArgs(outcome: PageOutcome, finalUrl: string, lastLinks: string[], linksDropped: number): Arg[] {
   if (outcome.kind === 'processed') {
-    const { url, title, depth, status, bytes, durationMs, markdown } = outcome;
+    const { url, depth, status, bytes, durationMs, markdown } = outcome;
+    const title = truncateText(outcome.title, MAX_TITLE_LENGTH);
     const page: PageResult = {
       url,
       title,
@@ -131,8 +195,15 @@ function settleArgs(outcome: PageOutcome): (string | number | Buffer)[] {
       status,
       markdown,
       fetchedAt: outcome.fetchedAt ?? new Date().toISOString(),
+      ...(outcome.truncated ? { truncated: true } : {}),
+      ...(linksDropped > 0 ? { linksDropped } : {}),
     };
-    const links = outcome.links ?? [];
+    const redirectItem: CrawlErrorItem = {
+      url,
+      kind: 'skipped',
+      reason: 'redirect_known',
+      message: truncateText(`redirects to ${finalUrl}, which this crawl already has`, MAX_MESSAGE_LENGTH),
+    };
     return [
       url,
       'processed',
@@ -140,23 +211,22 @@ function settleArgs(outcome: PageOutcome): (string | number | Buffer)[] {
       JSON.stringify({ url, title, depth, status, bytes, durationMs }),
       encodePage(page),
       depth + 1,
-      links.length,
-      ...links,
+      finalUrl,
+      finalUrl === '' ? '' : JSON.stringify({ url, reason: 'redirect_known' }),
+      finalUrl === '' ? '' : JSON.stringify(redirectItem),
+      lastLinks.length,
+      ...lastLinks,
     ];
   }
   const status = outcome.kind === 'failed' && outcome.status !== undefined ? { status: outcome.status } : {};
-  const item: CrawlErrorItem =
-    outcome.kind === 'failed'
-      ? { url: outcome.url, kind: 'failed', reason: outcome.reason, message: outcome.message, ...status }
-      : {
-          url: outcome.url,
-          kind: 'skipped',
-          reason: outcome.reason,
-          message: outcome.message ?? outcome.reason.replaceAll('_', ' '),
-        };
+  const message = truncateText(
+    outcome.kind === 'failed' ? outcome.message : (outcome.message ?? outcome.reason.replaceAll('_', ' ')),
+    MAX_MESSAGE_LENGTH,
+  );
+  const item: CrawlErrorItem = { url: outcome.url, kind: outcome.kind, reason: outcome.reason, message, ...status };
   const event =
     outcome.kind === 'failed'
-      ? { url: outcome.url, reason: outcome.reason, message: outcome.message, ...status, attempts: outcome.attempts }
+      ? { url: outcome.url, reason: outcome.reason, message, ...status, attempts: outcome.attempts }
       : { url: outcome.url, reason: outcome.reason };
   return [
     outcome.url,
@@ -165,6 +235,9 @@ function settleArgs(outcome: PageOutcome): (string | number | Buffer)[] {
     JSON.stringify(event),
     JSON.stringify(item),
     0,
+    '',
+    '',
+    '',
     0,
   ];
 }
@@ -213,7 +286,7 @@ export class CrawlStore {
     return this.keys(id).wake;
   }
 
-  private run(name: Parameters<typeof runScript>[1], id: string, args: (string | number | Buffer)[] = []) {
+  private run(name: Parameters<typeof runScript>[1], id: string, args: Arg[] = []) {
     return runScript(this.redis, name, this.prefix, id, args);
   }
 
@@ -297,7 +370,11 @@ export class CrawlStore {
     };
   }
 
-  /** Claims URLs found outside a settle (sitemaps), idempotent per parent. */
+  /**
+   * Claims URLs found outside a settle (sitemaps), idempotent per parent. A
+   * long list goes in chunks (one claim call each, the chunk's parent key is
+   * `parent#i` past the first), so no call is big.
+   */
   async claim(
     id: string,
     parent: string,
@@ -308,33 +385,62 @@ export class CrawlStore {
     | { result: 'missing' }
     | { result: 'finished'; status: string }
   > {
-    const reply = (await this.run('claim', id, [parent, depth, ...urls])) as (string | number)[];
-    if (reply[0] === 'missing') return { result: 'missing' };
-    if (reply[0] === 'finished') return { result: 'finished', status: String(reply[1]) };
-    const count = Number(reply[1]);
-    return {
-      result: 'claimed',
-      accepted: reply.slice(3, 3 + count).map(String),
-      fresh: Number(reply[2]) === 1,
-      dispatched: toDispatches(reply, 3 + count + 1),
-    };
+    const chunks = chunkLinks(urls.filter((url) => url.length <= MAX_URL_LENGTH));
+    const claimed = { result: 'claimed' as const, accepted: [] as string[], fresh: false, dispatched: [] as Dispatch[] };
+    for (const [i, chunk] of (chunks.length > 0 ? chunks : [[]]).entries()) {
+      const key = i === 0 ? parent : `${parent}#${i}`;
+      const reply = (await this.run('claim', id, [key, depth, ...chunk])) as (string | number)[];
+      if (reply[0] === 'missing') return { result: 'missing' };
+      if (reply[0] === 'finished') return { result: 'finished', status: String(reply[1]) };
+      const count = Number(reply[1]);
+      claimed.accepted.push(...reply.slice(3, 3 + count).map(String));
+      claimed.fresh ||= Number(reply[2]) === 1;
+      claimed.dispatched.push(...toDispatches(reply, 3 + count + 1));
+    }
+    return claimed;
   }
 
   /**
-   * Settles one URL exactly once; see settle-13.lua. Settles of one crawl
-   * that arrive while a call for it is in flight are sent together in the
-   * next call (group commit): one round trip for many pages under load, no
-   * added wait when idle.
+   * Settles one URL exactly once; see settle-13.lua. A page with more links
+   * than one chunk first claims the others chunk by chunk (claimLinks-13.lua,
+   * idempotent, the page still in flight), and its settle carries the last
+   * chunk: no call is big, and a crash between them loses nothing. Settles of
+   * one crawl that arrive while a call for it is in flight are sent together
+   * in the next call (group commit): one round trip for many pages under
+   * load, no added wait when idle.
    */
-  settle(id: string, outcome: PageOutcome): Promise<SettleResult> {
-    const args = settleArgs(outcome);
+  async settle(id: string, outcome: PageOutcome): Promise<SettleResult> {
+    let finalUrl = '';
+    let last: string[] = [];
+    let dropped = 0;
+    if (outcome.kind === 'processed') {
+      if (outcome.finalUrl !== undefined && outcome.finalUrl !== outcome.url) finalUrl = outcome.finalUrl;
+      const kept = keptLinks(outcome, finalUrl);
+      dropped = kept.dropped;
+      const chunks = chunkLinks(kept.links);
+      last = chunks.pop() ?? [];
+      for (const chunk of chunks) {
+        const reply = (await this.run('claimLinks', id, [outcome.url, finalUrl, outcome.depth + 1, ...chunk])) as (
+          | string
+          | number
+        )[];
+        if (reply[0] === 'missing') return { result: 'missing' };
+        if (reply[0] === 'finished') return { result: 'finished', status: String(reply[1]) };
+        // Settled already, unknown or redirect_known: claim no more; the settle gives the answer.
+        if (reply[0] !== 'claimed') {
+          last = [];
+          break;
+        }
+      }
+    }
+    const args = settleArgs(outcome, finalUrl, last, dropped);
     return new Promise((resolve, reject) => {
       let batch = this.batches.get(id);
       if (!batch) {
         batch = { pending: [], flushing: false };
         this.batches.set(id, batch);
       }
-      batch.pending.push({ args, resolve, reject });
+      batch.pending.push({ args, bytes: argBytes(args), links: last.length, resolve, reject });
       if (!batch.flushing) void this.flush(id, batch);
     });
   }
@@ -404,7 +510,8 @@ export class CrawlStore {
   }
 
   async fail(id: string, error: ErrorInfo): Promise<TransitionResult> {
-    return this.transition(id, await this.run('fail', id, [JSON.stringify(error)]), 'failed');
+    const bounded = { ...error, message: truncateText(error.message, MAX_MESSAGE_LENGTH) };
+    return this.transition(id, await this.run('fail', id, [JSON.stringify(bounded)]), 'failed');
   }
 
   private async transition(id: string, reply: Reply, won: string): Promise<TransitionResult> {
@@ -494,20 +601,13 @@ export class CrawlStore {
 
   /**
    * Reserves this host's next request slot for the crawl (politeness across
-   * workers): the wait in ms (0 = now) and the slot's time.
+   * workers): the wait in ms (0 = now) and the slot's time; null when the
+   * crawl is not running (nothing is written then).
    */
-  async reserveHostSlot(id: string, host: string, gapMs: number): Promise<{ waitMs: number; slotAt: number }> {
-    const [waitMs, slotAt] = ((await this.run('hostSlot', id, [host, gapMs])) as number[]).map(Number);
-    return { waitMs: waitMs!, slotAt: slotAt! };
-  }
-
-  /**
-   * Records `url` (a redirect target) as seen, so that no other page fetches
-   * it again. False when the crawl already knew it: the redirect led onto a
-   * known URL.
-   */
-  async markSeen(id: string, url: string, depth: number): Promise<boolean> {
-    return (await this.redis.hsetnx(this.keys(id).seen, url, depth)) === 1;
+  async reserveHostSlot(id: string, host: string, gapMs: number): Promise<{ waitMs: number; slotAt: number } | null> {
+    const reply = (await this.run('hostSlot', id, [host, gapMs])) as (string | number)[];
+    if (reply[0] !== 'slot') return null;
+    return { waitMs: Number(reply[1]), slotAt: Number(reply[2]) };
   }
 
   /** The status only (one small read): cheaper than get() on a hot path. */
@@ -520,13 +620,22 @@ export class CrawlStore {
     return this.redis.hget(this.keys(id).robots, host);
   }
 
-  async saveRobots(id: string, host: string, value: string): Promise<void> {
-    await this.redis.hset(this.keys(id).robots, host, value);
+  /** Stores a host's robots.txt for this crawl and releases its lock; false (nothing written) when the crawl is not running. */
+  async saveRobots(id: string, host: string, value: string): Promise<boolean> {
+    const reply = (await this.run('saveRobots', id, [host, value])) as string[];
+    return reply[0] === 'saved';
   }
 
-  /** Takes the right to fetch a host's robots.txt for this crawl, for `ms`. */
-  async lockRobots(id: string, host: string, ms: number): Promise<boolean> {
-    return (await this.redis.set(`${this.keys(id).robotsLock}${host}`, '1', 'PX', ms, 'NX')) === 'OK';
+  /**
+   * Takes the right to fetch a host's robots.txt for this crawl, for `ms`:
+   * `locked` (fetch it, then saveRobots), `busy` (another worker has it: wait),
+   * `stored` (read it with robots()), or `finished` (the crawl is not running;
+   * nothing is written).
+   */
+  async lockRobots(id: string, host: string, ms: number): Promise<'locked' | 'busy' | 'stored' | 'finished'> {
+    const reply = (await this.run('lockRobots', id, [host, ms])) as string[];
+    const head = reply[0];
+    return head === 'locked' || head === 'busy' || head === 'stored' ? head : 'finished';
   }
 
   /** Ids of crawls that may still be running (for the sweep). */

@@ -20,6 +20,7 @@ function loadLua(name: string, seen = new Set<string>()): string {
 const SCRIPT_NAMES = [
   'createCrawl',
   'claim',
+  'claimLinks',
   'settle',
   'dispatch',
   'redispatch',
@@ -29,6 +30,8 @@ const SCRIPT_NAMES = [
   'open',
   'readAfter',
   'hostSlot',
+  'lockRobots',
+  'saveRobots',
 ] as const;
 type ScriptName = (typeof SCRIPT_NAMES)[number];
 

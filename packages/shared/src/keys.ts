@@ -26,12 +26,13 @@ export interface CrawlKeys {
   errors: string;
   /** Set: parent URLs whose children were already claimed (idempotent retries). */
   expanded: string;
-  /** Hash: host -> robots.txt as fetched once for this crawl (JSON). */
+  /**
+   * Hash: host -> robots.txt as fetched once for this crawl (JSON), and
+   * "lock <host>" -> epoch ms until which one worker holds the right to fetch it.
+   */
   robots: string;
   /** Hash: host -> epoch ms of the next request slot (politeness across workers). */
   hosts: string;
-  /** Prefix of per-host locks so that one worker fetches a host's robots.txt. */
-  robotsLock: string;
   /** Pub/sub channel that wakes stream readers; carries no data that matters. */
   wake: string;
 }
@@ -52,7 +53,6 @@ export function crawlKeys(id: string, prefix: string = DEFAULT_KEY_PREFIX): Craw
     expanded: `${base}:expanded`,
     robots: `${base}:robots`,
     hosts: `${base}:hosts`,
-    robotsLock: `${base}:robotslock:`,
     wake: `${base}:wake`,
   };
 }

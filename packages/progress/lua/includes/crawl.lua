@@ -3,8 +3,12 @@
   all hash-tagged with the crawl id (one Cluster slot):
     KEYS[1] meta       KEYS[2] counters   KEYS[3] events     KEYS[4] seen (url -> depth)
     KEYS[5] frontier   KEYS[6] inflight   KEYS[7] done       KEYS[8] pages
-    KEYS[9] pageOrder  KEYS[10] errors    KEYS[11] expanded  KEYS[12] robots
+    KEYS[9] pageOrder  KEYS[10] errors    KEYS[11] expanded
+    KEYS[12] robots (host -> robots.txt JSON; "lock <host>" -> lock expiry ms)
     KEYS[13] hosts (host -> next request time, for politeness)
+  Every write to these keys is in a script that first checks the crawl is
+  running: the terminal transition puts the TTL on every key, and nothing
+  writes a key after it (so nothing outlives the crawl's TTL).
 ]]
 local metaKey, countersKey, eventsKey, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local frontierKey, inflightKey, doneKey, pagesKey = KEYS[5], KEYS[6], KEYS[7], KEYS[8]

@@ -3,7 +3,28 @@
 -- one of frontier, in-flight and done, and enters the frontier once (when it
 -- is first seen), so dispatch needs no per-URL checks.
 
+-- A `discovered` event holds at most this many URLs and this many bytes of
+-- JSON payload: MAX_EVENT_BYTES (64 KiB) less 1 KiB for the envelope the
+-- stream adds (type, crawlId, ts). One URL (at most MAX_URL_LENGTH = 2,048
+-- characters, 6 bytes each when escaped) always fits.
 local DISCOVERED_BATCH = 500
+local DISCOVERED_BYTES = 63 * 1024
+
+local function appendDiscovered(meta, depth, urls)
+  local tail = '],"depth":' .. depth .. '}'
+  local budget = DISCOVERED_BYTES - #'{"urls":[' - #tail
+  local parts, size = {}, 0
+  for i = 1, #urls do
+    local encoded = cjson.encode(urls[i])
+    if #parts > 0 and (#parts >= DISCOVERED_BATCH or size + 1 + #encoded > budget) then
+      appendEvent(meta, 'discovered', '{"urls":[' .. table.concat(parts, ',') .. tail)
+      parts, size = {}, 0
+    end
+    parts[#parts + 1] = encoded
+    size = size + #encoded + (#parts > 1 and 1 or 0)
+  end
+  if #parts > 0 then appendEvent(meta, 'discovered', '{"urls":[' .. table.concat(parts, ',') .. tail) end
+end
 
 local function jobId(meta, url, gen)
   return meta.id .. '-' .. gen .. '-' .. string.sub(redis.sha1hex(url), 1, 20)
@@ -40,11 +61,7 @@ local function accept(meta, depth, urls)
   callChunked('HSET', seenKey, fields, 2)
   callChunked('RPUSH', frontierKey, accepted)
   redis.call('HINCRBY', countersKey, 'discovered', #accepted)
-  for first = 1, #accepted, DISCOVERED_BATCH do
-    appendEvent(meta, 'discovered', '{"urls":' ..
-      cjson.encode({ unpack(accepted, first, math.min(first + DISCOVERED_BATCH - 1, #accepted)) }) ..
-      ',"depth":' .. depth .. '}')
-  end
+  appendDiscovered(meta, depth, accepted)
   return accepted
 end
 

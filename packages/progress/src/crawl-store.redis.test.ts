@@ -1,6 +1,7 @@
 import { crawl as crawlSchema, isTerminalEvent } from '@crawlstream/shared';
 import { describe, expect, it } from 'vitest';
 import { parseFrame } from './frames.js';
+import { runScript } from './scripts.js';
 import { allEvents, ofType, options, testStore, ttlOfAllKeys } from './test-support/setup.js';
 
 const START = 'http://127.0.0.1:9/docs/';
@@ -218,5 +219,179 @@ describe('politeness and robots across workers', () => {
     expect(await store.saveRobots(crawl.id, 'h', '{"status":200}')).toBe(true);
     expect(await another().robots(crawl.id, 'h')).toBe('{"status":200}');
     expect(await store.lockRobots(crawl.id, 'h', 5_000)).toBe('stored');
+  });
+
+  it('hands the robots.txt lock to another worker once it expires (its holder died)', async () => {
+    const { store, another } = testStore();
+    const { crawl } = await store.create({ url: START, options: options() });
+    expect(await store.lockRobots(crawl.id, 'h', 1)).toBe('locked');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await another().lockRobots(crawl.id, 'h', 60_000)).toBe('locked');
+    expect(await store.lockRobots(crawl.id, 'h', 60_000)).toBe('busy');
+  });
+});
+
+describe('redirects', () => {
+  const target = `${START}target`;
+  const redirected = (url: string, links: string[] = [], depth = 1) => ({ ...page(url, links, depth), finalUrl: target });
+
+  it('stores a redirected page once when it is settled twice, as a retry would, and claims its target', async () => {
+    const { store } = testStore();
+    const { crawl } = await store.create({ url: START, options: options() });
+    const a = `${START}a`;
+    await store.claim(crawl.id, 'sitemap', 1, [a, `${START}keep`]);
+    expect(await store.settle(crawl.id, redirected(a))).toMatchObject({ result: 'settled' });
+    expect(await store.settle(crawl.id, redirected(a))).toEqual({ result: 'duplicate' });
+    expect((await store.pages(crawl.id, 0, 10)).items.map((p) => p.url)).toEqual([a]);
+    expect(await store.errors(crawl.id)).toEqual([]);
+    expect(await store.counters(crawl.id)).toMatchObject({ processed: 1, skipped: 0 });
+    // The target is known now: a link to it is not claimed again.
+    await store.settle(crawl.id, page(START, [target]));
+    expect((await store.counters(crawl.id)).discovered).toBe(3);
+  });
+
+  it('stores one of two pages that redirect to one target and settles the other as redirect_known', async () => {
+    const { store, another } = testStore();
+    const { crawl } = await store.create({ url: START, options: options() });
+    const [a, b] = [`${START}a`, `${START}b`];
+    await store.claim(crawl.id, 'sitemap', 1, [a, b, `${START}keep`]);
+    const results = await Promise.all([store.settle(crawl.id, redirected(a)), another().settle(crawl.id, redirected(b))]);
+    expect(results.map((r) => r.result)).toEqual(['settled', 'settled']);
+    const stored = (await store.pages(crawl.id, 0, 10)).items.map((p) => p.url);
+    expect(stored).toHaveLength(1);
+    const other = stored[0] === a ? b : a;
+    expect(await store.errors(crawl.id)).toEqual([
+      { url: other, kind: 'skipped', reason: 'redirect_known', message: `redirects to ${target}, which this crawl already has` },
+    ]);
+    expect(ofType(await allEvents(store, crawl.id), 'page_skipped')).toMatchObject([{ url: other, reason: 'redirect_known' }]);
+    expect(await store.counters(crawl.id)).toMatchObject({ discovered: 4, processed: 1, skipped: 1 });
+  });
+
+  it('settles a page that redirects onto a URL the crawl already has as redirect_known, claiming none of its links', async () => {
+    const { store } = testStore();
+    const { crawl } = await store.create({ url: START, options: options() });
+    const a = `${START}a`;
+    await store.claim(crawl.id, 'sitemap', 1, [a, target]);
+    // Enough links for several chunks: none is claimed.
+    const links = Array.from({ length: 450 }, (_, i) => `${START}from-a/${i}`);
+    expect(await store.settle(crawl.id, redirected(a, links))).toMatchObject({
+      result: 'settled',
+      counters: { discovered: 3, processed: 0, skipped: 1 },
+    });
+    expect(await store.errors(crawl.id)).toMatchObject([{ url: a, reason: 'redirect_known' }]);
+    expect(await store.pages(crawl.id, 0, 10)).toEqual({ items: [], next: null });
+  });
+
+  it('stores a redirected page with thousands of links, one of them its own target', async () => {
+    const { store } = testStore();
+    const { crawl } = await store.create({ url: START, options: options({ maxPages: 10_000 }) });
+    const a = `${START}a`;
+    await store.claim(crawl.id, 'sitemap', 1, [a]);
+    const links = [target, ...Array.from({ length: 2_500 }, (_, i) => `${START}from-a/${i}`), target];
+    expect(await store.settle(crawl.id, redirected(a, links))).toMatchObject({
+      result: 'settled',
+      counters: { discovered: 2 + 2_500, processed: 1, skipped: 0 },
+    });
+    const discovered = ofType(await allEvents(store, crawl.id), 'discovered').flatMap((e) => e.urls);
+    expect(discovered).not.toContain(target);
+  });
+});
+
+describe('a page’s links in chunks', () => {
+  it('loses nothing and claims nothing twice when the page is retried after a crash between its chunks and its settle', async () => {
+    const { store, connection, redis } = testStore();
+    const { crawl } = await store.create({ url: START, options: options({ maxPages: 10_000 }) });
+    const links = Array.from({ length: 1_000 }, (_, i) => `${START}c/${i}`);
+    // The first attempt claimed its first chunk, then died before the settle.
+    await runScript(connection, 'claimLinks', redis.prefix, crawl.id, [START, '', 1, ...links.slice(0, 100)]);
+    expect((await store.counters(crawl.id)).discovered).toBe(101);
+    expect(await store.settle(crawl.id, page(START, links))).toMatchObject({
+      result: 'settled',
+      counters: { discovered: 1_001, processed: 1 },
+    });
+    const discovered = ofType(await allEvents(store, crawl.id), 'discovered').flatMap((e) => e.urls);
+    expect(discovered).toHaveLength(1_001);
+    expect(new Set(discovered)).toEqual(new Set([START, ...links]));
+  });
+
+  it('claims no links of a page that was settled already', async () => {
+    const { store } = testStore();
+    const { crawl } = await store.create({ url: START, options: options({ maxPages: 10_000 }) });
+    await store.claim(crawl.id, 'sitemap', 1, [`${START}keep`]);
+    await store.settle(crawl.id, page(START));
+    const links = Array.from({ length: 1_000 }, (_, i) => `${START}c/${i}`);
+    expect(await store.settle(crawl.id, page(START, links))).toEqual({ result: 'duplicate' });
+    expect((await store.counters(crawl.id)).discovered).toBe(2);
+  });
+});
+
+describe('nothing is written after the end', () => {
+  /** Every key under the crawl's hash tag, with its TTL (SCAN, not the list of known keys). */
+  async function ttls(connection: import('ioredis').Redis, prefix: string, id: string) {
+    const found = new Map<string, number>();
+    let cursor = '0';
+    do {
+      const [next, keys] = await connection.scan(cursor, 'MATCH', `${prefix}:{${id}}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) found.set(key, await connection.ttl(key));
+    } while (cursor !== '0');
+    return found;
+  }
+
+  it('refuses robots, robots locks and host slots after cancel, and every key of the crawl keeps its TTL', async () => {
+    const { store, connection, redis } = testStore({ ttlSeconds: 600 });
+    const { crawl } = await store.create({ url: START, options: options() });
+    expect(await store.lockRobots(crawl.id, 'held', 60_000)).toBe('locked');
+    expect(await store.reserveHostSlot(crawl.id, 'h', 100)).toMatchObject({ waitMs: 0 });
+    await store.cancel(crawl.id);
+    const before = await ttls(connection, redis.prefix, crawl.id);
+    const robots = await connection.hgetall(store.keys(crawl.id).robots);
+    const hosts = await connection.hgetall(store.keys(crawl.id).hosts);
+
+    expect(await store.saveRobots(crawl.id, 'late', '{"status":200}')).toBe(false);
+    expect(await store.saveRobots(crawl.id, 'held', '{"status":200}')).toBe(false);
+    expect(await store.lockRobots(crawl.id, 'late', 60_000)).toBe('finished');
+    expect(await store.reserveHostSlot(crawl.id, 'late', 100)).toBeNull();
+    expect(await store.reserveHostSlot(crawl.id, 'h', 100)).toBeNull();
+    expect(await store.claim(crawl.id, 'late', 1, [`${START}late`])).toEqual({ result: 'finished', status: 'cancelled' });
+    expect(await store.settle(crawl.id, page(START, [`${START}late`]))).toEqual({ result: 'finished', status: 'cancelled' });
+
+    expect(await connection.hgetall(store.keys(crawl.id).robots)).toEqual(robots);
+    expect(await connection.hgetall(store.keys(crawl.id).hosts)).toEqual(hosts);
+    const after = await ttls(connection, redis.prefix, crawl.id);
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    // The robots lock and the host slots are in keys the TTL covers.
+    expect(after.has(store.keys(crawl.id).robots)).toBe(true);
+    expect(after.has(store.keys(crawl.id).hosts)).toBe(true);
+    for (const ttl of after.values()) expect(ttl).toBeGreaterThan(500);
+  });
+
+  it('puts a TTL on every key of a completed crawl that used robots, host slots, redirects, sitemaps and chunked links', async () => {
+    const { store, connection, redis } = testStore({ ttlSeconds: 600 });
+    const { crawl } = await store.create({ url: START, options: options({ maxPages: 10_000, concurrency: 4 }) });
+    expect(await store.lockRobots(crawl.id, '127.0.0.1:9', 60_000)).toBe('locked');
+    expect(await store.saveRobots(crawl.id, '127.0.0.1:9', '{"status":404}')).toBe(true);
+    await store.lockRobots(crawl.id, 'other:1', 60_000); // a lock never released
+    await store.reserveHostSlot(crawl.id, '127.0.0.1:9', 10);
+    const sitemap = await store.claim(crawl.id, 'sitemap', 1, [`${START}s`]);
+    const links = Array.from({ length: 300 }, (_, i) => `${START}c/${i}`);
+    let result = await store.settle(crawl.id, { ...page(START, links), finalUrl: `${START}index` });
+    const queue = [
+      ...(sitemap.result === 'claimed' ? sitemap.dispatched : []),
+      ...(result.result === 'settled' ? result.dispatched : []),
+    ];
+    while (queue.length > 0) {
+      const next = queue.shift()!;
+      result = await store.settle(crawl.id, page(next.url, [], next.depth));
+      if (result.result === 'settled') queue.push(...result.dispatched);
+    }
+    expect(result).toMatchObject({ result: 'settled', completed: true, counters: { discovered: 302, processed: 302 } });
+    const all = await ttls(connection, redis.prefix, crawl.id);
+    const k = store.keys(crawl.id);
+    // Frontier and in-flight are gone; no page failed, so there is no errors list.
+    expect(new Set(all.keys())).toEqual(
+      new Set([k.meta, k.counters, k.events, k.seen, k.done, k.pages, k.pageOrder, k.expanded, k.robots, k.hosts]),
+    );
+    for (const [key, ttl] of all) expect([key, ttl > 500]).toEqual([key, true]);
   });
 });

@@ -136,8 +136,8 @@ interface SettleBatch {
  */
 const MAX_BATCH_RECORDS = 64;
 const MAX_BATCH_BYTES = 1024 * 1024;
-const LINK_CHUNK_COUNT = 1000;
-const LINK_CHUNK_BYTES = 256 * 1024;
+const LINK_CHUNK_COUNT = 100;
+const LINK_CHUNK_BYTES = 32 * 1024;
 
 function argBytes(args: Arg[]): number {
   return args.reduce<number>((n, arg) => n + (typeof arg === 'number' ? 8 : arg.length), 0);

@@ -11,19 +11,28 @@ local DISCOVERED_BATCH = 500
 local DISCOVERED_BYTES = 63 * 1024
 
 local function appendDiscovered(meta, depth, urls)
-  local tail = '],"depth":' .. depth .. '}'
-  local budget = DISCOVERED_BYTES - #'{"urls":[' - #tail
-  local parts, size = {}, 0
-  for i = 1, #urls do
-    local encoded = cjson.encode(urls[i])
-    if #parts > 0 and (#parts >= DISCOVERED_BATCH or size + 1 + #encoded > budget) then
-      appendEvent(meta, 'discovered', '{"urls":[' .. table.concat(parts, ',') .. tail)
-      parts, size = {}, 0
+  local tail = ',"depth":' .. depth .. '}'
+  local budget = DISCOVERED_BYTES - #'{"urls":' - #tail
+  for first = 1, #urls, DISCOVERED_BATCH do
+    local last = math.min(first + DISCOVERED_BATCH - 1, #urls)
+    local whole = cjson.encode({ unpack(urls, first, last) })
+    if #whole <= budget then
+      appendEvent(meta, 'discovered', '{"urls":' .. whole .. tail)
+    else
+      -- Long URLs: as many per event as fit.
+      local parts, size = {}, 2
+      for i = first, last do
+        local encoded = cjson.encode(urls[i])
+        if #parts > 0 and size + 1 + #encoded > budget then
+          appendEvent(meta, 'discovered', '{"urls":[' .. table.concat(parts, ',') .. ']' .. tail)
+          parts, size = {}, 2
+        end
+        size = size + #encoded + (#parts > 0 and 1 or 0)
+        parts[#parts + 1] = encoded
+      end
+      appendEvent(meta, 'discovered', '{"urls":[' .. table.concat(parts, ',') .. ']' .. tail)
     end
-    parts[#parts + 1] = encoded
-    size = size + #encoded + (#parts > 1 and 1 or 0)
   end
-  if #parts > 0 then appendEvent(meta, 'discovered', '{"urls":[' .. table.concat(parts, ',') .. tail) end
 end
 
 local function jobId(meta, url, gen)
@@ -114,7 +123,8 @@ local function finish(meta, now, status, terminalPayload)
   local payload = terminalPayload(c, now - (meta.startedAt or now))
   local id = appendEvent(meta, status, payload)
   redis.call('HSET', metaKey, 'status', status, 'finishedAt', now, 'terminalId', id)
-  redis.call('DEL', frontierKey, inflightKey)
+  -- UNLINK: a frontier of up to maxPages long URLs is freed off the main thread.
+  redis.call('UNLINK', frontierKey, inflightKey)
   expireAll(meta.ttl)
   return c
 end

@@ -1,0 +1,79 @@
+// A retried page whose attempts follow a redirect is stored exactly once:
+// the redirect target is claimed inside the page's settle, not before it.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { PageOutcome } from '@crawlstream/progress';
+import { useRedis } from '@crawlstream/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CrawlWorker, createCrawlWorker } from './crawl-worker.js';
+import { startCrawl, waitForEnd } from './test-support/crawl.js';
+
+const html = (title: string, links: string[] = []) =>
+  `<!doctype html><html><head><title>${title}</title></head><body><main><h1>${title}</h1>${links
+    .map((href) => `<a href="${href}">${href}</a>`)
+    .join('')}</main></body></html>`;
+
+// /docs/a -> /docs/b, which answers 503 the first time and 200 after;
+// /docs/c -> /docs/d, always 200.
+const hits = new Map<string, number>();
+const server = createServer((req, res) => {
+  const path = req.url ?? '/';
+  const count = (hits.get(path) ?? 0) + 1;
+  hits.set(path, count);
+  const redirect = { a: '/docs/b', c: '/docs/d' }[path.slice('/docs/'.length)];
+  if (redirect) {
+    res.writeHead(302, { location: redirect }).end();
+  } else if (path === '/docs/b' && count === 1) {
+    res.writeHead(503, { 'content-type': 'text/html' }).end('busy');
+  } else if (path.startsWith('/docs/')) {
+    const links = path === '/docs/' ? ['/docs/a', '/docs/c'] : ['/docs/'];
+    res.writeHead(200, { 'content-type': 'text/html' }).end(html(`Page ${path}`, links));
+  } else {
+    res.writeHead(404).end();
+  }
+});
+let origin = '';
+beforeAll(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+describe('a redirected page that is retried', () => {
+  let w: CrawlWorker | undefined;
+  afterAll(() => w?.close());
+
+  it('is stored exactly once, whether its target failed first (503) or its first settle was lost', async () => {
+    const redis = useRedis('w');
+    w = await createCrawlWorker({
+      redisUrl: redis.url,
+      prefix: redis.prefix,
+      concurrency: 4,
+      ssrfAllow: ['127.0.0.1/32'],
+      retryBaseMs: 50,
+    });
+    // The first settle of /docs/c never reaches Redis (a connection lost after the fetch): the job is retried.
+    const settle = w.store.settle.bind(w.store);
+    let lost = 0;
+    w.store.settle = async (id: string, outcome: PageOutcome) => {
+      if (outcome.kind === 'processed' && outcome.url === `${origin}/docs/c` && lost++ === 0) {
+        throw new Error('connection lost');
+      }
+      return settle(id, outcome);
+    };
+    const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, `${origin}/docs/`, {
+      respectRobotsTxt: false,
+      useSitemap: false,
+    });
+    const done = await waitForEnd(store, crawl.id);
+    expect(done).toMatchObject({ status: 'completed', counters: { discovered: 3, processed: 3, failed: 0, skipped: 0 } });
+    expect(await store.errors(crawl.id)).toEqual([]);
+    const stored = (await store.pages(crawl.id, 0, 10)).items;
+    expect(stored.map((p) => p.url).sort()).toEqual([`${origin}/docs/`, `${origin}/docs/a`, `${origin}/docs/c`]);
+    expect(stored.find((p) => p.url === `${origin}/docs/a`)!.title).toBe('Page /docs/b');
+    expect(hits.get('/docs/b')).toBe(2); // 503, then the retry followed the redirect again
+    expect(hits.get('/docs/a')).toBe(2);
+    expect(lost).toBe(2); // the lost settle, then the retry's
+    expect(hits.get('/docs/d')).toBe(2);
+  });
+});

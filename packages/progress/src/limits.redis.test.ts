@@ -46,7 +46,10 @@ const eventBytes = (frame: EventFrame) =>
   Buffer.byteLength(`id: ${frame.id}\nevent: ${frame.type}\ndata: ${frame.data}\n\n`);
 
 describe('no Redis command over MAX_REDIS_COMMAND_MS', () => {
-  it('settles a page of 10,000 links of 2,000 characters and 64 concurrent pages of 1,000 links in calls under 50 ms', async () => {
+  // SLOWLOG times wall clock: on a loaded machine the kernel can stop redis-server for tens of ms
+  // inside any call (seen here at load 7 on 2 cores: median call 0.9 ms, p99 23 ms, once 77 ms).
+  // A retry absorbs such a stall; calls that are really too big fail every attempt.
+  it('settles a page of 10,000 links of 2,000 characters and 64 concurrent pages of 1,000 links in calls under 50 ms', { retry: 2 }, async () => {
     // A private server: SLOWLOG is per server, and other test files share the run's.
     const server = await startExtraRedis();
     const admin = new Redis(server.url);
@@ -86,6 +89,9 @@ describe('no Redis command over MAX_REDIS_COMMAND_MS', () => {
           .sort((a, b) => b.us - a.us);
         const cpu = /used_cpu_sys_main_thread:([\d.]+)\r?\nused_cpu_user_main_thread:([\d.]+)/.exec(await admin.info('cpu'))!;
         const wall = log.filter(([, , , args]) => args[0]!.startsWith('eval')).reduce((n, [, , us]) => n + us, 0);
+        const scripts = log.filter(([, , , args]) => args[0]!.startsWith('eval')).map(([, , us]) => us).sort((a, b) => a - b);
+        const at = (q: number) => scripts[Math.min(scripts.length - 1, Math.floor(q * scripts.length))];
+        console.log(`${scripts.length} script calls (us): median ${at(0.5)}, p90 ${at(0.9)}, p99 ${at(0.99)}, max ${at(1)}`);
         console.log(`scripts' wall time ${(wall / 1000).toFixed(0)} ms, redis main thread cpu ${((Number(cpu[1]) + Number(cpu[2])) * 1000).toFixed(0)} ms (whole run)`);
         console.log(`slowest of ${log.length} commands (us):`, byDuration.slice(0, 12));
         expect(byDuration[0]!.us).toBeLessThan(MAX_REDIS_COMMAND_MS * 1000);

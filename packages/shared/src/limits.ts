@@ -21,6 +21,14 @@ export const MAX_LINKS_PER_PAGE = 10_000;
 /** A page's markdown is cut to this many bytes of UTF-8 (`truncated: true` on the page record). */
 export const MAX_MARKDOWN_BYTES = 3 * 1024 * 1024;
 
+/**
+ * Elements nested deeper than this are flattened into their ancestor at this
+ * depth (text and links kept, structure lost), as Chromium's parser does past
+ * 512. Converting deeper trees overflows the stack (recursive DOM walks in
+ * turndown): about 1,800 levels of <div> did on Node 20 here.
+ */
+export const MAX_HTML_DEPTH = 512;
+
 /** Upper bound of the `maxBytes` option (per page body, after decompression). */
 export const MAX_PAGE_BYTES = 10 * 1024 * 1024;
 

@@ -6,13 +6,18 @@ import * as cheerio from 'cheerio';
 import { type ChildNode, Element, hasChildren, isTag, type ParentNode, Text } from 'domhandler';
 import TurndownService from 'turndown';
 import { gfm } from 'turndown-plugin-gfm';
+import { MAX_HTML_DEPTH, MAX_MARKDOWN_BYTES, MAX_TITLE_LENGTH } from '@crawlstream/shared';
+import { boundDepth, boundMarkdown, cutChars } from './bounds.js';
 import { markdownDom } from './markdown-dom.js';
 import { normalizeUrl } from './url.js';
 
 export interface ExtractedPage {
-  /** `<title>`, else the first `<h1>`, whitespace collapsed; may be empty. */
+  /** `<title>`, else the first `<h1>`, whitespace collapsed, at most MAX_TITLE_LENGTH characters; may be empty. */
   title: string;
+  /** At most MAX_MARKDOWN_BYTES of UTF-8, without C0 control characters but tab and newlines. */
   markdown: string;
+  /** The markdown was cut at MAX_MARKDOWN_BYTES. */
+  truncated: boolean;
   /** Absolute, normalized, deduped http(s) links in document order, the page itself excluded. */
   links: string[];
 }
@@ -41,11 +46,23 @@ export function extractPage(html: string, pageUrl: string): ExtractedPage {
 
 /** extractPage for a document cheerio has already loaded (it is changed: chrome is dropped). */
 export function extractFromDocument($: cheerio.CheerioAPI, pageUrl: string): ExtractedPage {
+  boundTree($);
   const base = documentBase($, pageUrl);
   const title = collapse($('title').first().text()) || collapse($('h1').first().text());
   // Links come from the whole page, navigation included: that is how a site is discovered.
   const links = collectLinks($, base, normalizeUrl(pageUrl));
-  return { title, links, markdown: contentMarkdown($, base) };
+  const { markdown, truncated } = boundMarkdown(contentMarkdown($, base), MAX_MARKDOWN_BYTES);
+  return { title: cutChars(title, MAX_TITLE_LENGTH), links, markdown, truncated };
+}
+
+/**
+ * Every later step walks the tree recursively somewhere (css-select,
+ * turndown, textContent): a hostile page nested 100,000 levels deep would
+ * overflow the stack, so the tree is flattened below MAX_HTML_DEPTH first.
+ */
+function boundTree($: cheerio.CheerioAPI): void {
+  const root = $.root().get(0);
+  if (root) boundDepth(root, MAX_HTML_DEPTH);
 }
 
 /** `<base href>` changes what relative links mean; only an http(s) one is honoured. */
@@ -72,7 +89,8 @@ function collectLinks($: cheerio.CheerioAPI, base: string, self: string | null):
 
 /** Just the markdown of a loaded document's main content (the document is changed). */
 export function markdownOf($: cheerio.CheerioAPI, pageUrl: string): string {
-  return contentMarkdown($, documentBase($, pageUrl));
+  boundTree($);
+  return boundMarkdown(contentMarkdown($, documentBase($, pageUrl)), MAX_MARKDOWN_BYTES).markdown;
 }
 
 function contentMarkdown($: cheerio.CheerioAPI, base: string): string {

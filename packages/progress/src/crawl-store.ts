@@ -50,6 +50,10 @@ export type PageOutcome =
       fetchedAt?: string;
       /** Normalized, in-scope links found on the page, claimed at depth + 1. */
       links?: string[];
+      /** The markdown was cut at MAX_MARKDOWN_BYTES (stored on the page record). */
+      truncated?: boolean;
+      /** In-scope links past MAX_LINKS_PER_PAGE, not in `links` (stored on the page record when > 0). */
+      linksDropped?: number;
     }
   | {
       kind: 'failed';
@@ -131,6 +135,8 @@ function settleArgs(outcome: PageOutcome): (string | number | Buffer)[] {
       status,
       markdown,
       fetchedAt: outcome.fetchedAt ?? new Date().toISOString(),
+      ...(outcome.truncated ? { truncated: true } : {}),
+      ...(outcome.linksDropped ? { linksDropped: outcome.linksDropped } : {}),
     };
     const links = outcome.links ?? [];
     return [

@@ -1,5 +1,7 @@
+import { ConfigError, loadConfig } from '@crawlstream/shared';
 import { describe, expect, it } from 'vitest';
 import { ByteBudget } from './byte-budget.js';
+import { DEFAULT_MAX_BYTES_IN_FLIGHT } from './crawl-worker.js';
 
 const settled = async <T>(promise: Promise<T>) => {
   let done = false;
@@ -63,5 +65,23 @@ describe('ByteBudget', () => {
     expect(ran).toBe(50);
     expect(budget.stats()).toMatchObject({ reserved: 0, waiting: 0 });
     expect(budget.stats().peak).toBeLessThanOrEqual(1000);
+  });
+});
+
+describe('WORKER_MAX_BYTES_IN_FLIGHT', () => {
+  const load = (value?: string) => loadConfig({ WORKER_MAX_BYTES_IN_FLIGHT: value }).WORKER_MAX_BYTES_IN_FLIGHT;
+
+  it('defaults to 256 MiB', () => {
+    expect(load()).toBe(256 * 1024 * 1024);
+    expect(load()).toBe(DEFAULT_MAX_BYTES_IN_FLIGHT);
+  });
+
+  it('takes 1 MiB to 64 GiB and names the variable and the bound past either end', () => {
+    expect(load('1048576')).toBe(1_048_576);
+    expect(load('68719476736')).toBe(68_719_476_736);
+    expect(() => load('1048575')).toThrow(ConfigError);
+    expect(() => load('1048575')).toThrow(/WORKER_MAX_BYTES_IN_FLIGHT.*>=1048576/);
+    expect(() => load('68719476737')).toThrow(/WORKER_MAX_BYTES_IN_FLIGHT.*<=68719476736/);
+    expect(() => load('lots')).toThrow(/WORKER_MAX_BYTES_IN_FLIGHT: must be a whole number/);
   });
 });

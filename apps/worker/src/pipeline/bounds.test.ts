@@ -1,7 +1,9 @@
 import { MAX_HTML_DEPTH, MAX_LINKS_PER_PAGE, MAX_MARKDOWN_BYTES, MAX_TITLE_LENGTH } from '@crawlstream/shared';
+import * as cheerio from 'cheerio';
 import { describe, expect, it } from 'vitest';
 import { boundMarkdown, cutChars, keepLinks } from './bounds.js';
-import { extractPage } from './extract.js';
+import { extractFromDocument, extractPage } from './extract.js';
+import { parseHtml } from './parse.js';
 
 const page = 'https://docs.test/guide/intro.html';
 const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
@@ -108,10 +110,34 @@ describe('nesting: flattened below MAX_HTML_DEPTH', () => {
     },
   );
 
-  it('100,000 levels of <div>: converted, the text kept', () => {
-    const html = `<html><head><title>Deep</title></head><body>${'<div>'.repeat(100_000)}deep text${'</div>'.repeat(100_000)}</body></html>`;
+  it('100,000 levels of <div>: converted, the text kept, and what follows the nesting too', () => {
+    const html = `<html><head><title>Deep</title></head><body>${'<div>'.repeat(100_000)}deep text${'</div>'.repeat(100_000)}<p>after</p></body></html>`;
     const extracted = extractPage(html, page);
     expect(extracted.title).toBe('Deep');
-    expect(extracted.markdown).toBe('deep text');
+    expect(extracted.markdown).toBe('deep text\n\nafter');
+  });
+
+  it('parses with no element deeper than the limit, so 1,000,000 levels parse in linear time', () => {
+    // htmlparser2 alone is quadratic in depth (2 s for 100,000 levels here): this would take minutes.
+    const depthOf = (root: ReturnType<typeof parseHtml>) => {
+      let deepest = 0;
+      const stack: [typeof root | (typeof root)['children'][number], number][] = [[root, 0]];
+      for (let item = stack.pop(); item; item = stack.pop()) {
+        const [node, depth] = item;
+        deepest = Math.max(deepest, depth);
+        if ('children' in node) for (const child of node.children) if (child.type === 'tag') stack.push([child, depth + 1]);
+      }
+      return deepest;
+    };
+    expect(depthOf(parseHtml('<div>'.repeat(1_000_000), MAX_HTML_DEPTH))).toBe(MAX_HTML_DEPTH);
+    expect(depthOf(parseHtml('<div>'.repeat(MAX_HTML_DEPTH), MAX_HTML_DEPTH))).toBe(MAX_HTML_DEPTH);
+  });
+
+  it('flattens a document loaded elsewhere (extractFromDocument) the same way', () => {
+    const $ = cheerio.load(`<main>${nested(MAX_HTML_DEPTH + 1)}</main>`, { xml: { xmlMode: false, decodeEntities: true } });
+    const extracted = extractFromDocument($, page);
+    expect(extracted.markdown).not.toContain('**deep**');
+    expect(extracted.markdown).toContain('deep');
+    expect(extracted.links).toEqual(['https://docs.test/deep']);
   });
 });

@@ -1,8 +1,7 @@
 // The hard limits a page's extracted parts are held to (packages/shared
 // limits.ts): title length, markdown size and characters, links kept, and
 // HTML nesting depth. Each cut is at a character boundary.
-import type { ChildNode, ParentNode } from 'domhandler';
-import { isTag } from 'domhandler';
+import { type ChildNode, isTag, isText, type ParentNode } from 'domhandler';
 
 /** `text` cut to at most `max` UTF-16 code units, never between the halves of a surrogate pair. */
 export function cutChars(text: string, max: number): string {
@@ -49,46 +48,44 @@ export function keepLinks(
 }
 
 /**
- * Flattens the tree below `maxDepth` (the root's children are at depth 1):
- * every node under an element at `maxDepth` becomes, in document order, a
- * direct child of that element, so text and links stay while the nesting
- * goes. Iterative: the point is a tree too deep for recursion. Returns how
- * many elements were flattened.
+ * Flattens a parsed tree below `maxDepth` (the root's children are at depth
+ * 1), for documents not parsed by parseHtml: under an element at `maxDepth`
+ * only its text and its links (`<a href>`, emptied) stay, in document order,
+ * as its direct children. Iterative: the point is a tree too deep for
+ * recursion. Returns how many elements were dropped.
  */
 export function boundDepth(root: ParentNode, maxDepth: number): number {
-  let flattened = 0;
+  let dropped = 0;
   const stack: [ParentNode, number][] = [[root, 0]];
   for (let item = stack.pop(); item; item = stack.pop()) {
     const [parent, depth] = item;
     for (const child of parent.children) {
       if (!isTag(child) || child.children.length === 0) continue;
       if (depth + 1 < maxDepth) stack.push([child, depth + 1]);
-      else if (child.children.some((grandchild) => isTag(grandchild) && grandchild.children.length > 0)) {
-        flattened += flatten(child);
-      }
+      else if (child.children.some((grandchild) => isTag(grandchild))) dropped += flatten(child);
     }
   }
-  return flattened;
+  return dropped;
 }
 
-/** Makes every descendant of `element` its direct child, in document order. */
+/** Keeps only the text and links below `element`, as its direct children. */
 function flatten(element: ParentNode): number {
-  const nodes: ChildNode[] = [];
-  let emptied = 0;
+  const kept: ChildNode[] = [];
+  let dropped = 0;
   const pending: ChildNode[] = [...element.children].reverse();
   for (let node = pending.pop(); node; node = pending.pop()) {
-    nodes.push(node);
-    if (isTag(node) && node.children.length > 0) {
+    if (isTag(node)) {
       for (let i = node.children.length - 1; i >= 0; i--) pending.push(node.children[i]!);
       node.children = [];
-      emptied++;
-    }
+      if (node.name === 'a' && node.attribs.href !== undefined) kept.push(node);
+      else dropped++;
+    } else if (isText(node)) kept.push(node);
   }
-  element.children = nodes;
-  nodes.forEach((node, index) => {
+  element.children = kept;
+  kept.forEach((node, index) => {
     node.parent = element;
-    node.prev = nodes[index - 1] ?? null;
-    node.next = nodes[index + 1] ?? null;
+    node.prev = kept[index - 1] ?? null;
+    node.next = kept[index + 1] ?? null;
   });
-  return emptied;
+  return dropped;
 }

@@ -9,6 +9,7 @@ import { gfm } from 'turndown-plugin-gfm';
 import { MAX_HTML_DEPTH, MAX_MARKDOWN_BYTES, MAX_TITLE_LENGTH } from '@crawlstream/shared';
 import { boundDepth, boundMarkdown, cutChars } from './bounds.js';
 import { markdownDom } from './markdown-dom.js';
+import { parseHtml } from './parse.js';
 import { normalizeUrl } from './url.js';
 
 export interface ExtractedPage {
@@ -41,12 +42,17 @@ export const turndown = new TurndownService({
 turndown.use(gfm);
 
 export function extractPage(html: string, pageUrl: string): ExtractedPage {
-  return extractFromDocument(cheerio.load(html, { xml: { xmlMode: false, decodeEntities: true } }), pageUrl);
+  const $ = cheerio.load(parseHtml(html, MAX_HTML_DEPTH), { xml: { xmlMode: false, decodeEntities: true } });
+  return extractBounded($, pageUrl);
 }
 
-/** extractPage for a document cheerio has already loaded (it is changed: chrome is dropped). */
+/** extractPage for a document cheerio has already loaded (it is changed: chrome is dropped, deep nesting flattened). */
 export function extractFromDocument($: cheerio.CheerioAPI, pageUrl: string): ExtractedPage {
   boundTree($);
+  return extractBounded($, pageUrl);
+}
+
+function extractBounded($: cheerio.CheerioAPI, pageUrl: string): ExtractedPage {
   const base = documentBase($, pageUrl);
   const title = collapse($('title').first().text()) || collapse($('h1').first().text());
   // Links come from the whole page, navigation included: that is how a site is discovered.
@@ -57,8 +63,9 @@ export function extractFromDocument($: cheerio.CheerioAPI, pageUrl: string): Ext
 
 /**
  * Every later step walks the tree recursively somewhere (css-select,
- * turndown, textContent): a hostile page nested 100,000 levels deep would
- * overflow the stack, so the tree is flattened below MAX_HTML_DEPTH first.
+ * turndown, textContent): a document nested 100,000 levels deep would
+ * overflow the stack. parseHtml never builds one; a document loaded
+ * elsewhere is flattened below MAX_HTML_DEPTH first.
  */
 function boundTree($: cheerio.CheerioAPI): void {
   const root = $.root().get(0);

@@ -85,7 +85,7 @@ export function validPageJob(data: unknown): PageJobData {
 }
 
 export async function processPageJob(deps: PageJobDeps, job: Job<PageJobData>, token?: string): Promise<void> {
-  const { crawlId, url, depth } = validPageJob(job.data);
+  const { crawlId, url } = validPageJob(job.data);
   if ((await deps.store.status(crawlId)) !== 'running') {
     forgetCrawl(deps, crawlId); // cancelled, failed or expired: fetch nothing more
     return;

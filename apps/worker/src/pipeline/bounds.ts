@@ -12,6 +12,7 @@ export function cutChars(text: string, max: number): string {
 }
 
 /** C0 control characters other than tab, line feed and carriage return. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point.
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g;
 
 const encoder = new TextEncoder();

@@ -30,7 +30,10 @@ class BoundedHandler extends DomHandler {
   }
 
   override onopentag(name: string, attribs: Record<string, string>): void {
-    if (this.nextDepth <= this.maxDepth) return super.onopentag(name, attribs);
+    if (this.nextDepth <= this.maxDepth) {
+      super.onopentag(name, attribs);
+      return;
+    }
     this.droppedOpen = true;
     if (name === 'a' && attribs.href !== undefined) this.addNode(new Element(name, attribs));
   }

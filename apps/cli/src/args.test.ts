@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_API, parseCommandLine } from './args.js';
+import { MAX_PAGE_BYTES } from '@crawlstream/shared';
+import { DEFAULT_API, parseCommandLine, USAGE } from './args.js';
 import { UsageError } from './exit-codes.js';
 
 const URL_ = 'http://127.0.0.1:9/docs/';
@@ -69,6 +70,14 @@ describe('parseCommandLine', () => {
       idempotencyKey: 'nightly',
       detach: false,
     });
+  });
+
+  it('takes --max-bytes up to the ceiling its help states, and refuses one byte more', () => {
+    expect(USAGE).toContain(`at most ${MAX_PAGE_BYTES}`);
+    expect(parseCommandLine(['crawl', URL_, '--max-bytes', String(MAX_PAGE_BYTES)], {})).toMatchObject({
+      options: { maxBytes: MAX_PAGE_BYTES },
+    });
+    expect(usage(['crawl', URL_, '--max-bytes', String(MAX_PAGE_BYTES + 1)])).toBe(`--max-bytes: Too big: expected number to be <=${MAX_PAGE_BYTES}`);
   });
 
   it('leaves out what was not given, so the server applies its defaults', () => {

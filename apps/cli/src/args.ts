@@ -2,7 +2,7 @@
 // anything is sent, so that a mistake is a usage error (exit 2) with a
 // message, not a half-started crawl.
 import { parseArgs } from 'node:util';
-import { type CrawlOptionsInput, crawlOptionsSchema, httpUrlSchema, SCOPES } from '@crawlstream/shared';
+import { type CrawlOptionsInput, crawlOptionsSchema, httpUrlSchema, MAX_PAGE_BYTES, SCOPES } from '@crawlstream/shared';
 import { UsageError } from './exit-codes.js';
 
 export const DEFAULT_API = 'http://127.0.0.1:3000';
@@ -112,7 +112,7 @@ crawl:
   --concurrency <n>       pages in flight at once (default 8)
   --delay-ms <n>          least time between two requests to one host (default 0)
   --timeout-ms <n>        per page (default 15000)
-  --max-bytes <n>         largest page body (default 5242880)
+  --max-bytes <n>         largest page body, at most ${MAX_PAGE_BYTES} (default 5242880)
   --no-robots             ignore robots.txt
   --no-sitemap            do not seed from sitemaps
   --idempotency-key <k>   the same key returns the same crawl instead of a second one

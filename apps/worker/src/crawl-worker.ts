@@ -1,14 +1,24 @@
 // A crawl worker process's moving parts, built from config: the BullMQ
 // worker that runs page jobs, the page queue it feeds, the progress store
-// and publisher, the stalled-work sweep, and a bounded graceful close.
+// and publisher, the budget of body bytes in flight, the stalled-work sweep,
+// and a bounded graceful close.
 import { setMaxListeners } from 'node:events';
-import { createPageQueue, enqueuePages, jobAlive, PAGE_QUEUE, type PageJobData, type PageQueue } from '@crawlstream/jobs';
+import {
+  createPageQueue,
+  enqueuePages,
+  jobAlive,
+  PAGE_QUEUE,
+  type PageJobData,
+  type PageQueue,
+  pageJobData,
+} from '@crawlstream/jobs';
 import { CrawlStore, ProgressPublisher, sweep } from '@crawlstream/progress';
 import { DEFAULT_KEY_PREFIX, queuePrefix } from '@crawlstream/shared';
 import { type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { ByteBudget } from './byte-budget.js';
 import { CrawlContexts } from './crawl-context.js';
-import { afterSettle, type PageJobDeps, processPageJob, RetryablePageError } from './page-job.js';
+import { type PageJobDeps, processPageJob, RetryablePageError, settlePage } from './page-job.js';
 import { backoffDelay, createSsrfGuard, USER_AGENT } from './pipeline/index.js';
 import { RobotsCache } from './robots-cache.js';
 
@@ -18,6 +28,8 @@ export interface CrawlWorkerOptions {
   prefix?: string;
   /** Pages in flight in this process (WORKER_CONCURRENCY). */
   concurrency: number;
+  /** Body bytes this process may hold at once (WORKER_MAX_BYTES_IN_FLIGHT); each page reserves its maxBytes. */
+  maxBytesInFlight?: number;
   /** SSRF_ALLOW. */
   ssrfAllow: readonly string[];
   ttlSeconds?: number;
@@ -40,11 +52,15 @@ export interface CrawlWorker {
   readonly queue: PageQueue;
   readonly publisher: ProgressPublisher;
   readonly worker: Worker<PageJobData>;
+  /** The budget of body bytes in flight, for its counts. */
+  readonly budget: ByteBudget;
   /** Stops taking jobs, lets in-flight pages finish (or hands them back past the bound), closes connections. */
   close(): Promise<void>;
 }
 
 const MAX_GENERATIONS = 3;
+/** WORKER_MAX_BYTES_IN_FLIGHT's default. */
+export const DEFAULT_MAX_BYTES_IN_FLIGHT = 256 * 1024 * 1024;
 
 export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<CrawlWorker> {
   const prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
@@ -64,6 +80,7 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
   const guard = createSsrfGuard(options.ssrfAllow);
   const dispatcher = guard.createAgent({ connections: 64, keepAliveTimeout: 4_000 });
   const fetchDefaults = { userAgent: USER_AGENT, dispatcher, signal: shutdown.signal };
+  const budget = new ByteBudget(options.maxBytesInFlight ?? DEFAULT_MAX_BYTES_IN_FLIGHT);
   const deps: PageJobDeps = {
     store,
     queue,
@@ -72,6 +89,7 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
     robots: new RobotsCache(store, fetchDefaults),
     dispatcher,
     shutdown: shutdown.signal,
+    budget,
   };
 
   const worker = new Worker<PageJobData>(PAGE_QUEUE, (job, token) => processPageJob(deps, job, token), {
@@ -93,16 +111,15 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
   // A job that ran out of attempts by throwing (or stalled too often) still
   // settles its page, so the crawl can complete.
   worker.on('failed', (job: Job<PageJobData> | undefined, error: Error) => {
-    if (!job || shutdown.signal.aborted) return;
+    // A malformed job (refused by processPageJob) names no page to settle.
+    if (!job || shutdown.signal.aborted || !pageJobData.safeParse(job.data).success) return;
     const stalled = /stalled/i.test(error.message);
     if (!stalled && job.attemptsMade < (job.opts.attempts ?? 1)) return;
     const failure =
       error instanceof RetryablePageError
         ? { reason: error.failure.reason, message: error.failure.message }
         : { reason: stalled ? ('stalled' as const) : ('internal' as const), message: error.message };
-    store
-      .settle(job.data.crawlId, { kind: 'failed', url: job.data.url, attempts: job.attemptsMade, ...failure })
-      .then((result) => afterSettle(deps, job.data.crawlId, result))
+    settlePage(deps, job.data.crawlId, { kind: 'failed', url: job.data.url, attempts: job.attemptsMade, ...failure })
       .catch((settleError) => log('could not settle a failed job', { error: String(settleError) }));
   });
 
@@ -153,5 +170,5 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
     return closing;
   };
 
-  return { store, queue, publisher, worker, close };
+  return { store, queue, publisher, worker, budget, close };
 }

@@ -17,11 +17,15 @@ const log = (message: string, fields: Record<string, unknown> = {}) => {
 const worker = await createCrawlWorker({
   redisUrl: config.REDIS_URL,
   concurrency: config.WORKER_CONCURRENCY,
+  maxBytesInFlight: config.WORKER_MAX_BYTES_IN_FLIGHT,
   ssrfAllow: config.SSRF_ALLOW,
   ttlSeconds: config.CRAWL_TTL_SECONDS,
   log,
 });
-log('crawlstream worker ready', { concurrency: config.WORKER_CONCURRENCY });
+log('crawlstream worker ready', {
+  concurrency: config.WORKER_CONCURRENCY,
+  maxBytesInFlight: config.WORKER_MAX_BYTES_IN_FLIGHT,
+});
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {

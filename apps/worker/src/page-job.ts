@@ -1,13 +1,18 @@
-// One page job, start to end: crawl still running? robots.txt allows it?
+// One page job, start to end: a well-formed job for a URL in its crawl's
+// scope? crawl still running? robots.txt allows it?
 // its host's politeness slot (a waiting job is delayed, never holding a
-// worker slot), sitemap seeding for the start page, the guarded fetch,
+// worker slot), room in the process's byte budget, sitemap seeding for the
+// start page, the guarded fetch,
 // extraction, and one settle that stores the result, claims the links and
 // dispatches what comes next.
-import { enqueuePages, type PageJobData, type PageQueue } from '@crawlstream/jobs';
+import { enqueuePages, type PageJobData, type PageQueue, pageJobData } from '@crawlstream/jobs';
 import type { CrawlStore, PageOutcome, ProgressPublisher, SettleResult } from '@crawlstream/progress';
-import { DelayedError, type Job } from 'bullmq';
+import { MAX_LINKS_PER_PAGE, MAX_MESSAGE_LENGTH, MAX_PAGE_BYTES } from '@crawlstream/shared';
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { Dispatcher } from 'undici';
-import type { CrawlContexts } from './crawl-context.js';
+import type { ByteBudget } from './byte-budget.js';
+import type { CrawlContext, CrawlContexts } from './crawl-context.js';
+import { cutChars, keepLinks } from './pipeline/bounds.js';
 import {
   extractPage,
   type FetchFailed,
@@ -30,6 +35,8 @@ export interface PageJobDeps {
   dispatcher: Dispatcher;
   /** Aborted when the worker shuts down: in-flight fetches stop and their jobs are handed back. */
   shutdown: AbortSignal;
+  /** Bytes of bodies this process may hold at once (WORKER_MAX_BYTES_IN_FLIGHT). */
+  budget: ByteBudget;
 }
 
 /** A failure worth another attempt; BullMQ's backoff strategy reads `retryAfterMs`. */
@@ -58,11 +65,27 @@ export async function afterSettle(deps: PageJobDeps, crawlId: string, result: Se
 }
 
 export async function settlePage(deps: PageJobDeps, crawlId: string, outcome: PageOutcome): Promise<void> {
-  await afterSettle(deps, crawlId, await deps.store.settle(crawlId, outcome));
+  // Messages quote URLs and server errors: bounded like every other field of an event.
+  const bounded = outcome.kind === 'processed' || outcome.message === undefined
+    ? outcome
+    : { ...outcome, message: cutChars(outcome.message, MAX_MESSAGE_LENGTH) };
+  await afterSettle(deps, crawlId, await deps.store.settle(crawlId, bounded));
+}
+
+/**
+ * Jobs come from the queue, which the queue board can write to: a job is
+ * checked against the job schema before anything else, and fails for good
+ * (no retry, nothing fetched) when it does not match.
+ */
+export function validPageJob(data: unknown): PageJobData {
+  const parsed = pageJobData.safeParse(data);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'data'}: ${issue.message}`);
+  throw new UnrecoverableError(`invalid page job: ${problems.join('; ')}`);
 }
 
 export async function processPageJob(deps: PageJobDeps, job: Job<PageJobData>, token?: string): Promise<void> {
-  const { crawlId, url, depth } = job.data;
+  const { crawlId, url } = validPageJob(job.data);
   if ((await deps.store.status(crawlId)) !== 'running') {
     forgetCrawl(deps, crawlId); // cancelled, failed or expired: fetch nothing more
     return;
@@ -70,9 +93,17 @@ export async function processPageJob(deps: PageJobDeps, job: Job<PageJobData>, t
   const context = await deps.contexts.get(crawlId);
   if (!context) return;
   const { options, scope } = context;
+  if (!scope.inScope(url)) {
+    // Never fetched. A URL the crawl knows is settled (so the crawl can
+    // complete); for any other the settle is a no-op and the job is dropped.
+    await settlePage(deps, crawlId, { kind: 'skipped', url, reason: 'out_of_scope', message: 'outside the crawl\'s scope' });
+    return;
+  }
+  // Crawls stored before the ceiling was lowered may ask for more.
+  const maxBytes = Math.min(options.maxBytes, MAX_PAGE_BYTES);
   const fetchOptions: FetchOptions = {
     timeoutMs: options.timeoutMs,
-    maxBytes: options.maxBytes,
+    maxBytes,
     userAgent: USER_AGENT,
     dispatcher: deps.dispatcher,
     signal: deps.shutdown,
@@ -104,6 +135,24 @@ export async function processPageJob(deps: PageJobDeps, job: Job<PageJobData>, t
     }
   }
 
+  // Bodies (sitemaps, then the page) are held from the fetch to the settle.
+  const release = await deps.budget.reserve(maxBytes);
+  try {
+    await fetchAndSettle(deps, job, context, rules, fetchOptions);
+  } finally {
+    release();
+  }
+}
+
+async function fetchAndSettle(
+  deps: PageJobDeps,
+  job: Job<PageJobData>,
+  context: CrawlContext,
+  rules: RobotsRules | undefined,
+  fetchOptions: FetchOptions,
+): Promise<void> {
+  const { crawlId, url, depth } = job.data;
+  const { options, scope } = context;
   if (depth === 0 && options.useSitemap && url === context.startUrl) {
     const seeds = await sitemapUrls(url, rules, options.maxPages, scope.inScope, fetchOptions);
     if (seeds.length > 0) {
@@ -137,6 +186,7 @@ export async function processPageJob(deps: PageJobDeps, job: Job<PageJobData>, t
   }
   const page = extractPage(fetched.html, fetched.finalUrl);
   // A redirect target is claimed by the settle itself (redirect_known when the crawl already has it).
+  const links = keepLinks(page.links, scope.inScope, MAX_LINKS_PER_PAGE);
   await settlePage(deps, crawlId, {
     kind: 'processed',
     url,
@@ -147,6 +197,8 @@ export async function processPageJob(deps: PageJobDeps, job: Job<PageJobData>, t
     bytes: fetched.bytes,
     durationMs: Math.round(fetched.durationMs),
     markdown: page.markdown,
-    links: page.links.filter((link) => scope.inScope(link)),
+    links: links.links,
+    ...(page.truncated ? { truncated: true } : {}),
+    ...(links.dropped > 0 ? { linksDropped: links.dropped } : {}),
   });
 }

@@ -1,35 +1,15 @@
 // Several worker processes on one crawl, as in production: exact counts, and
 // nothing lost or counted twice when one of them is killed with SIGKILL or
 // stopped with SIGTERM.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { startExtraRedis, useRedis } from '@crawlstream/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCrawl, waitForEnd } from './test-support/crawl.js';
+import { exited, launcher, mainJs, startProcess as start } from './test-support/processes.js';
 import { type Site, startSite } from './test-support/site.js';
 
-const launcher = fileURLToPath(new URL('./test-support/worker-process.mjs', import.meta.url));
-const mainJs = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const children: ChildProcess[] = [];
-
-function startProcess(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk) => {
-      out += chunk;
-      if (/ready/.test(out)) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited early (${code}): ${out}`)));
-  });
-}
-
-const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
-    else child.once('exit', (code) => resolve(code));
-  });
+const startProcess = (args: string[], env?: NodeJS.ProcessEnv) => start(children, args, env);
 
 let site: Site;
 beforeAll(async () => {

@@ -52,6 +52,7 @@ const variables = {
   PORT: { schema: intIn(0, 65535), fallback: '3000' },
   HOST: { schema: z.string().trim().min(1), fallback: '127.0.0.1' },
   WORKER_CONCURRENCY: { schema: intIn(1, 1000), fallback: '16' },
+  WORKER_MAX_BYTES_IN_FLIGHT: { schema: intIn(1_048_576, 68_719_476_736), fallback: String(256 * 1024 * 1024) },
   SSRF_ALLOW: {
     schema: list.pipe(
       z.array(z.string().regex(CIDR_OR_HOST, 'each entry must be a CIDR or a host name')),

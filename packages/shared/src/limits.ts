@@ -21,6 +21,15 @@ export const MAX_LINKS_PER_PAGE = 10_000;
 /** A page's markdown is cut to this many bytes of UTF-8 (`truncated: true` on the page record). */
 export const MAX_MARKDOWN_BYTES = 3 * 1024 * 1024;
 
+/**
+ * Elements nested deeper than this are not built when a page is parsed:
+ * their text (and any `<a href>`, kept empty for its link) joins the deepest
+ * element kept, as Chromium's parser does past 512. Deeper trees overflowed
+ * the stack in turndown (about 1,800 levels of <div> on Node 20 here) and
+ * make htmlparser2 quadratic (100,000 levels: 2 s).
+ */
+export const MAX_HTML_DEPTH = 512;
+
 /** Upper bound of the `maxBytes` option (per page body, after decompression). */
 export const MAX_PAGE_BYTES = 10 * 1024 * 1024;
 

@@ -32,6 +32,7 @@ export const SKIP_REASONS = [
   'redirect_out_of_scope',
   'redirect_known',
   'cancelled',
+  'out_of_scope',
 ] as const;
 
 export const httpUrlSchema = z

@@ -140,6 +140,6 @@ describe('main content', () => {
   });
 
   it('handles an empty document', () => {
-    expect(extractPage('', page)).toEqual({ title: '', markdown: '', links: [] });
+    expect(extractPage('', page)).toEqual({ title: '', markdown: '', links: [], truncated: false });
   });
 });

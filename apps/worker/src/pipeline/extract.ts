@@ -6,13 +6,19 @@ import * as cheerio from 'cheerio';
 import { type ChildNode, Element, hasChildren, isTag, type ParentNode, Text } from 'domhandler';
 import TurndownService from 'turndown';
 import { gfm } from 'turndown-plugin-gfm';
+import { MAX_HTML_DEPTH, MAX_MARKDOWN_BYTES, MAX_TITLE_LENGTH } from '@crawlstream/shared';
+import { boundDepth, boundMarkdown, cutChars } from './bounds.js';
 import { markdownDom } from './markdown-dom.js';
+import { parseHtml } from './parse.js';
 import { normalizeUrl } from './url.js';
 
 export interface ExtractedPage {
-  /** `<title>`, else the first `<h1>`, whitespace collapsed; may be empty. */
+  /** `<title>`, else the first `<h1>`, whitespace collapsed, at most MAX_TITLE_LENGTH characters; may be empty. */
   title: string;
+  /** At most MAX_MARKDOWN_BYTES of UTF-8, without C0 control characters but tab and newlines. */
   markdown: string;
+  /** The markdown was cut at MAX_MARKDOWN_BYTES. */
+  truncated: boolean;
   /** Absolute, normalized, deduped http(s) links in document order, the page itself excluded. */
   links: string[];
 }
@@ -36,16 +42,34 @@ export const turndown = new TurndownService({
 turndown.use(gfm);
 
 export function extractPage(html: string, pageUrl: string): ExtractedPage {
-  return extractFromDocument(cheerio.load(html, { xml: { xmlMode: false, decodeEntities: true } }), pageUrl);
+  const $ = cheerio.load(parseHtml(html, MAX_HTML_DEPTH), { xml: { xmlMode: false, decodeEntities: true } });
+  return extractBounded($, pageUrl);
 }
 
-/** extractPage for a document cheerio has already loaded (it is changed: chrome is dropped). */
+/** extractPage for a document cheerio has already loaded (it is changed: chrome is dropped, deep nesting flattened). */
 export function extractFromDocument($: cheerio.CheerioAPI, pageUrl: string): ExtractedPage {
+  boundTree($);
+  return extractBounded($, pageUrl);
+}
+
+function extractBounded($: cheerio.CheerioAPI, pageUrl: string): ExtractedPage {
   const base = documentBase($, pageUrl);
   const title = collapse($('title').first().text()) || collapse($('h1').first().text());
   // Links come from the whole page, navigation included: that is how a site is discovered.
   const links = collectLinks($, base, normalizeUrl(pageUrl));
-  return { title, links, markdown: contentMarkdown($, base) };
+  const { markdown, truncated } = boundMarkdown(contentMarkdown($, base), MAX_MARKDOWN_BYTES);
+  return { title: cutChars(title, MAX_TITLE_LENGTH), links, markdown, truncated };
+}
+
+/**
+ * Every later step walks the tree recursively somewhere (css-select,
+ * turndown, textContent): a document nested 100,000 levels deep would
+ * overflow the stack. parseHtml never builds one; a document loaded
+ * elsewhere is flattened below MAX_HTML_DEPTH first.
+ */
+function boundTree($: cheerio.CheerioAPI): void {
+  const root = $.root().get(0);
+  if (root) boundDepth(root, MAX_HTML_DEPTH);
 }
 
 /** `<base href>` changes what relative links mean; only an http(s) one is honoured. */
@@ -72,7 +96,8 @@ function collectLinks($: cheerio.CheerioAPI, base: string, self: string | null):
 
 /** Just the markdown of a loaded document's main content (the document is changed). */
 export function markdownOf($: cheerio.CheerioAPI, pageUrl: string): string {
-  return contentMarkdown($, documentBase($, pageUrl));
+  boundTree($);
+  return boundMarkdown(contentMarkdown($, documentBase($, pageUrl)), MAX_MARKDOWN_BYTES).markdown;
 }
 
 function contentMarkdown($: cheerio.CheerioAPI, base: string): string {

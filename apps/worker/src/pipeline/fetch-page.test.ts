@@ -2,7 +2,8 @@
 // address the SSRF guard must refuse, and nothing ever reaches it).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { gzipSync } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { createBrotliCompress, createDeflate, createGzip, gzipSync, constants as zlib } from 'node:zlib';
 import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractPage } from './extract.js';
@@ -12,6 +13,29 @@ import { createSsrfGuard, type Resolver } from './ssrf.js';
 const PAGE =
   '<!doctype html><html><head><title>Hello</title></head><body><main><h1>Hello</h1><p>World</p></main></body></html>';
 const LINK_COUNT = 10_000;
+/** What each bomb inflates to: 256 times the maxBytes the bomb tests fetch with. */
+const BOMB_BYTES = 256 * 1024 * 1024;
+
+/** Compressed bombs by Content-Encoding, made in beforeAll by streaming zeros (never holding them). */
+const bombs = new Map<string, Buffer>();
+async function makeBomb(encoding: 'gzip' | 'deflate' | 'br'): Promise<Buffer> {
+  const compressor =
+    encoding === 'gzip'
+      ? createGzip({ level: 9 })
+      : encoding === 'deflate'
+        ? createDeflate({ level: 9 })
+        : createBrotliCompress({ params: { [zlib.BROTLI_PARAM_QUALITY]: 1 } });
+  const zeros = Buffer.alloc(1024 * 1024);
+  const chunks: Buffer[] = [];
+  compressor.on('data', (chunk: Buffer) => chunks.push(chunk));
+  await pipeline(
+    (async function* () {
+      for (let sent = 0; sent < BOMB_BYTES; sent += zeros.length) yield zeros;
+    })(),
+    compressor,
+  );
+  return Buffer.concat(chunks);
+}
 
 /** How each hostile response ended: did the server get to finish writing it? */
 const finished = new Map<string, Promise<boolean>>();
@@ -74,6 +98,18 @@ const routes: Record<string, Route> = {
     res.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'gzip' });
     res.end(gzipSync(Buffer.alloc(20 * 1024 * 1024)));
   },
+  '/bomb': (_req, res, url) => {
+    const encoding = url.searchParams.get('encoding')!;
+    res.writeHead(200, { 'content-type': 'text/html', 'content-encoding': encoding });
+    res.end(bombs.get(encoding));
+  },
+  '/binary-as-html': (_req, res) =>
+    // A PNG's signature and header chunk: NUL bytes within the first bytes.
+    html(res, Buffer.from('89504e470d0a1a0a0000000d49484452000000100000001008060000001ff3ff61', 'hex'), 'text/html'),
+  '/utf16': (_req, res) =>
+    html(res, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('<title>Wide</title><p>text</p>', 'utf16le')]), 'text/html'),
+  '/utf16-declared': (_req, res) =>
+    html(res, Buffer.from('<title>Wide</title><p>text</p>', 'utf16le'), 'text/html; charset=UTF-16LE'),
   '/not-gzip': (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'gzip' });
     res.end('this is not gzip at all');
@@ -185,6 +221,7 @@ beforeAll(async () => {
   port = (server.address() as AddressInfo).port;
   base = `http://127.0.0.1:${port}`;
   agent = createSsrfGuard(['127.0.0.1/32']).createAgent();
+  for (const encoding of ['gzip', 'deflate', 'br'] as const) bombs.set(encoding, await makeBomb(encoding));
 });
 
 afterAll(async () => {
@@ -347,6 +384,34 @@ describe('fetchPage: hostile bodies', () => {
   it('counts maxBytes after decompression, so a gzip bomb is too_large', async () => {
     const result = await fetchPage(`${base}/gzip-bomb`, options({ maxBytes: 1024 * 1024 }));
     expect(result).toMatchObject({ kind: 'failed', reason: 'too_large' });
+  });
+
+  it.each(['gzip', 'deflate', 'br'])(
+    'stops a %s bomb (256 MiB from a small body) at maxBytes, as too_large, in bounded memory',
+    async (encoding) => {
+      expect(bombs.get(encoding)!.length).toBeLessThan(BOMB_BYTES / 500);
+      const peakBefore = process.resourceUsage().maxRSS; // KiB, the process's high-water mark
+      const result = await fetchPage(`${base}/bomb?encoding=${encoding}`, options({ maxBytes: 1024 * 1024 }));
+      expect(result).toMatchObject({ kind: 'failed', reason: 'too_large', message: 'body exceeds 1048576 bytes' });
+      // Inflating it all would raise the high-water mark by 256 MiB.
+      expect(process.resourceUsage().maxRSS - peakBefore).toBeLessThan(64 * 1024);
+    },
+  );
+
+  it('skips binary served as text/html (NUL bytes in the first KiB) as not_html', async () => {
+    expect(await fetchPage(`${base}/binary-as-html`, options())).toMatchObject({
+      kind: 'skipped',
+      reason: 'not_html',
+      message: 'binary content (NUL bytes) labelled as HTML',
+    });
+  });
+
+  it('takes UTF-16 HTML, whose NUL bytes are text, by byte order mark or charset', async () => {
+    for (const path of ['/utf16', '/utf16-declared']) {
+      const result = await fetchPage(`${base}${path}`, options());
+      expect(result).toMatchObject({ kind: 'html' });
+      if (result.kind === 'html') expect(extractPage(result.html, result.finalUrl).title).toBe('Wide');
+    }
   });
 
   it('fails a body that is not the gzip it claims', async () => {

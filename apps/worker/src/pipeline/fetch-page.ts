@@ -8,7 +8,7 @@ import { createBrotliDecompress, createGunzip, createInflate, gunzipSync } from 
 import type { FAILURE_REASONS, SKIP_REASONS } from '@crawlstream/shared';
 import { type Dispatcher, request } from 'undici';
 import { parseRetryAfter } from './backoff.js';
-import { decodeBody } from './charset.js';
+import { charsetFromContentType, decodeBody } from './charset.js';
 import { USER_AGENT } from './robots.js';
 import { createSsrfGuard, SSRF_BLOCKED } from './ssrf.js';
 import { normalizeUrl } from './url.js';
@@ -92,6 +92,9 @@ export async function fetchPage(url: string, options: FetchOptions): Promise<Fet
   const { bytes, contentType, ...rest } = result;
   if (!isHtml(contentType, bytes)) {
     return { ...rest, kind: 'skipped', reason: 'not_html', message: 'not an HTML document' };
+  }
+  if (looksBinary(bytes, contentType)) {
+    return { ...rest, kind: 'skipped', reason: 'not_html', message: 'binary content (NUL bytes) labelled as HTML' };
   }
   const { text } = decodeBody(bytes, contentType);
   return { ...rest, kind: 'html', html: text, bytes: bytes.length, contentType: contentType ?? '' };
@@ -417,6 +420,20 @@ function isHtml(contentType: string | null, bytes: Buffer): boolean {
     .replace(/^\u00EF\u00BB\u00BF/, '') // a UTF-8 byte order mark, read as latin1
     .trimStart();
   return /^<(!doctype\s+html|html|head|body)[\s>]/i.test(head);
+}
+
+/** How much of a body is looked at for NUL bytes. */
+const SNIFF_BYTES = 1024;
+
+/**
+ * A body that says it is HTML but has a NUL byte near its start is binary
+ * (an image, an archive, random bytes): no text encoding of HTML but UTF-16
+ * puts NULs there, and UTF-16 announces itself by byte order mark or charset.
+ */
+function looksBinary(bytes: Buffer, contentType: string | null): boolean {
+  const bom = (bytes[0] === 0xfe && bytes[1] === 0xff) || (bytes[0] === 0xff && bytes[1] === 0xfe);
+  if (bom || /utf-?16/i.test(charsetFromContentType(contentType) ?? '')) return false;
+  return bytes.subarray(0, SNIFF_BYTES).includes(0);
 }
 
 /**

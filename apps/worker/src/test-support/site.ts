@@ -1,9 +1,10 @@
 // A documentation site generated for the tests, served by node:http on
 // 127.0.0.1: `pages` pages under /docs/ in a 10-ary tree with navigation
-// links (so cycles), robots.txt, a sitemap with pages no link reaches, and
-// hostile routes under /docs/h/.
+// links (so cycles), robots.txt, a sitemap with pages no link reaches,
+// hostile routes under /docs/h/ and the hostile corpus under /docs/x/.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 
 export interface Site {
   origin: string;
@@ -25,6 +26,90 @@ export interface SiteOptions {
   robots?: string;
   /** Extra latency per page, in ms. */
   latencyMs?: number;
+  /** Address to listen on (a loopback alias such as 127.0.0.2 for a second host). */
+  host?: string;
+  /** Answers a request before the built-in routes when it returns true (`origin` is this site's). */
+  route?: (path: string, res: ServerResponse, origin: string) => boolean;
+}
+
+/** The hostile corpus (/docs/x/): one route per case, linked from /docs/x/. */
+export const CORPUS = {
+  /** Pages of 1 MB of text. */
+  textPages: 30,
+  textBytes: 1_000_000,
+  titleBytes: 3_000_000,
+  /** Distinct links on /docs/x/links (3.7 MB of `<a href=links/N>x</a>`). */
+  links: 150_000,
+  nesting: 100_000,
+  /** What the gzip bomb inflates to, from about 1 MB on the wire. */
+  bombBytes: 1024 * 1024 * 1024,
+  /** Path segment of the glob bait: long runs of one letter, the worst case of a backtracking matcher. */
+  globBait: 'a'.repeat(1_900),
+} as const;
+
+/** The cases /docs/x/ links to, relative to it. */
+export function corpusPaths(): string[] {
+  return [
+    `glob/${CORPUS.globBait}`,
+    'title',
+    'links',
+    ...Array.from({ length: CORPUS.textPages }, (_, i) => `text/${i}`),
+    'binary',
+    'nested',
+    'bomb',
+    'redirect',
+  ];
+}
+
+/** One gzip member of 64 MiB of zeros (about 64 KB); concatenated members are one gzip body. */
+let bombMember: Buffer | undefined;
+
+function corpus(route: string, res: ServerResponse, count: number, send: (status: number, type: string, body: string | Buffer) => void): boolean {
+  if (route === '') {
+    send(200, 'text/html', page('Hostile corpus', corpusPaths()));
+  } else if (route.startsWith('glob/')) {
+    send(200, 'text/html', page('Glob bait', []));
+  } else if (route === 'title') {
+    send(200, 'text/html', `<html><head><title>${'T'.repeat(CORPUS.titleBytes)}</title></head><body><p>big title</p></body></html>`);
+  } else if (route === 'links') {
+    const anchors = Array.from({ length: CORPUS.links }, (_, i) => `<a href=links/${i}>x</a>`).join('');
+    send(200, 'text/html', `<html><head><title>Links</title></head><body>${anchors}</body></html>`);
+  } else if (/^links\/\d+$/.test(route)) {
+    send(200, 'text/html', page(`Link ${route}`, []));
+  } else if (/^text\/\d+$/.test(route)) {
+    const words = 'lorem ipsum dolor sit amet '.repeat(Math.ceil(CORPUS.textBytes / 27)).slice(0, CORPUS.textBytes);
+    send(200, 'text/html', `<html><head><title>Text ${route}</title></head><body><main><p>${words}</p></main></body></html>`);
+  } else if (route === 'binary') {
+    // A PNG signature and header, then bytes of every value, labelled as HTML.
+    const bytes = Buffer.concat([
+      Buffer.from('89504e470d0a1a0a0000000d494844520000001000000010', 'hex'),
+      Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)),
+    ]);
+    send(200, 'text/html', bytes);
+  } else if (route === 'nested') {
+    send(200, 'text/html', `<html><head><title>Nested</title></head><body>${'<div>'.repeat(CORPUS.nesting)}deep text${'</div>'.repeat(CORPUS.nesting)}</body></html>`);
+  } else if (route === 'bomb') {
+    bombMember ??= gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 });
+    res.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'gzip' });
+    let members = CORPUS.bombBytes / (64 * 1024 * 1024);
+    const pump = () => {
+      while (members > 0) {
+        members--;
+        if (!res.write(bombMember)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    res.on('error', () => {});
+    pump();
+  } else if (route === 'redirect') {
+    res.writeHead(302, { location: '/docs/x/redirected' });
+    res.end();
+  } else if (route === 'redirected') {
+    // The first attempt follows the redirect and fails here; the retry follows it again.
+    if (count === 1) send(503, 'text/plain', 'try again');
+    else send(200, 'text/html', page('Redirected', []));
+  } else return false;
+  return true;
 }
 
 function page(title: string, links: string[], body = ''): string {
@@ -91,6 +176,9 @@ export async function startSite(options: SiteOptions): Promise<Site> {
     log.push({ path, at: Date.now() });
     const count = (hits.get(path) ?? 0) + 1;
     hits.set(path, count);
+    if (options.route?.(path, res, origin)) return;
+    const corpusRoute = /^\/docs\/x\/(.*)$/.exec(path)?.[1];
+    if (corpusRoute !== undefined && corpus(corpusRoute, res, count, (status, type, body) => send(res, status, type, body))) return;
     if (path === '/robots.txt') {
       send(res, 200, 'text/plain', options.robots ?? `User-agent: *\nDisallow: /docs/h/private/\nSitemap: ${origin}/sitemap.xml\n`);
       return;
@@ -123,8 +211,9 @@ export async function startSite(options: SiteOptions): Promise<Site> {
 
   const server = createServer(handler);
   server.keepAliveTimeout = 10_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  origin = `http://${host}:${(server.address() as AddressInfo).port}`;
   const pageUrls = [
     ...Array.from({ length: n }, (_, i) => `${origin}${pagePath(i)}`),
     ...Array.from({ length: orphans }, (_, i) => `${origin}/docs/orphan${i}.html`),

@@ -1,6 +1,7 @@
 // The public shapes of crawlstream (DESIGN.md sections 1 and 2) as zod
 // schemas; every TypeScript type of a request, crawl or event is inferred here.
 import { z } from 'zod';
+import { pathGlobProblem } from './glob.js';
 import { MAX_GLOB_LENGTH, MAX_GLOBS, MAX_PAGE_BYTES, MAX_URL_LENGTH } from './limits.js';
 
 export const DEFAULT_MAX_PAGES_CAP = 10_000;
@@ -46,7 +47,16 @@ export const httpUrlSchema = z
       ctx.addIssue({ code: 'custom', message: 'URLs with credentials are not accepted' });
   });
 
-const globPattern = z.string().min(1).max(MAX_GLOB_LENGTH);
+/** An `include`/`exclude` glob: refused when outside the grammar of glob.ts (say which part). */
+const globPattern = z
+  .string()
+  .min(1)
+  .max(MAX_GLOB_LENGTH)
+  .superRefine((value, ctx) => {
+    if (value.length === 0 || value.length > MAX_GLOB_LENGTH) return;
+    const problem = pathGlobProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: `unsupported glob: ${problem}` });
+  });
 
 /** Options with their defaults and bounds; `maxPagesCap` is `MAX_PAGES_CAP`. */
 export function crawlOptionsSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { anchorPathGlob, compileGlob, compilePathGlob, GlobSyntaxError, pathGlobProblem } from './glob.js';
 import { MAX_GLOB_ALTERNATIVES, MAX_GLOB_EXPANDED_LENGTH, MAX_GLOB_LENGTH, MAX_URL_LENGTH } from './limits.js';
-import { crawlOptions } from './schemas.js';
+import { crawl, crawlOptions } from './schemas.js';
 
 describe('glob grammar', () => {
   it.each([
@@ -85,6 +85,18 @@ describe('glob grammar', () => {
     expect(longest).toHaveLength(MAX_GLOB_LENGTH);
     expect(crawlOptions.safeParse({ include: [longest] }).success).toBe(true);
     expect(crawlOptions.safeParse({ include: [`${longest}c`] }).success).toBe(false);
+  });
+
+  it('is checked on the way in only: a stored crawl (responses, events) is not re-checked', () => {
+    const stored = crawl.parse({
+      id: 'x',
+      url: 'https://x.test/',
+      status: 'running',
+      options: { ...crawlOptions.parse({}), include: ['/written/before/@(the grammar)'] },
+      counters: { discovered: 1, processed: 0, failed: 0, skipped: 0 },
+      createdAt: new Date(0).toISOString(),
+    });
+    expect(stored.options.include).toEqual(['/written/before/@(the grammar)']);
   });
 });
 

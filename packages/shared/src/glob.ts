@@ -45,7 +45,7 @@ const isSlash = (item: Item | undefined): boolean =>
 
 const ANY_BUT_SLASH: CharSet = { kind: 'set', ranges: [], negated: true };
 
-const EXTGLOB = /[@!+*?]\(/;
+const EXTGLOB_PREFIXES = '@!+*?';
 
 /** What is refused of a pattern as a whole (checked before anchoring adds to it). */
 function checkWhole(pattern: string): void {
@@ -115,7 +115,7 @@ function parse(pattern: string): Part[] {
     while (i < pattern.length) {
       const ch = pattern[i] as string;
       if (depth > 0 && (ch === ',' || ch === '}')) return parts;
-      if (EXTGLOB.test(pattern.slice(i, i + 2))) {
+      if (pattern[i + 1] === '(' && EXTGLOB_PREFIXES.includes(ch)) {
         fail(`extglobs such as "${pattern.slice(i, i + 2)}...)" are not supported`);
       }
       switch (ch) {

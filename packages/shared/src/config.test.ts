@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, ssrfAllowEntryProblem } from './config.js';
 import { compareEventIds, isCrawlId, isEventCursor, newCrawlId } from './ids.js';
 
 describe('config', () => {
@@ -55,6 +55,61 @@ describe('config', () => {
     expect(caught).toBeInstanceOf(ConfigError);
     expect((caught as ConfigError).variable).toBe(name);
     expect((caught as Error).message).toContain(name);
+  });
+});
+
+describe('SSRF_ALLOW entries', () => {
+  it.each([
+    '10.0.0.0/32',
+    '10.0.0.0/0',
+    '10.0.0.0/8',
+    '255.255.255.255',
+    '0.0.0.0',
+    '::/128',
+    '::/0',
+    '::1',
+    'fd00::/8',
+    '::ffff:10.0.0.0/104',
+    'docs.internal',
+    'docs.internal.',
+    'localhost',
+    'a-b.example',
+    `${'a'.repeat(63)}.test`,
+  ])('accepts %s', (entry) => {
+    expect(loadConfig({ SSRF_ALLOW: `  ${entry} ` }).SSRF_ALLOW).toEqual([entry]);
+  });
+
+  it.each([
+    ['10.0.0.0/33', /prefix of an IPv4 range must be 0 to 32/],
+    ['10.0.0.0/-1', /prefix/],
+    ['10.0.0.0/', /prefix/],
+    ['10.0.0.0/8/8', /not an IPv4 or IPv6 address/],
+    ['::/129', /prefix of an IPv6 range must be 0 to 128/],
+    ['256.1.1.1', /not a valid IPv4 address/],
+    ['300.1.1.1', /not a valid IPv4 address/],
+    ['1.2.3', /not a valid IPv4 address/],
+    ['300.1.1.1/8', /not an IPv4 or IPv6 address/],
+    ['01.2.3.4', /not a valid IPv4 address/],
+    ['gggg::1', /neither/],
+    ['bad host!', /neither/],
+    ['-bad.example', /neither/],
+    ['a..b', /neither/],
+    [`${'a'.repeat(64)}.test`, /neither/],
+    ['host.123', /last label is a number/],
+    ['host.0x7f', /last label is a number/],
+  ])('refuses %s with a message naming SSRF_ALLOW and the entry', (entry, problem) => {
+    let caught: unknown;
+    try {
+      loadConfig({ SSRF_ALLOW: `docs.internal, ${entry}` });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).variable).toBe('SSRF_ALLOW');
+    expect((caught as Error).message).toMatch(/^Invalid SSRF_ALLOW: /);
+    expect((caught as Error).message).toContain(`"${entry}"`);
+    expect((caught as Error).message).toMatch(problem);
+    expect(ssrfAllowEntryProblem(entry)).toMatch(problem);
   });
 });
 

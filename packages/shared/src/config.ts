@@ -43,8 +43,44 @@ const redisUrl = z
       ctx.addIssue({ code: 'custom', message: 'must start with redis:// or rediss://' });
   });
 
-const CIDR_OR_HOST =
-  /^(?:(?:\d{1,3}\.){3}\d{1,3}(?:\/\d{1,2})?|[0-9a-fA-F:]+(?:\/\d{1,3})?|[a-zA-Z0-9.-]+)$/;
+const IPV4_OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const IPV4 = new RegExp(`^${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}$`);
+const DNS_LABEL = /^(?!-)[a-zA-Z0-9-]{1,63}(?<!-)$/;
+
+/** IPv6 as URLs read it (the WHATWG parser, not node:net: the dashboard bundles this package). */
+const isIPv6 = (text: string): boolean => /^[0-9a-fA-F:.]+$/.test(text) && URL.parse(`http://[${text}]/`) !== null;
+
+/**
+ * Why one SSRF_ALLOW entry is refused, or undefined: an IPv4 address or
+ * range (octets 0-255, prefix 0-32), an IPv6 address or range (prefix
+ * 0-128), or a host name (DNS labels of letters, digits and inner hyphens,
+ * not ending in a numeric label, which URLs read as an IPv4 address).
+ */
+export function ssrfAllowEntryProblem(entry: string): string | undefined {
+  const slash = entry.lastIndexOf('/');
+  if (slash !== -1) {
+    const address = entry.slice(0, slash);
+    const prefix = entry.slice(slash + 1);
+    const family = IPV4.test(address) ? 4 : isIPv6(address) ? 6 : 0;
+    if (family === 0) return `"${entry}" is not a CIDR range: "${address}" is not an IPv4 or IPv6 address`;
+    const width = family === 4 ? 32 : 128;
+    if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > width) {
+      return `"${entry}" is not a CIDR range: the prefix of an IPv${family} range must be 0 to ${width}`;
+    }
+    return undefined;
+  }
+  if (IPV4.test(entry) || isIPv6(entry)) return undefined;
+  const host = entry.endsWith('.') ? entry.slice(0, -1) : entry;
+  const labels = host.split('.');
+  if (/^[0-9.]+$/.test(host)) return `"${entry}" is not a valid IPv4 address (four numbers 0 to 255)`;
+  if (host.length > 253 || !labels.every((label) => DNS_LABEL.test(label))) {
+    return `"${entry}" is neither an IP address, a CIDR range nor a host name`;
+  }
+  if (/^(?:\d+|0x[0-9a-f]*)$/i.test(labels.at(-1) ?? '')) {
+    return `"${entry}" is not a host name: its last label is a number`;
+  }
+  return undefined;
+}
 
 /** One validator per variable; the variable's default applies when it is unset or empty. */
 const variables = {
@@ -55,7 +91,12 @@ const variables = {
   WORKER_MAX_BYTES_IN_FLIGHT: { schema: intIn(1_048_576, 68_719_476_736), fallback: String(256 * 1024 * 1024) },
   SSRF_ALLOW: {
     schema: list.pipe(
-      z.array(z.string().regex(CIDR_OR_HOST, 'each entry must be a CIDR or a host name')),
+      z.array(
+        z.string().superRefine((entry, ctx) => {
+          const problem = ssrfAllowEntryProblem(entry);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+      ),
     ),
     fallback: '',
   },

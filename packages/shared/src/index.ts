@@ -1,5 +1,6 @@
 // @crawlstream/shared: the contracts every crawlstream process and client agrees on.
 export * from './config.js';
+export * from './glob.js';
 export * from './ids.js';
 export * from './keys.js';
 export * from './limits.js';

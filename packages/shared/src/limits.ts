@@ -40,5 +40,9 @@ export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 export const MAX_GLOB_LENGTH = 512;
 export const MAX_GLOBS = 100;
 
+/** A glob's `{a,b}` groups expand to at most this many alternatives, of at most this many tokens in all. */
+export const MAX_GLOB_ALTERNATIVES = 32;
+export const MAX_GLOB_EXPANDED_LENGTH = 1024;
+
 /** No single Redis command (Lua script included) should run longer than this; settles are chunked to stay under it. */
 export const MAX_REDIS_COMMAND_MS = 50;

@@ -1,6 +1,7 @@
 // The public shapes of crawlstream (DESIGN.md sections 1 and 2) as zod
 // schemas; every TypeScript type of a request, crawl or event is inferred here.
 import { z } from 'zod';
+import { pathGlobProblem } from './glob.js';
 import { MAX_GLOB_LENGTH, MAX_GLOBS, MAX_PAGE_BYTES, MAX_URL_LENGTH } from './limits.js';
 
 export const DEFAULT_MAX_PAGES_CAP = 10_000;
@@ -47,17 +48,27 @@ export const httpUrlSchema = z
       ctx.addIssue({ code: 'custom', message: 'URLs with credentials are not accepted' });
   });
 
-const globPattern = z.string().min(1).max(MAX_GLOB_LENGTH);
+const storedGlob = z.string().min(1).max(MAX_GLOB_LENGTH);
+/**
+ * An `include`/`exclude` glob as a request sends it: refused when outside the
+ * grammar of glob.ts (the message says which part). Checked on the way in
+ * only: a stored crawl's options (responses, events) are not checked again,
+ * so answering a crawl costs nothing per pattern.
+ */
+const requestGlob = storedGlob.superRefine((value, ctx) => {
+  if (value.length === 0 || value.length > MAX_GLOB_LENGTH) return;
+  const problem = pathGlobProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: `unsupported glob: ${problem}` });
+});
 
-/** Options with their defaults and bounds; `maxPagesCap` is `MAX_PAGES_CAP`. */
-export function crawlOptionsSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) {
+function optionsSchema(maxPagesCap: number, glob: z.ZodType<string>) {
   return z
     .object({
       maxPages: z.number().int().min(1).max(maxPagesCap).default(Math.min(100, maxPagesCap)),
       maxDepth: z.number().int().min(0).max(100).default(3),
       scope: z.enum(SCOPES).default('prefix'),
-      include: z.array(globPattern).max(MAX_GLOBS).default([]),
-      exclude: z.array(globPattern).max(MAX_GLOBS).default([]),
+      include: z.array(glob).max(MAX_GLOBS).default([]),
+      exclude: z.array(glob).max(MAX_GLOBS).default([]),
       respectRobotsTxt: z.boolean().default(true),
       useSitemap: z.boolean().default(true),
       concurrency: z.number().int().min(1).max(256).default(8),
@@ -68,7 +79,14 @@ export function crawlOptionsSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) 
     .strict();
 }
 
+/** Options with their defaults and bounds, as a request sends them; `maxPagesCap` is `MAX_PAGES_CAP`. */
+export function crawlOptionsSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) {
+  return optionsSchema(maxPagesCap, requestGlob);
+}
+
 export const crawlOptions = crawlOptionsSchema();
+/** The options of a stored crawl (in responses and events): the same shape, globs not re-checked. */
+const storedCrawlOptions = optionsSchema(DEFAULT_MAX_PAGES_CAP, storedGlob);
 export type CrawlOptions = z.output<typeof crawlOptions>;
 export type CrawlOptionsInput = z.input<typeof crawlOptions>;
 
@@ -105,7 +123,7 @@ export const crawl = z.object({
   id: z.string(),
   url: z.string(),
   status: crawlStatus,
-  options: crawlOptions,
+  options: storedCrawlOptions,
   counters,
   createdAt: z.iso.datetime(),
   startedAt: z.iso.datetime().optional(),
@@ -157,7 +175,7 @@ export const startedEvent = z.object({
   type: z.literal('started'),
   ...eventBase,
   url: z.string(),
-  options: crawlOptions,
+  options: storedCrawlOptions,
 });
 export const discoveredEvent = z.object({
   type: z.literal('discovered'),

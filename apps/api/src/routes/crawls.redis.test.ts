@@ -1,5 +1,13 @@
 import { PAGE_QUEUE } from '@crawlstream/jobs';
-import { crawl, crawlErrorList, crawlList, pageList } from '@crawlstream/shared';
+import {
+  compilePathGlob,
+  crawl,
+  crawlErrorList,
+  crawlList,
+  MAX_GLOB_LENGTH,
+  MAX_URL_LENGTH,
+  pageList,
+} from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { call, errorCode, playCrawl, START, settleStart, startApi } from '../test-support/harness.js';
@@ -55,6 +63,38 @@ describe('POST /api/crawl-v2', () => {
     const capped = await startApi(useRedis('b2'), { env: { MAX_PAGES_CAP: '50' } });
     expect((await post(capped.base, { url: 'https://x.test/', options: { maxPages: 51 } })).status).toBe(400);
     expect((await post(capped.base, { url: 'https://x.test/', options: { maxPages: 50 } })).status).toBe(201);
+  });
+
+  it('refuses globs outside the grammar at their field path; accepts a backtracking one, matched in linear time', async () => {
+    const api = await startApi(useRedis('g'));
+    const cases: [unknown, string[], RegExp][] = [
+      [{ include: ['/docs/@(a|b)'] }, ['options', 'include', '0'], /extglobs/],
+      [{ include: ['/ok/**', '!/private/**'] }, ['options', 'include', '1'], /negated/],
+      [{ exclude: ['/[[:alpha:]]'] }, ['options', 'exclude', '0'], /POSIX/],
+      [{ exclude: ['/{a,b'] }, ['options', 'exclude', '0'], /unclosed/],
+      [{ include: [`/${'{a,b}'.repeat(6)}`] }, ['options', 'include', '0'], /alternatives/],
+      [{ include: [`/${'a'.repeat(MAX_GLOB_LENGTH)}`] }, ['options', 'include', '0'], /512/],
+    ];
+    for (const [options, path, message] of cases) {
+      const reply = await post(api.base, { url: START, options });
+      expect(reply.status, JSON.stringify(options)).toBe(400);
+      expect(errorCode(reply)).toBe('validation_failed');
+      const issues = (reply.json as { error: { details: { issues: { path: string[]; message: string }[] } } }).error.details.issues;
+      expect(issues).toContainEqual({ path, message: expect.stringMatching(message) });
+    }
+
+    // picomatch took 24 s on a 10-star version of this against a 40-character path.
+    const backtracking = '*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b';
+    const created = await post(api.base, { url: START, options: { include: [backtracking], exclude: [`/${'*a'.repeat(255)}b`] } });
+    expect(created.status).toBe(201);
+    const stored = crawl.parse(created.json).options;
+    expect(stored.include).toEqual([backtracking]);
+    const path = `/${'a'.repeat(MAX_URL_LENGTH - 1)}`;
+    for (const pattern of [...stored.include, ...stored.exclude]) {
+      const matcher = compilePathGlob(pattern);
+      expect(matcher.test(path)).toBe(false);
+      expect(matcher.steps).toBeLessThanOrEqual((path.length + 1) * (matcher.states + 1));
+    }
   });
 
   it('Idempotency-Key: the same key returns the same crawl (200), also when two instances race', async () => {

@@ -1,7 +1,6 @@
 // Crawl scope: which discovered URLs belong to a crawl, from the start URL,
 // the `scope` option and the `include`/`exclude` path globs (DESIGN.md section 1).
-import type { CrawlOptions } from '@crawlstream/shared';
-import picomatch from 'picomatch';
+import { type CrawlOptions, compilePathGlob } from '@crawlstream/shared';
 import { getDomain } from 'tldts';
 import { normalizedUrl, normalizeUrl } from './url.js';
 
@@ -61,16 +60,14 @@ function registrableDomain(hostname: string): string {
 }
 
 /**
- * Globs are matched against the path. A pattern without a slash (`*.pdf`)
- * matches the last segment anywhere; one with a slash but no leading one
- * (`docs/**`) is anchored at the root, as users write it.
+ * Globs are matched against the path with the linear-time matcher of
+ * @crawlstream/shared (glob.ts says why not picomatch). A pattern without a
+ * slash (`*.pdf`) matches the last segment anywhere; one with a slash but no
+ * leading one (`docs/**`) is anchored at the root, as users write it.
  */
 function globMatcher(patterns: string[]): PathMatcher {
-  const anchored = patterns.map((pattern) => {
-    if (!pattern.includes('/')) return `**/${pattern}`;
-    return pattern.startsWith('/') || pattern.startsWith('*') ? pattern : `/${pattern}`;
-  });
-  return picomatch(anchored, { dot: true });
+  const matchers = patterns.map(compilePathGlob);
+  return (path) => matchers.some((matcher) => matcher.test(path));
 }
 
 /** The path as sent and, when it differs, as a person would type it (`café`, not `caf%C3%A9`). */

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { loadConfig } from '@crawlstream/shared';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSsrfGuard, type Resolver, SSRF_BLOCKED } from './ssrf.js';
@@ -100,6 +101,16 @@ describe('SSRF_ALLOW', () => {
 
   it('refuses an entry that is not a CIDR', () => {
     expect(() => createSsrfGuard(['300.1.1.1/8'])).toThrow(/SSRF_ALLOW/);
+  });
+
+  it('builds from every entry the config accepts (loadConfig is the one gate)', () => {
+    const { SSRF_ALLOW } = loadConfig({
+      SSRF_ALLOW: '10.0.0.0/32,10.0.0.0/0,255.255.255.255,::/128,::/0,::1,::ffff:10.0.0.0/104,fd00::/8,docs.internal.,localhost',
+    });
+    const guard = createSsrfGuard(SSRF_ALLOW);
+    expect(guard.isAllowedAddress('10.1.2.3')).toBe(true);
+    expect(guard.isAllowedAddress('fd00::5')).toBe(true);
+    expect(guard.isAllowedAddress('192.168.0.1', 'localhost')).toBe(true);
   });
 });
 

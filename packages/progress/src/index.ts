@@ -13,6 +13,7 @@ export {
 export { type CrawlListPage, type CrawlListQuery, isCrawlListCursor, listCrawls } from './crawl-list.js';
 export { type EventFrame, idTime, makeFrame, parseFrame } from './frames.js';
 export { decodePage, encodePage } from './pages.js';
+export { jsonBytes, ResultPage, resultPageBytes } from './result-page.js';
 export { ProgressPublisher, type ProgressPublisherOptions } from './progress-publisher.js';
 export { defineScripts, scriptKeys } from './scripts.js';
 export { type LiveListener, type OpenResult, StreamHub, type StreamHubOptions, StreamReader } from './stream-hub.js';

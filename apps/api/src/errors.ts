@@ -31,6 +31,7 @@ export const ERRORS = {
     message: 'This Idempotency-Key was used with a different request body',
   },
   rate_limited: { status: 429, message: 'Too many requests' },
+  too_many_streams: { status: 429, message: 'Too many open streams; close one or retry later' },
   internal_error: { status: 500, message: 'Internal error' },
   unavailable: { status: 503, message: 'A backing service does not answer; retry shortly' },
   not_ready: { status: 503, message: 'Not ready' },

@@ -142,15 +142,18 @@ export class ApiKeys {
 /**
  * May a request of `owner` (see streamOwner) with `token` (`?token=`) watch
  * crawl `id`? Without a key only a stream token for this very crawl will do
- * (401); with one, another key's crawl is answered as missing (404).
+ * (401); with one, another key's crawl is answered as missing (404). Returns
+ * the owner the stream counts against: the key's, or for a token the
+ * crawl's ('' with keys off).
  */
-export async function authorizeStream(ctx: ApiContext, id: string, owner: string | null, token: string | undefined): Promise<void> {
+export async function authorizeStream(ctx: ApiContext, id: string, owner: string | null, token: string | undefined): Promise<string> {
   if (owner === null) {
     const crawlOwner = token ? await ctx.store.owner(id) : null;
     if (token === undefined || crawlOwner === null || !(await ctx.tokens.verify(token, id, crawlOwner))) throw unauthorized();
-  } else if (ctx.apiKeys.enabled) {
-    await visibleCrawlOwner(ctx, id, owner);
+    return crawlOwner;
   }
+  if (ctx.apiKeys.enabled) await visibleCrawlOwner(ctx, id, owner);
+  return owner;
 }
 
 /** Whether `routeUrl` (a route pattern) is the stream route, which also takes `?token=`. */

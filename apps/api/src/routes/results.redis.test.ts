@@ -118,11 +118,11 @@ describe('/errors, paginated like /pages', () => {
     const links = Array.from({ length: 45 }, (_, i) => `${START}e${i}`);
     const id = await newCrawl(api, links);
     for (const [i, url] of links.entries()) {
-      const outcome =
+      const settled =
         i % 2 === 0
-          ? ({ kind: 'failed', url, reason: 'http_error', message: `HTTP 500 at ${i}`, status: 500, attempts: 3 } as const)
-          : ({ kind: 'skipped', url, reason: 'not_html' } as const);
-      expect((await api.store.settle(id, outcome)).result).toBe('settled');
+          ? await api.store.settle(id, { kind: 'failed', url, reason: 'http_5xx', message: `HTTP 500 at ${i}`, status: 500, attempts: 3 })
+          : await api.store.settle(id, { kind: 'skipped', url, reason: 'not_html' });
+      expect(settled.result).toBe('settled');
     }
     const path = `/api/crawl-v2/${id}/errors`;
     const byDefault = await walk(api, path);
@@ -134,7 +134,7 @@ describe('/errors, paginated like /pages', () => {
     expect(atMax).toHaveLength(1);
     expect(atMax[0]!.urls).toEqual(links);
     const first = crawlErrorList.parse((await call(api.base, 'GET', `${path}?limit=1`)).json);
-    expect(first.items[0]).toEqual({ url: links[0], kind: 'failed', reason: 'http_error', status: 500, message: 'HTTP 500 at 0' });
+    expect(first.items[0]).toEqual({ url: links[0], kind: 'failed', reason: 'http_5xx', status: 500, message: 'HTTP 500 at 0' });
     expect(first.nextCursor).toBe('1');
     expect(crawlErrorList.parse((await call(api.base, 'GET', `${path}?cursor=45`)).json)).toEqual({ items: [], nextCursor: null });
 

@@ -169,7 +169,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { ctx });
   await app.register(crawlRoutes, { ctx });
   await app.register(streamRoutes, { ctx, streams });
-  await app.register(boardRoutes, { queue });
+  await app.register(boardRoutes, { queue, readOnly: !apiKeys.enabled });
   await app.register(dashboardRoutes);
   await app.register(docsRoutes);
 

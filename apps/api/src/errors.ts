@@ -20,6 +20,7 @@ export const ERRORS = {
   },
   bad_request: { status: 400, message: 'Bad request' },
   unauthorized: { status: 401, message: 'A valid API key is required (Authorization: Bearer <key>)' },
+  board_read_only: { status: 403, message: 'The queue board is read-only without API_KEYS; with them, only the operator key (the first) may act' },
   not_found: { status: 404, message: 'No such crawl' },
   route_not_found: { status: 404, message: 'No such route' },
   already_finished: { status: 409, message: 'The crawl has already finished' },
@@ -129,7 +130,11 @@ function logError(log: FastifyBaseLogger, error: unknown, status: number, body: 
   else log.debug({ code: body.error.code }, 'request refused');
 }
 
-function send(request: FastifyRequest, reply: FastifyReply, error: unknown) {
+/**
+ * Answers with the JSON error at once (also from a hook: `return replyWithError(…)`).
+ * For routes whose plugin has an error handler of its own (the queue board's).
+ */
+export function replyWithError(request: FastifyRequest, reply: FastifyReply, error: unknown) {
   const { status, body } = toErrorResponse(error);
   logError(request.log, error, status, body);
   if (error instanceof ApiError && error.headers) reply.headers(error.headers);
@@ -160,11 +165,11 @@ export function sendErrorRaw(
 
 /** Error, not-found and framework-error handlers, all speaking the one JSON error shape. */
 export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error, request, reply) => send(request, reply, error));
-  app.setNotFoundHandler((request, reply) => send(request, reply, new ApiError('route_not_found')));
+  app.setErrorHandler((error, request, reply) => replyWithError(request, reply, error));
+  app.setNotFoundHandler((request, reply) => replyWithError(request, reply, new ApiError('route_not_found')));
 }
 
 /** For Fastify's `frameworkErrors` option (bad URL encoding and the like, before routing). */
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  send(request, reply, error);
+  replyWithError(request, reply, error);
 }

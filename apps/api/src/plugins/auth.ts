@@ -10,11 +10,11 @@
 // ApiKeys and authorizeStream are plain functions, so the stream route's lean
 // path below Fastify (routes/stream.ts) applies exactly the same rules.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import { type ApiContext, visibleCrawlOwner } from '../context.js';
-import { ApiError } from '../errors.js';
+import { ApiError, replyWithError } from '../errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -163,11 +163,9 @@ async function auth(app: FastifyInstance, options: AuthOptions): Promise<void> {
   const { keys } = options;
   app.decorateRequest('owner', null);
 
-  // The challenge also goes on the reply: the queue board has its own error handler.
-  const refuse = (reply: FastifyReply, challenge: Readonly<Record<string, string>>): never => {
-    reply.headers(challenge);
-    throw unauthorized(challenge);
-  };
+  // Answered here, not thrown: the queue board has an error handler of its own (not our JSON error).
+  const refuse = (request: FastifyRequest, reply: FastifyReply, challenge: Readonly<Record<string, string>>) =>
+    replyWithError(request, reply, unauthorized(challenge));
 
   app.addHook('onRequest', async (request, reply) => {
     if (!keys.enabled) {
@@ -180,13 +178,13 @@ async function auth(app: FastifyInstance, options: AuthOptions): Promise<void> {
     const key = bearerKey(authorization) ?? (admin ? basicPassword(authorization) : null);
     request.owner = keys.ownerOfKey(key);
     if (admin) {
-      if (request.owner === null || request.owner !== keys.operator) refuse(reply, ADMIN_CHALLENGE);
+      if (request.owner === null || request.owner !== keys.operator) return refuse(request, reply, ADMIN_CHALLENGE);
       return;
     }
     if (!url.startsWith('/api/') || request.owner !== null) return;
     // The stream route checks its token itself, against the crawl's owner.
     if (isStreamRoute(url) && key === null) return;
-    refuse(reply, BEARER_CHALLENGE);
+    return refuse(request, reply, BEARER_CHALLENGE);
   });
 }
 

@@ -130,7 +130,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const hub = new StreamHub({ store, subscriber, ...options.hub });
   const queue = createPageQueue(queueConnection, prefix);
   queue.on('error', (error) => app.log.warn({ err: error }, 'page queue error'));
-  const metrics = new ApiMetrics(redis, prefix);
+  const metrics = new ApiMetrics(redis, prefix, config.CRAWL_TTL_SECONDS);
   const apiKeys = new ApiKeys(config.API_KEYS);
   const ctx: ApiContext = {
     config,
@@ -155,7 +155,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(authPlugin, { keys: apiKeys });
-  await app.register(metricsRoutes, { metrics });
+  await app.register(metricsRoutes, { metrics, token: settings.metricsToken });
   if (settings.rateLimitPerMinute > 0) {
     await app.register(rateLimitPlugin, {
       redis,

@@ -6,6 +6,7 @@ import {
   type Crawl,
   type CrawlErrorItem,
   type CrawlOptions,
+  type CrawlStatus,
   crawlKeys,
   DEFAULT_KEY_PREFIX,
   type ErrorInfo,
@@ -14,9 +15,11 @@ import {
   newCrawlId,
   type PageResult,
   type SKIP_REASONS,
+  TERMINAL_STATUSES,
 } from '@crawlstream/shared';
 import type { Redis } from 'ioredis';
 import { type EventFrame, makeFrame } from './frames.js';
+import { moveCrawlStatus, notePagesProcessed } from './crawl-counts.js';
 import { decodePage, encodePage } from './pages.js';
 import { jsonBytes, ResultPage } from './result-page.js';
 import { runScript } from './scripts.js';
@@ -253,6 +256,7 @@ export class CrawlStore {
       .multi()
       .zadd(global.crawlIndex, now, id)
       .zadd(global.active, now, id)
+      .zadd(global.crawlsByStatus('running'), 'NX', now, id)
       .exec();
     const crawl = await this.get(id);
     return { crawl: crawl!, dispatched: toDispatches(reply, 1) };
@@ -356,6 +360,7 @@ export class CrawlStore {
           | number
         )[];
         const results = this.settleResults(reply, items.length);
+        await this.countProcessed(items, results);
         if (results.some((r) => r.result === 'settled' && r.completed)) await this.forgetActive(id);
         for (const [i, item] of items.entries()) item.resolve(results[i]!);
       } catch (error) {
@@ -584,7 +589,24 @@ export class CrawlStore {
     return this.redis.zrange(globalKeys(this.prefix).active, 0, -1);
   }
 
+  /**
+   * A crawl ended: moved to its terminal status's set (crawl-counts.ts), then
+   * out of `active`. In that order: a crash in between leaves it in `active`,
+   * and the sweep calls this again.
+   */
   async forgetActive(id: string): Promise<void> {
+    const [status = null, finishedAt = null] = await this.redis.hmget(this.keys(id).meta, 'status', 'finishedAt');
+    if (status !== 'running') {
+      const terminal = status !== null && (TERMINAL_STATUSES as readonly string[]).includes(status) ? (status as CrawlStatus) : null;
+      await moveCrawlStatus(this.redis, this.prefix, id, terminal, Number(finishedAt) || Date.now());
+    }
     await this.redis.zrem(globalKeys(this.prefix).active, id);
+  }
+
+  /** Pages processed by a settle call, for the cluster-wide pages per second. */
+  private async countProcessed(items: SettleItem[], results: SettleResult[]): Promise<void> {
+    let processed = 0;
+    for (const [i, item] of items.entries()) if (item.args[1] === 'processed' && results[i]?.result === 'settled') processed++;
+    await notePagesProcessed(this.redis, this.prefix, processed);
   }
 }

@@ -10,6 +10,7 @@ export {
   type SettleResult,
   type TransitionResult,
 } from './crawl-store.js';
+export { countCrawlsByStatus, moveCrawlStatus, notePagesProcessed, pagesPerSecond, RATE_WINDOW_SECONDS } from './crawl-counts.js';
 export { type CrawlListPage, type CrawlListQuery, isCrawlListCursor, listCrawls } from './crawl-list.js';
 export { type EventFrame, idTime, makeFrame, parseFrame } from './frames.js';
 export { decodePage, encodePage } from './pages.js';

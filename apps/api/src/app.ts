@@ -13,7 +13,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { Redis } from 'ioredis';
 import type { ApiContext } from './context.js';
-import { ApiError, frameworkErrors, registerErrorHandling } from './errors.js';
+import { ApiError, clientErrorHandler, frameworkErrors, registerErrorHandling } from './errors.js';
 import { ApiKeys, authPlugin, StreamTokens } from './plugins/auth.js';
 import { boardRoutes } from './plugins/board.js';
 import { docsPlugin, docsRoutes } from './plugins/docs.js';
@@ -99,6 +99,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     genReqId: requestId,
     trustProxy,
     frameworkErrors,
+    clientErrorHandler,
     serverFactory: (handler, serverOptions) => {
       const server = createServer(httpServerOptions(settings), (request, res) => {
         if (streams === null || !streams.serve(request, res)) handler(request, res);

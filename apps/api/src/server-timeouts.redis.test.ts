@@ -54,7 +54,20 @@ describe('server timeouts', () => {
     );
     expect(halfBody.closed).toBe(true);
     expect(halfBody.received).toMatch(/^HTTP\/1\.1 408/);
+    expect(JSON.parse(halfBody.received.slice(halfBody.received.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: { code: 'request_timeout' } });
     expect((await call(api.base, 'GET', '/healthz')).status).toBe(200);
+  });
+
+  it('a request Node cannot parse gets the JSON error too: an oversized head, bytes after an unframed body', async () => {
+    const api = await startApi(useRedis('to3'));
+    const body = (received: string) => JSON.parse(received.slice(received.indexOf('\r\n\r\n') + 4));
+    const huge = await rawRequest(api.port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(huge.received).toMatch(/^HTTP\/1\.1 431/);
+    expect(body(huge.received)).toMatchObject({ error: { code: 'headers_too_large' } });
+    const garbage = await rawRequest(api.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n\x00\x01 not http\r\n\r\n');
+    // (Parsed in one go: the garbage spoils the exchange before the first answer.)
+    expect(garbage.received).toMatch(/HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(body(garbage.received.slice(garbage.received.lastIndexOf('HTTP/1.1 400')))).toMatchObject({ error: { code: 'bad_request' } });
   });
 
   it('a stream lives on past the request timeout, on both paths', async () => {

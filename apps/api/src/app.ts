@@ -4,7 +4,7 @@
 // subscriber, and the page queue's (which fails fast when Redis is away).
 // The HTTP server offers each request to the open streams first (a plain
 // stream request is served below Fastify, routes/stream.ts), then to Fastify.
-import { createServer } from 'node:http';
+import { createServer, type ServerOptions } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createPageQueue } from '@crawlstream/jobs';
 import { CrawlStore, StreamHub } from '@crawlstream/progress';
@@ -13,7 +13,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { Redis } from 'ioredis';
 import type { ApiContext } from './context.js';
-import { ApiError, frameworkErrors, registerErrorHandling } from './errors.js';
+import { ApiError, clientErrorHandler, frameworkErrors, registerErrorHandling } from './errors.js';
 import { ApiKeys, authPlugin, StreamTokens } from './plugins/auth.js';
 import { boardRoutes } from './plugins/board.js';
 import { docsPlugin, docsRoutes } from './plugins/docs.js';
@@ -49,11 +49,26 @@ export interface AppOptions {
 /** Largest request body: a crawl request with every option at its bound fits. */
 const BODY_LIMIT = 256 * 1024;
 
-interface ServerTimeouts {
+/** What Fastify sets on a server it makes itself; its defaults are filled in when serverFactory runs. */
+interface FastifyServerTimeouts {
   keepAliveTimeout: number;
-  requestTimeout: number;
   connectionTimeout: number;
   maxRequestsPerSocket: number;
+}
+
+/**
+ * The HTTP server's own limits, in the one server both the stream path and
+ * Fastify answer on. Node checks header and request deadlines every
+ * `connectionsCheckingInterval` (30 s by default): a quarter of the header
+ * timeout keeps a half-sent head from living much past it. Only connections
+ * whose request is still arriving are checked, not open streams.
+ */
+export function httpServerOptions(settings: Pick<ApiSettings, 'httpHeadersTimeoutMs' | 'httpRequestTimeoutMs'>): ServerOptions {
+  return {
+    headersTimeout: settings.httpHeadersTimeoutMs,
+    requestTimeout: settings.httpRequestTimeoutMs,
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(settings.httpHeadersTimeoutMs / 4))),
+  };
 }
 
 /** Waits for `work` at most `ms`; shutdown must not hang on a Redis that is gone. */
@@ -84,14 +99,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     genReqId: requestId,
     trustProxy,
     frameworkErrors,
+    clientErrorHandler,
     serverFactory: (handler, serverOptions) => {
-      const server = createServer((request, res) => {
+      const server = createServer(httpServerOptions(settings), (request, res) => {
         if (streams === null || !streams.serve(request, res)) handler(request, res);
       });
-      // What Fastify sets on a server it makes itself (its defaults are filled in by now).
-      const { keepAliveTimeout, requestTimeout, connectionTimeout, maxRequestsPerSocket } = serverOptions as unknown as ServerTimeouts;
+      const { keepAliveTimeout, connectionTimeout, maxRequestsPerSocket } = serverOptions as unknown as FastifyServerTimeouts;
       server.keepAliveTimeout = keepAliveTimeout;
-      server.requestTimeout = requestTimeout;
       server.setTimeout(connectionTimeout);
       if (maxRequestsPerSocket > 0) server.maxRequestsPerSocket = maxRequestsPerSocket;
       return server;
@@ -117,7 +131,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const hub = new StreamHub({ store, subscriber, ...options.hub });
   const queue = createPageQueue(queueConnection, prefix);
   queue.on('error', (error) => app.log.warn({ err: error }, 'page queue error'));
-  const metrics = new ApiMetrics(redis, prefix);
+  const metrics = new ApiMetrics(redis, prefix, config.CRAWL_TTL_SECONDS);
   const apiKeys = new ApiKeys(config.API_KEYS);
   const ctx: ApiContext = {
     config,
@@ -142,7 +156,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(authPlugin, { keys: apiKeys });
-  await app.register(metricsRoutes, { metrics });
+  await app.register(metricsRoutes, { metrics, token: settings.metricsToken });
   if (settings.rateLimitPerMinute > 0) {
     await app.register(rateLimitPlugin, {
       redis,
@@ -156,7 +170,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { ctx });
   await app.register(crawlRoutes, { ctx });
   await app.register(streamRoutes, { ctx, streams });
-  await app.register(boardRoutes, { queue });
+  await app.register(boardRoutes, { queue, readOnly: !apiKeys.enabled });
   await app.register(dashboardRoutes);
   await app.register(docsRoutes);
 

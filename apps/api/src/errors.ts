@@ -4,7 +4,8 @@
 // validation failure, Redis being down) into that body: 4xx for bad input,
 // never 5xx for it. The stream route answers its refusals on the raw
 // response (below Fastify), through the same rendering.
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { ApiError as ApiErrorBody } from '@crawlstream/shared';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
@@ -20,17 +21,21 @@ export const ERRORS = {
   },
   bad_request: { status: 400, message: 'Bad request' },
   unauthorized: { status: 401, message: 'A valid API key is required (Authorization: Bearer <key>)' },
+  board_read_only: { status: 403, message: 'The queue board is read-only without API_KEYS; with them, only the operator key (the first) may act' },
   not_found: { status: 404, message: 'No such crawl' },
   route_not_found: { status: 404, message: 'No such route' },
   already_finished: { status: 409, message: 'The crawl has already finished' },
   payload_too_large: { status: 413, message: 'The body is too large' },
   uri_too_long: { status: 414, message: 'The URL is too long' },
+  request_timeout: { status: 408, message: 'The request was not received in time (HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS)' },
   unsupported_media_type: { status: 415, message: 'The body must be application/json' },
   idempotency_key_reused: {
     status: 422,
     message: 'This Idempotency-Key was used with a different request body',
   },
   rate_limited: { status: 429, message: 'Too many requests' },
+  headers_too_large: { status: 431, message: 'The request headers are too large' },
+  too_many_streams: { status: 429, message: 'Too many open streams; close one or retry later' },
   internal_error: { status: 500, message: 'Internal error' },
   unavailable: { status: 503, message: 'A backing service does not answer; retry shortly' },
   not_ready: { status: 503, message: 'Not ready' },
@@ -128,7 +133,11 @@ function logError(log: FastifyBaseLogger, error: unknown, status: number, body: 
   else log.debug({ code: body.error.code }, 'request refused');
 }
 
-function send(request: FastifyRequest, reply: FastifyReply, error: unknown) {
+/**
+ * Answers with the JSON error at once (also from a hook: `return replyWithError(…)`).
+ * For routes whose plugin has an error handler of its own (the queue board's).
+ */
+export function replyWithError(request: FastifyRequest, reply: FastifyReply, error: unknown) {
   const { status, body } = toErrorResponse(error);
   logError(request.log, error, status, body);
   if (error instanceof ApiError && error.headers) reply.headers(error.headers);
@@ -157,13 +166,34 @@ export function sendErrorRaw(
   res.end(text);
 }
 
+/**
+ * For Fastify's `clientErrorHandler`: a request Node could not parse (bytes
+ * after a body it was not told about, a header past the size limit, a
+ * timeout) gets the JSON error too, then the socket is closed, as Fastify's
+ * own handler does.
+ */
+export function clientErrorHandler(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const code: ErrorCode =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : error.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request';
+  const { status } = ERRORS[code];
+  this.log.trace({ err: error }, 'client error');
+  if (socket.writable) {
+    const text = JSON.stringify(errorBody(code));
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nContent-Type: ${JSON_TYPE}\r\nConnection: close\r\n\r\n${text}`,
+    );
+  }
+  socket.destroy(error);
+}
+
 /** Error, not-found and framework-error handlers, all speaking the one JSON error shape. */
 export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error, request, reply) => send(request, reply, error));
-  app.setNotFoundHandler((request, reply) => send(request, reply, new ApiError('route_not_found')));
+  app.setErrorHandler((error, request, reply) => replyWithError(request, reply, error));
+  app.setNotFoundHandler((request, reply) => replyWithError(request, reply, new ApiError('route_not_found')));
 }
 
 /** For Fastify's `frameworkErrors` option (bad URL encoding and the like, before routing). */
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  send(request, reply, error);
+  replyWithError(request, reply, error);
 }

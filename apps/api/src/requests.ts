@@ -61,9 +61,14 @@ export class RequestLog {
     return this.log.child({ reqId: id });
   }
 
+  /** The client's address through the trusted proxies, as Fastify's `request.ip`. */
+  address(request: IncomingMessage): string | undefined {
+    return clientAddress(request, this.trust);
+  }
+
   incoming(request: IncomingMessage, id: string): void {
     if (!this.log.isLevelEnabled('info')) return;
-    const req = { method: request.method, url: request.url, ip: clientAddress(request, this.trust) };
+    const req = { method: request.method, url: request.url, ip: this.address(request) };
     this.of(id).info({ req }, 'incoming request');
   }
 

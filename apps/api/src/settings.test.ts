@@ -7,7 +7,23 @@ describe('API settings', () => {
     expect(loadApiSettings({})).toEqual(DEFAULT_API_SETTINGS);
     expect(
       loadApiSettings({ RATE_LIMIT_PER_MINUTE: '0', TRUST_PROXY: '10.0.0.0/8, 127.0.0.1', STREAM_DRAIN_TIMEOUT_MS: '5000', STREAM_TOKEN_TTL_SECONDS: '600' }),
-    ).toEqual({ rateLimitPerMinute: 0, trustProxy: ['10.0.0.0/8', '127.0.0.1'], streamDrainTimeoutMs: 5000, streamTokenTtlSeconds: 600 });
+    ).toEqual({ ...DEFAULT_API_SETTINGS, rateLimitPerMinute: 0, trustProxy: ['10.0.0.0/8', '127.0.0.1'], streamDrainTimeoutMs: 5000, streamTokenTtlSeconds: 600 });
+    expect(
+      loadApiSettings({
+        HTTP_HEADERS_TIMEOUT_MS: '2000',
+        HTTP_REQUEST_TIMEOUT_MS: '2000',
+        STREAM_MAX_PER_KEY: '100',
+        STREAM_MAX_PER_ADDRESS: '10000',
+        METRICS_TOKEN: 'scrape-token-0123456789',
+      }),
+    ).toEqual({
+      ...DEFAULT_API_SETTINGS,
+      httpHeadersTimeoutMs: 2000,
+      httpRequestTimeoutMs: 2000,
+      streamMaxPerKey: 100,
+      streamMaxPerAddress: 10_000,
+      metricsToken: 'scrape-token-0123456789',
+    });
     expect(loadApiSettings({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
   });
 
@@ -16,6 +32,13 @@ describe('API settings', () => {
     ['STREAM_DRAIN_TIMEOUT_MS', '5'],
     ['STREAM_TOKEN_TTL_SECONDS', '-1'],
     ['TRUST_PROXY', 'proxy.example'],
+    ['HTTP_HEADERS_TIMEOUT_MS', '99'],
+    ['HTTP_HEADERS_TIMEOUT_MS', '40000'],
+    ['HTTP_REQUEST_TIMEOUT_MS', '0'],
+    ['STREAM_MAX_PER_KEY', '-1'],
+    ['STREAM_MAX_PER_ADDRESS', '1.5'],
+    ['METRICS_TOKEN', 'short'],
+    ['METRICS_TOKEN', 'has a space 0123456789'],
   ])('stops on a bad %s (%s), naming it', (name, value) => {
     expect(() => loadApiSettings({ [name]: value })).toThrow(ConfigError);
     expect(() => loadApiSettings({ [name]: value })).toThrow(name);

@@ -15,6 +15,27 @@ export interface ApiSettings {
   streamDrainTimeoutMs: number;
   /** Lifetime of the `streamToken` that POST returns. */
   streamTokenTtlSeconds: number;
+  /**
+   * A connection that has not sent a whole request head within this is
+   * closed (Node's headersTimeout; both the stream path and Fastify's).
+   */
+  httpHeadersTimeoutMs: number;
+  /**
+   * A request (head and body) not received whole within this is answered 408
+   * and closed (Node's requestTimeout). Only receiving counts: a stream is a
+   * response, and lives on.
+   */
+  httpRequestTimeoutMs: number;
+  /** Open streams per API key on this process; 0 = no cap. Past it: 429 too_many_streams. */
+  streamMaxPerKey: number;
+  /**
+   * Open streams per client address (through TRUST_PROXY) on this process;
+   * 0 = no cap. Behind a load balancer that is not trusted, every client
+   * shares one address.
+   */
+  streamMaxPerAddress: number;
+  /** When set, /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken: string | null;
 }
 
 export const DEFAULT_API_SETTINGS: ApiSettings = {
@@ -22,7 +43,15 @@ export const DEFAULT_API_SETTINGS: ApiSettings = {
   trustProxy: false,
   streamDrainTimeoutMs: 30_000,
   streamTokenTtlSeconds: 3600,
+  httpHeadersTimeoutMs: 10_000,
+  httpRequestTimeoutMs: 30_000,
+  streamMaxPerKey: 0,
+  streamMaxPerAddress: 0,
+  metricsToken: null,
 };
+
+/** A bearer token: visible ASCII without spaces, long enough not to be guessed (as API_KEYS). */
+const TOKEN = /^[\x21-\x7e]{16,256}$/;
 
 function whole(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw.trim() === '') return fallback;
@@ -46,10 +75,25 @@ export function loadApiSettings(env: Record<string, string | undefined> = proces
       throw new ConfigError('TRUST_PROXY', `must be true, false or comma-separated addresses/CIDRs (got ${JSON.stringify(env.TRUST_PROXY)})`);
     }
   }
+  const metricsToken = env.METRICS_TOKEN?.trim() || null;
+  if (metricsToken !== null && !TOKEN.test(metricsToken)) {
+    throw new ConfigError('METRICS_TOKEN', 'must be 16 to 256 visible ASCII characters without spaces');
+  }
+  const httpHeadersTimeoutMs = whole('HTTP_HEADERS_TIMEOUT_MS', env.HTTP_HEADERS_TIMEOUT_MS, DEFAULT_API_SETTINGS.httpHeadersTimeoutMs, 100, 3_600_000);
+  const httpRequestTimeoutMs = whole('HTTP_REQUEST_TIMEOUT_MS', env.HTTP_REQUEST_TIMEOUT_MS, DEFAULT_API_SETTINGS.httpRequestTimeoutMs, 100, 3_600_000);
+  // Node refuses a headers timeout longer than the request timeout.
+  if (httpHeadersTimeoutMs > httpRequestTimeoutMs) {
+    throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS', `must not exceed HTTP_REQUEST_TIMEOUT_MS (${httpRequestTimeoutMs})`);
+  }
   return {
     rateLimitPerMinute: whole('RATE_LIMIT_PER_MINUTE', env.RATE_LIMIT_PER_MINUTE, DEFAULT_API_SETTINGS.rateLimitPerMinute, 0, 1_000_000),
     trustProxy,
     streamDrainTimeoutMs: whole('STREAM_DRAIN_TIMEOUT_MS', env.STREAM_DRAIN_TIMEOUT_MS, DEFAULT_API_SETTINGS.streamDrainTimeoutMs, 100, 3_600_000),
     streamTokenTtlSeconds: whole('STREAM_TOKEN_TTL_SECONDS', env.STREAM_TOKEN_TTL_SECONDS, DEFAULT_API_SETTINGS.streamTokenTtlSeconds, 10, 86_400),
+    httpHeadersTimeoutMs,
+    httpRequestTimeoutMs,
+    streamMaxPerKey: whole('STREAM_MAX_PER_KEY', env.STREAM_MAX_PER_KEY, DEFAULT_API_SETTINGS.streamMaxPerKey, 0, 10_000_000),
+    streamMaxPerAddress: whole('STREAM_MAX_PER_ADDRESS', env.STREAM_MAX_PER_ADDRESS, DEFAULT_API_SETTINGS.streamMaxPerAddress, 0, 10_000_000),
+    metricsToken,
   };
 }

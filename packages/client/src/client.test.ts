@@ -46,7 +46,7 @@ describe('CrawlstreamClient', () => {
       `GET https://example.test/crawlstream/api/crawl-v2/${CRAWL_ID}`,
       'GET https://example.test/crawlstream/api/crawl-v2?status=running&limit=5',
       `DELETE https://example.test/crawlstream/api/crawl-v2/${CRAWL_ID}`,
-      `GET https://example.test/crawlstream/api/crawl-v2/${CRAWL_ID}/errors`,
+      `GET https://example.test/crawlstream/api/crawl-v2/${CRAWL_ID}/errors?limit=100`,
       `GET https://example.test/crawlstream/api/crawl-v2/${CRAWL_ID}/markdown`,
     ]);
   });
@@ -62,6 +62,17 @@ describe('CrawlstreamClient', () => {
     for await (const p of client.pages(CRAWL_ID, { limit: 2 })) titles.push(p.title);
     expect(titles).toEqual(['Page 0', 'Page 1', 'Page 2']);
     expect(api.requests.map((r) => new URL(r.url).search)).toEqual(['?limit=2', '?cursor=2&limit=2', '?cursor=2x&limit=2']);
+  });
+
+  it('walks every page of errors through the cursors', async () => {
+    const error = (i: number) => ({ url: `u${i}`, kind: 'skipped', reason: 'not_html', message: 'not html' });
+    const api = new FakeApi([
+      () => json(200, { items: [error(0), error(1)], nextCursor: '2' }),
+      () => json(200, { items: [error(2)], nextCursor: null }),
+    ]);
+    const client = new CrawlstreamClient({ baseUrl: 'http://127.0.0.1:9', fetch: api.fetch });
+    expect((await client.errors(CRAWL_ID)).map((e) => e.url)).toEqual(['u0', 'u1', 'u2']);
+    expect(api.requests.map((r) => new URL(r.url).search)).toEqual(['?limit=100', '?cursor=2&limit=100']);
   });
 
   it('turns JSON error bodies into CrawlstreamError with status, code and details', async () => {

@@ -68,6 +68,8 @@ export interface PagesOptions extends RequestOptions {
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+/** Errors asked for per request (the most /errors gives). */
+const ERRORS_PER_REQUEST = 100;
 
 export class CrawlstreamClient {
   readonly baseUrl: string;
@@ -142,10 +144,21 @@ export class CrawlstreamClient {
     return response.body;
   }
 
-  /** Pages that failed or were skipped. */
+  /** Every page that failed or was skipped, in the order they were settled, fetched a page of results at a time. */
   async errors(id: string, request: RequestOptions = {}): Promise<CrawlErrorItem[]> {
-    const list = await this.json('GET', errorsPath(id), crawlErrorList, { signal: request.signal });
-    return list.items;
+    const items: CrawlErrorItem[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const path = withQuery(errorsPath(id), { cursor, limit: ERRORS_PER_REQUEST });
+      const list = await this.json('GET', path, crawlErrorList, { signal: request.signal });
+      items.push(...list.items);
+      // A server from before pagination sends every error at once, without nextCursor.
+      if (list.nextCursor === null || list.nextCursor === undefined) return items;
+      if (list.nextCursor === cursor) {
+        throw new CrawlstreamError(200, 'invalid_response', `the errors cursor did not move (${cursor})`);
+      }
+      cursor = list.nextCursor;
+    }
   }
 
   /**

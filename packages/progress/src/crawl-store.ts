@@ -8,6 +8,7 @@ import {
   type Crawl,
   type CrawlErrorItem,
   type CrawlOptions,
+  type CrawlStatus,
   crawlKeys,
   DEFAULT_KEY_PREFIX,
   type ErrorInfo,
@@ -20,10 +21,13 @@ import {
   newCrawlId,
   type PageResult,
   type SKIP_REASONS,
+  TERMINAL_STATUSES,
 } from '@crawlstream/shared';
 import type { Redis } from 'ioredis';
 import { type EventFrame, makeFrame } from './frames.js';
+import { moveCrawlStatus, notePagesProcessed } from './crawl-counts.js';
 import { decodePage, encodePage } from './pages.js';
+import { jsonBytes, ResultPage } from './result-page.js';
 import { runScript } from './scripts.js';
 import { truncateText } from './truncate.js';
 
@@ -128,6 +132,10 @@ interface SettleBatch {
   pending: SettleItem[];
   flushing: boolean;
 }
+
+/** Page blobs read per round trip while filling a byte budget: the first read, and the most per read. */
+const FIRST_PAGES_READ = 8;
+const MAX_PAGES_READ = 64;
 
 /**
  * At most this much per settle, claimLinks or claim call, so no call comes
@@ -325,6 +333,7 @@ export class CrawlStore {
       .multi()
       .zadd(global.crawlIndex, now, id)
       .zadd(global.active, now, id)
+      .zadd(global.crawlsByStatus('running'), 'NX', now, id)
       .exec();
     const crawl = await this.get(id);
     return { crawl: crawl!, dispatched: toDispatches(reply, 1) };
@@ -461,6 +470,8 @@ export class CrawlStore {
           | number
         )[];
         const results = this.settleResults(reply, items.length);
+        // The rate is a metric: it never delays or fails a settle that Redis already applied.
+        this.countProcessed(items, results).catch(() => {});
         if (results.some((r) => r.result === 'settled' && r.completed)) await this.forgetActive(id);
         for (const [i, item] of items.entries()) item.resolve(results[i]!);
       } catch (error) {
@@ -563,15 +574,45 @@ export class CrawlStore {
     });
   }
 
-  /** Stored pages in settle order, `limit` at a time from `offset`. */
-  async pages(id: string, offset: number, limit: number): Promise<{ items: PageResult[]; next: number | null }> {
+  /**
+   * Stored pages in settle order, at most `limit` from `offset`, and as many
+   * as fit in `maxBytes` of the API's body (result-page.ts; at least one).
+   * With a byte budget the blobs are read a few at a time, so a page of
+   * results never holds much more than its budget in memory.
+   */
+  async pages(
+    id: string,
+    offset: number,
+    limit: number,
+    maxBytes = Number.POSITIVE_INFINITY,
+  ): Promise<{ items: PageResult[]; next: number | null }> {
     const keys = this.keys(id);
-    const urls = await this.redis.lrange(keys.pageOrder, offset, offset + limit - 1);
+    const [total, urls] = await this.listRange(keys.pageOrder, offset, limit);
     if (urls.length === 0) return { items: [], next: null };
-    const blobs = await this.redis.hmgetBuffer(keys.pages, ...urls);
-    const items = blobs.filter((b): b is Buffer => b !== null).map(decodePage);
-    const total = await this.redis.llen(keys.pageOrder);
-    return { items, next: offset + urls.length < total ? offset + urls.length : null };
+    const page = new ResultPage<PageResult>(offset, total, maxBytes);
+    const bounded = Number.isFinite(maxBytes);
+    let chunk = bounded ? FIRST_PAGES_READ : urls.length;
+    for (let from = 0; from < urls.length && !page.full; from += chunk) {
+      if (from > 0 && bounded) {
+        // As many more as the budget left seems to hold, judging by the pages so far, and one to spare.
+        const average = page.bytes / Math.max(1, page.items.length);
+        chunk = Math.min(MAX_PAGES_READ, Math.max(1, Math.floor((maxBytes - page.bytes) / average) + 1));
+      }
+      const blobs = await this.redis.hmgetBuffer(keys.pages, ...urls.slice(from, from + chunk));
+      for (const blob of blobs) {
+        const item = blob === null ? null : decodePage(blob);
+        if (!page.offer(item, item === null || !bounded ? 0 : jsonBytes(item))) break;
+      }
+    }
+    return { items: page.items, next: page.nextCursor === null ? null : offset + page.consumed };
+  }
+
+  /** LLEN and LRANGE of a list in one step. */
+  private async listRange(key: string, offset: number, limit: number): Promise<[number, string[]]> {
+    const replies = await this.redis.multi().llen(key).lrange(key, offset, offset + limit - 1).exec();
+    if (!replies) throw new Error('MULTI was aborted');
+    for (const [error] of replies) if (error) throw error;
+    return [Number(replies[0]![1]), replies[1]![1] as string[]];
   }
 
   /** Events after `cursor` ('0' = from the first), or `lost` when the log no longer has them. */
@@ -598,9 +639,24 @@ export class CrawlStore {
     }
   }
 
+  /** Every failure and skip of a crawl (tests and tools; the API reads errorPage). */
   async errors(id: string): Promise<CrawlErrorItem[]> {
     const items = await this.redis.lrange(this.keys(id).errors, 0, -1);
     return items.map((item) => JSON.parse(item) as CrawlErrorItem);
+  }
+
+  /** Failures and skips in the order they were settled: as pages() (a range, at most `maxBytes` of body). */
+  async errorPage(
+    id: string,
+    offset: number,
+    limit: number,
+    maxBytes = Number.POSITIVE_INFINITY,
+  ): Promise<{ items: CrawlErrorItem[]; next: number | null }> {
+    const [total, raw] = await this.listRange(this.keys(id).errors, offset, limit);
+    const page = new ResultPage<CrawlErrorItem>(offset, total, maxBytes);
+    // Stored as JSON.stringify wrote them: their length is their length in the body.
+    for (const text of raw) if (!page.offer(JSON.parse(text) as CrawlErrorItem, Buffer.byteLength(text))) break;
+    return { items: page.items, next: page.nextCursor === null ? null : offset + page.consumed };
   }
 
   /**
@@ -647,7 +703,24 @@ export class CrawlStore {
     return this.redis.zrange(globalKeys(this.prefix).active, 0, -1);
   }
 
+  /**
+   * A crawl ended: moved to its terminal status's set (crawl-counts.ts), then
+   * out of `active`. In that order: a crash in between leaves it in `active`,
+   * and the sweep calls this again.
+   */
   async forgetActive(id: string): Promise<void> {
+    const [status = null, finishedAt = null] = await this.redis.hmget(this.keys(id).meta, 'status', 'finishedAt');
+    if (status !== 'running') {
+      const terminal = status !== null && (TERMINAL_STATUSES as readonly string[]).includes(status) ? (status as CrawlStatus) : null;
+      await moveCrawlStatus(this.redis, this.prefix, id, terminal, Number(finishedAt) || Date.now());
+    }
     await this.redis.zrem(globalKeys(this.prefix).active, id);
+  }
+
+  /** Pages processed by a settle call, for the cluster-wide pages per second. */
+  private async countProcessed(items: SettleItem[], results: SettleResult[]): Promise<void> {
+    let processed = 0;
+    for (const [i, item] of items.entries()) if (item.args[1] === 'processed' && results[i]?.result === 'settled') processed++;
+    await notePagesProcessed(this.redis, this.prefix, processed);
   }
 }

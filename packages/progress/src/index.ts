@@ -10,9 +10,11 @@ export {
   type SettleResult,
   type TransitionResult,
 } from './crawl-store.js';
+export { countCrawlsByStatus, moveCrawlStatus, notePagesProcessed, pagesPerSecond, RATE_WINDOW_SECONDS } from './crawl-counts.js';
 export { type CrawlListPage, type CrawlListQuery, isCrawlListCursor, listCrawls } from './crawl-list.js';
 export { type EventFrame, idTime, makeFrame, parseFrame } from './frames.js';
 export { decodePage, encodePage } from './pages.js';
+export { jsonBytes, ResultPage, resultPageBytes } from './result-page.js';
 export { ProgressPublisher, type ProgressPublisherOptions } from './progress-publisher.js';
 export { defineScripts, scriptKeys } from './scripts.js';
 export { type LiveListener, type OpenResult, StreamHub, type StreamHubOptions, StreamReader } from './stream-hub.js';

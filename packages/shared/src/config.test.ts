@@ -130,6 +130,13 @@ describe('ids', () => {
     expect(isEventCursor('1700000000000-3')).toBe(true);
     expect(isEventCursor('abc')).toBe(false);
     expect(isEventCursor('1-')).toBe(false);
+    // Each part is an unsigned 64-bit integer to Redis: at the limit and one past it.
+    expect(isEventCursor('18446744073709551615-18446744073709551615')).toBe(true);
+    expect(isEventCursor('18446744073709551616-0')).toBe(false);
+    expect(isEventCursor('1-18446744073709551616')).toBe(false);
+    expect(isEventCursor('99999999999999999999-0')).toBe(false);
+    expect(isEventCursor('1-99999999999999999999')).toBe(false);
+    expect(isEventCursor('123456789012345678901-0')).toBe(false);
     expect(compareEventIds('9-0', '10-0')).toBe(-1);
     expect(compareEventIds('10-2', '10-10')).toBe(-1);
     expect(compareEventIds('10-2', '10-2')).toBe(0);

@@ -14,9 +14,24 @@ export function isCrawlId(value: string): boolean {
   return UUID_V4.test(value);
 }
 
-/** `0` means "from the first event"; anything else must be a stream id. */
+/** The largest part of a stream id: `<ms>` and `<seq>` are each an unsigned 64-bit integer to Redis. */
+const MAX_ID_PART = '18446744073709551615';
+
+/** A run of at most 20 digits that Redis reads as an unsigned 64-bit integer (same length: digits compare as strings). */
+function inIdRange(part: string): boolean {
+  return part.length < MAX_ID_PART.length || part <= MAX_ID_PART;
+}
+
+/**
+ * `0` means "from the first event"; anything else must be a stream id that
+ * Redis accepts (each part at most 2^64-1: a larger one is a Redis error,
+ * not a cursor past the end).
+ */
 export function isEventCursor(value: string): boolean {
-  return value === '0' || STREAM_ID.test(value);
+  if (value === '0') return true;
+  if (!STREAM_ID.test(value)) return false;
+  const dash = value.indexOf('-');
+  return inIdRange(value.slice(0, dash)) && inIdRange(value.slice(dash + 1));
 }
 
 /**

@@ -65,6 +65,13 @@ export function globalKeys(prefix: string = DEFAULT_KEY_PREFIX) {
     /** Sorted set of running crawls, for the stalled-work sweep. */
     active: `${prefix}:active`,
     idempotency: (owner: string, key: string) => `${prefix}:idem:${owner}:${key}`,
+    /**
+     * Sorted set per crawl status: crawl id scored by the ms it entered that
+     * status (for metrics). One hash tag for all five, so that a move is one MULTI.
+     */
+    crawlsByStatus: (status: string) => `${prefix}:bystatus:{${prefix}}:${status}`,
+    /** Hash per minute (epoch minute): epoch second -> pages processed in it, cluster-wide. */
+    processedPerSecond: (minute: number) => `${prefix}:processed:${minute}`,
   };
 }
 

@@ -158,7 +158,8 @@ export const crawlErrorItem = z.object({
   message: z.string(),
 });
 export type CrawlErrorItem = z.infer<typeof crawlErrorItem>;
-export const crawlErrorList = z.object({ items: z.array(crawlErrorItem) });
+/** `nextCursor` came with pagination: absent from older servers, null on the last page. */
+export const crawlErrorList = z.object({ items: z.array(crawlErrorItem), nextCursor: z.string().nullable().optional() });
 
 /** Every JSON error body: `{error: {code, message, details?}}`. */
 export const apiError = z.object({

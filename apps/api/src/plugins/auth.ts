@@ -10,11 +10,11 @@
 // ApiKeys and authorizeStream are plain functions, so the stream route's lean
 // path below Fastify (routes/stream.ts) applies exactly the same rules.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import { type ApiContext, visibleCrawlOwner } from '../context.js';
-import { ApiError } from '../errors.js';
+import { ApiError, replyWithError } from '../errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -142,15 +142,18 @@ export class ApiKeys {
 /**
  * May a request of `owner` (see streamOwner) with `token` (`?token=`) watch
  * crawl `id`? Without a key only a stream token for this very crawl will do
- * (401); with one, another key's crawl is answered as missing (404).
+ * (401); with one, another key's crawl is answered as missing (404). Returns
+ * the owner the stream counts against: the key's, or for a token the
+ * crawl's ('' with keys off).
  */
-export async function authorizeStream(ctx: ApiContext, id: string, owner: string | null, token: string | undefined): Promise<void> {
+export async function authorizeStream(ctx: ApiContext, id: string, owner: string | null, token: string | undefined): Promise<string> {
   if (owner === null) {
     const crawlOwner = token ? await ctx.store.owner(id) : null;
     if (token === undefined || crawlOwner === null || !(await ctx.tokens.verify(token, id, crawlOwner))) throw unauthorized();
-  } else if (ctx.apiKeys.enabled) {
-    await visibleCrawlOwner(ctx, id, owner);
+    return crawlOwner;
   }
+  if (ctx.apiKeys.enabled) await visibleCrawlOwner(ctx, id, owner);
+  return owner;
 }
 
 /** Whether `routeUrl` (a route pattern) is the stream route, which also takes `?token=`. */
@@ -160,11 +163,9 @@ async function auth(app: FastifyInstance, options: AuthOptions): Promise<void> {
   const { keys } = options;
   app.decorateRequest('owner', null);
 
-  // The challenge also goes on the reply: the queue board has its own error handler.
-  const refuse = (reply: FastifyReply, challenge: Readonly<Record<string, string>>): never => {
-    reply.headers(challenge);
-    throw unauthorized(challenge);
-  };
+  // Answered here, not thrown: the queue board has an error handler of its own (not our JSON error).
+  const refuse = (request: FastifyRequest, reply: FastifyReply, challenge: Readonly<Record<string, string>>) =>
+    replyWithError(request, reply, unauthorized(challenge));
 
   app.addHook('onRequest', async (request, reply) => {
     if (!keys.enabled) {
@@ -177,13 +178,13 @@ async function auth(app: FastifyInstance, options: AuthOptions): Promise<void> {
     const key = bearerKey(authorization) ?? (admin ? basicPassword(authorization) : null);
     request.owner = keys.ownerOfKey(key);
     if (admin) {
-      if (request.owner === null || request.owner !== keys.operator) refuse(reply, ADMIN_CHALLENGE);
+      if (request.owner === null || request.owner !== keys.operator) return refuse(request, reply, ADMIN_CHALLENGE);
       return;
     }
     if (!url.startsWith('/api/') || request.owner !== null) return;
     // The stream route checks its token itself, against the crawl's owner.
     if (isStreamRoute(url) && key === null) return;
-    refuse(reply, BEARER_CHALLENGE);
+    return refuse(request, reply, BEARER_CHALLENGE);
   });
 }
 

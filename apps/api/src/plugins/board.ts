@@ -1,16 +1,46 @@
-// The BullMQ queue board at /admin/queues (bull-board). Access is checked by
-// the auth plugin (the operator key, when API_KEYS is set).
+// The BullMQ queue board at /admin/queues (bull-board). Who may see it is
+// checked by the auth plugin (with API_KEYS, the operator key only: the first).
+// Without API_KEYS anyone who reaches the port may look, so the board is
+// read-only: the queue adapter's read-only mode (no write buttons, its write
+// routes 405) and, before any of its routes, every method but GET and HEAD
+// refused with 403 board_read_only.
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { PageQueue } from '@crawlstream/jobs';
+import { apiError } from '@crawlstream/shared';
 import type { FastifyInstance } from 'fastify';
+import { ApiError, ERRORS, type ErrorCode, errorBody, replyWithError } from '../errors.js';
 
 export const BOARD_PATH = '/admin/queues';
 
-export async function boardRoutes(app: FastifyInstance, options: { queue: PageQueue }): Promise<void> {
+export async function boardRoutes(app: FastifyInstance, options: { queue: PageQueue; readOnly: boolean }): Promise<void> {
+  const { readOnly } = options;
+  if (readOnly) {
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.method === 'GET' || request.method === 'HEAD') return;
+      return replyWithError(request, reply, new ApiError('board_read_only'));
+    });
+  }
+  // bull-board answers its own refusals in a shape of its own ({error: {key}}): ours instead, the key kept as a detail.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (reply.statusCode < 400 || typeof payload !== 'string') return payload;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(payload);
+    } catch {
+      parsed = undefined;
+    }
+    if (apiError.safeParse(parsed).success) return payload;
+    const status = reply.statusCode;
+    const code: ErrorCode = status === 404 ? 'route_not_found' : status === 405 ? 'board_read_only' : status >= 500 ? 'internal_error' : 'bad_request';
+    const key = (parsed as { error?: { key?: unknown } } | undefined)?.error?.key;
+    const message = status === 404 ? 'No such queue or job' : ERRORS[code].message;
+    reply.type('application/json; charset=utf-8');
+    return JSON.stringify(errorBody(code, message, typeof key === 'string' ? { board: key } : undefined));
+  });
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(BOARD_PATH);
-  createBullBoard({ queues: [new BullMQAdapter(options.queue)], serverAdapter });
+  createBullBoard({ queues: [new BullMQAdapter(options.queue, { readOnlyMode: readOnly })], serverAdapter });
   await app.register(serverAdapter.registerPlugin(), { prefix: BOARD_PATH });
 }

@@ -1,7 +1,7 @@
-import { crawl } from '@crawlstream/shared';
+import { crawl, crawlOptions } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
 import { describe, expect, it } from 'vitest';
-import { call, openStream, START, settlePage, settleStart, startApi } from '../test-support/harness.js';
+import { type Api, call, errorCode, openStream, START, settlePage, settleStart, startApi } from '../test-support/harness.js';
 
 /** The value of an unlabelled sample. */
 function sample(text: string, name: string): number | undefined {
@@ -42,5 +42,75 @@ describe('/metrics', () => {
     // 11 pages were processed between the two scrapes.
     expect(sample(text, 'crawlstream_pages_per_second')).toBeGreaterThan(0);
     expect(text).toContain('process_resident_memory_bytes');
+  });
+});
+
+/** Redis commands the API's command connection sends while `work` runs. */
+async function commandsDuring(api: Api, work: () => Promise<unknown>): Promise<string[]> {
+  const { redis } = api.app.crawlstream;
+  const sent: string[] = [];
+  const original = redis.sendCommand.bind(redis);
+  redis.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
+    sent.push(command.name);
+    return (original as (...args: unknown[]) => unknown)(command, ...rest);
+  }) as typeof redis.sendCommand;
+  try {
+    await work();
+  } finally {
+    redis.sendCommand = original;
+  }
+  return sent;
+}
+
+describe('/metrics at scale and behind a token', () => {
+  it('a scrape costs the same Redis commands with 3 crawls as with 300', async () => {
+    const api = await startApi(useRedis('mc'));
+    const scrape = async () => {
+      const reply = await call(api.base, 'GET', '/metrics');
+      expect(reply.status).toBe(200);
+      return reply.text;
+    };
+    const create = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const { crawl: created } = await api.store.create({ url: START, options: crawlOptions.parse({}) });
+        if (i % 3 === 1) await api.store.cancel(created.id);
+      }
+    };
+    await create(3);
+    const few = await commandsDuring(api, scrape);
+    expect(sample(await scrape(), 'crawlstream_crawls{status="running"}')).toBe(2);
+    await create(297);
+    const many = await commandsDuring(api, scrape);
+    const text = await scrape();
+    expect(sample(text, 'crawlstream_crawls{status="running"}')).toBe(200);
+    expect(sample(text, 'crawlstream_crawls{status="cancelled"}')).toBe(100);
+    expect(many).toEqual(few);
+    expect(few.length).toBeLessThanOrEqual(16);
+  });
+
+  it('pages per second is the same however often it is scraped', async () => {
+    const api = await startApi(useRedis('mr'));
+    const created = crawl.parse((await call(api.base, 'POST', '/api/crawl-v2', { body: { url: START } })).json);
+    const links = Array.from({ length: 11 }, (_, i) => `${START}p${i}`);
+    await settleStart(api.store, created.id, links);
+    for (const [i, url] of links.entries()) await settlePage(api.store, created.id, url, i);
+    const rates: (number | undefined)[] = [];
+    for (let i = 0; i < 3; i++) rates.push(sample((await call(api.base, 'GET', '/metrics')).text, 'crawlstream_pages_per_second'));
+    expect(rates).toEqual([12 / 60, 12 / 60, 12 / 60]);
+  });
+
+  it('with METRICS_TOKEN: 401 without it or with another, 200 with it', async () => {
+    const token = 'scrape-token-0123456789';
+    const api = await startApi(useRedis('mt'), { settings: { metricsToken: token } });
+    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer scrape-token-012345678X' }, { authorization: `Bearer ${token}x` }, { authorization: token }]) {
+      const refused = await call(api.base, 'GET', '/metrics', { headers });
+      expect(refused.status, JSON.stringify(headers)).toBe(401);
+      expect(errorCode(refused)).toBe('unauthorized');
+      expect(refused.headers['www-authenticate']).toBe('Bearer realm="crawlstream metrics"');
+      expect(refused.text).not.toContain('crawlstream_');
+    }
+    const scraped = await call(api.base, 'GET', '/metrics', { headers: { authorization: `Bearer ${token}` } });
+    expect(scraped.status).toBe(200);
+    expect(scraped.text).toContain('crawlstream_crawls');
   });
 });

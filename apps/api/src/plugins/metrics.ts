@@ -2,15 +2,19 @@
 // tests can run several apps in one process). Per process: HTTP latency, open
 // streams, events delivered, delivery lag, streams cut off. Cluster-wide,
 // read from Redis at scrape time (every instance reports the same values):
-// crawls by status and pages per second.
-import { crawlKeys, globalKeys, routePatterns } from '@crawlstream/shared';
+// crawls by status and pages per second, kept up to date as crawls change
+// (progress/crawl-counts.ts), so a scrape costs the same few commands however
+// many crawls there are, and changes nothing. With METRICS_TOKEN set, a
+// scrape needs `Authorization: Bearer <token>`.
+import { timingSafeEqual } from 'node:crypto';
+import { countCrawlsByStatus, pagesPerSecond, RATE_WINDOW_SECONDS } from '@crawlstream/progress';
+import { routePatterns } from '@crawlstream/shared';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
+import { ApiError } from '../errors.js';
+import { bearerKey } from './auth.js';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric, Registry } from 'prom-client';
-
-/** Crawls looked at for `crawlstream_crawls` (the newest ones). */
-const STATUS_SCAN_LIMIT = 10_000;
 
 /**
  * A label-less Prometheus histogram whose observe() allocates nothing: it
@@ -77,12 +81,12 @@ export class ApiMetrics {
   readonly streamsCutOff: Counter<'reason'>;
   /** Deliveries counted since the last scrape: a plain Map on the hot path, flushed into the counter on collect. */
   private delivered = new Map<string, number>();
-  private processed = new Map<string, number>();
-  private lastRateAt = 0;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
+    readonly redis: Redis,
+    readonly prefix: string,
+    /** CRAWL_TTL_SECONDS: how long an ended crawl is kept, and counted. */
+    readonly keepSeconds: number,
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
@@ -123,11 +127,11 @@ export class ApiMetrics {
     });
     new Gauge({
       name: 'crawlstream_crawls',
-      help: `Crawls by status (cluster-wide, the newest ${STATUS_SCAN_LIMIT})`,
+      help: 'Crawls still kept (CRAWL_TTL_SECONDS), by status (cluster-wide)',
       labelNames: ['status'],
       registers,
       async collect() {
-        const counts = await metrics.countByStatus().catch(() => null);
+        const counts = await countCrawlsByStatus(metrics.redis, metrics.prefix, metrics.keepSeconds).catch(() => null);
         if (!counts) return;
         this.reset();
         for (const [status, n] of counts) this.set({ status }, n);
@@ -135,10 +139,10 @@ export class ApiMetrics {
     });
     new Gauge({
       name: 'crawlstream_pages_per_second',
-      help: 'Pages processed per second across all running crawls (cluster-wide, since the previous scrape)',
+      help: `Pages processed per second across the cluster, over the last ${RATE_WINDOW_SECONDS} s`,
       registers,
       async collect() {
-        const rate = await metrics.pageRate().catch(() => null);
+        const rate = await pagesPerSecond(metrics.redis, metrics.prefix).catch(() => null);
         if (rate !== null) this.set(rate);
       },
     });
@@ -148,48 +152,19 @@ export class ApiMetrics {
   noteDelivered(type: string): void {
     this.delivered.set(type, (this.delivered.get(type) ?? 0) + 1);
   }
-
-  private async countByStatus(): Promise<Map<string, number>> {
-    const ids = await this.redis.zrevrange(globalKeys(this.prefix).crawlIndex, 0, STATUS_SCAN_LIMIT - 1);
-    const counts = new Map<string, number>(
-      ['queued', 'running', 'completed', 'failed', 'cancelled'].map((s) => [s, 0]),
-    );
-    if (ids.length === 0) return counts;
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hget(crawlKeys(id, this.prefix).meta, 'status');
-    for (const [, status] of (await pipeline.exec()) ?? []) {
-      if (typeof status === 'string') counts.set(status, (counts.get(status) ?? 0) + 1);
-    }
-    return counts;
-  }
-
-  /** Pages processed since the previous scrape, per second, over the running crawls and those that just ended. */
-  private async pageRate(): Promise<number> {
-    const active = await this.redis.zrange(globalKeys(this.prefix).active, 0, -1);
-    const ids = [...new Set([...active, ...this.processed.keys()])];
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hget(crawlKeys(id, this.prefix).counters, 'processed');
-    const replies = ids.length > 0 ? ((await pipeline.exec()) ?? []) : [];
-    const now = Date.now();
-    const first = this.lastRateAt === 0;
-    let delta = 0;
-    const next = new Map<string, number>();
-    const stillActive = new Set(active);
-    for (const [i, id] of ids.entries()) {
-      const processed = Number(replies[i]?.[1] ?? 0);
-      const before = this.processed.get(id);
-      if (!first) delta += Math.max(0, processed - (before ?? 0));
-      if (stillActive.has(id)) next.set(id, processed);
-    }
-    const seconds = (now - this.lastRateAt) / 1000;
-    this.processed = next;
-    this.lastRateAt = now;
-    return first || seconds <= 0 ? 0 : delta / seconds;
-  }
 }
 
-async function metricsPlugin(app: FastifyInstance, options: { metrics: ApiMetrics }): Promise<void> {
-  const { metrics } = options;
+const METRICS_CHALLENGE = { 'www-authenticate': 'Bearer realm="crawlstream metrics"' } as const;
+
+/** Whether `authorization` is `Bearer <token>`, compared in constant time. */
+function bearerMatches(authorization: string | undefined, token: string): boolean {
+  const given = Buffer.from(bearerKey(authorization) ?? '');
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+async function metricsPlugin(app: FastifyInstance, options: { metrics: ApiMetrics; token: string | null }): Promise<void> {
+  const { metrics, token } = options;
   app.addHook('onResponse', async (request, reply) => {
     // A stream's "response time" is its lifetime: not latency.
     if (request.routeOptions.url === routePatterns.stream) return;
@@ -205,7 +180,10 @@ async function metricsPlugin(app: FastifyInstance, options: { metrics: ApiMetric
   app.get(
     routePatterns.metrics,
     { schema: { hide: true }, config: { rateLimit: false } },
-    async (_request, reply) => {
+    async (request, reply) => {
+      if (token !== null && !bearerMatches(request.headers.authorization, token)) {
+        throw new ApiError('unauthorized', 'A valid metrics token is required (Authorization: Bearer <METRICS_TOKEN>)', undefined, METRICS_CHALLENGE);
+      }
       const text = await metrics.registry.metrics();
       return reply.type(metrics.registry.contentType).send(text);
     },

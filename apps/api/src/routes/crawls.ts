@@ -18,6 +18,7 @@ import {
   crawlRequestSchema,
   crawlStatus,
   globalKeys,
+  MAX_RESPONSE_BYTES,
   newCrawlId,
   normalizeUrl,
   type PageResult,
@@ -42,6 +43,15 @@ const crawlWithToken = crawl.extend({
     .optional()
     .describe('With API_KEYS set: opens this crawl\'s stream as `?token=` until it expires (STREAM_TOKEN_TTL_SECONDS)'),
 });
+
+/** The cursor of /pages and /errors: a position in the crawl's list, as nextCursor gave it. */
+const offsetCursor = z.string().max(32).optional().describe('nextCursor of the previous page');
+
+function offsetOf(cursor: string | undefined): number {
+  if (cursor === undefined) return 0;
+  if (!/^\d{1,9}$/.test(cursor)) throw new ApiError('invalid_cursor');
+  return Number(cursor);
+}
 
 const errors = { 400: apiError, 401: apiError, 404: apiError, 429: apiError, 503: apiError };
 
@@ -234,10 +244,11 @@ export async function crawlRoutes(app: FastifyInstance, options: { ctx: ApiConte
     {
       schema: {
         summary: 'Stored pages, in the order they were stored',
+        description: `At most \`limit\` pages and at most ${MAX_RESPONSE_BYTES} bytes of body: fewer items when they weigh more, with \`nextCursor\` set.`,
         tags: ['results'],
         params: crawlIdParams,
         querystring: z.object({
-          cursor: z.string().max(32).optional().describe('nextCursor of the previous page'),
+          cursor: offsetCursor,
           limit: queryInt(1, 100, 20).describe('1 to 100, default 20'),
         }),
         response: { 200: pageList, ...errors },
@@ -246,9 +257,9 @@ export async function crawlRoutes(app: FastifyInstance, options: { ctx: ApiConte
     async (request) => {
       const { id } = request.params;
       const { cursor, limit } = request.query;
-      if (cursor !== undefined && !/^\d{1,9}$/.test(cursor)) throw new ApiError('invalid_cursor');
+      const offset = offsetOf(cursor);
       await visibleCrawlOwner(ctx, id, request.owner);
-      const page = await store.pages(id, cursor === undefined ? 0 : Number(cursor), limit);
+      const page = await store.pages(id, offset, limit, MAX_RESPONSE_BYTES);
       return { items: page.items, nextCursor: page.next === null ? null : String(page.next) };
     },
   );
@@ -272,7 +283,7 @@ export async function crawlRoutes(app: FastifyInstance, options: { ctx: ApiConte
       await visibleCrawlOwner(ctx, id, request.owner);
       // Sent a batch at a time, so a 10,000-page crawl is never held whole. The
       // first batch is read before answering: a Redis failure is still a JSON error.
-      const firstBatch = await store.pages(id, 0, PAGES_PER_MARKDOWN_READ);
+      const firstBatch = await store.pages(id, 0, PAGES_PER_MARKDOWN_READ, MAX_RESPONSE_BYTES);
       async function* sections(): AsyncGenerator<string> {
         let batch = firstBatch;
         let separator = '';
@@ -282,7 +293,7 @@ export async function crawlRoutes(app: FastifyInstance, options: { ctx: ApiConte
             separator = '\n---\n\n';
           }
           if (batch.next === null) return;
-          batch = await store.pages(id, batch.next, PAGES_PER_MARKDOWN_READ);
+          batch = await store.pages(id, batch.next, PAGES_PER_MARKDOWN_READ, MAX_RESPONSE_BYTES);
         }
       }
       // The typed reply knows the schema's string; a stream of strings is what is sent.
@@ -295,16 +306,23 @@ export async function crawlRoutes(app: FastifyInstance, options: { ctx: ApiConte
     routePatterns.errors,
     {
       schema: {
-        summary: 'Pages that failed or were skipped',
+        summary: 'Pages that failed or were skipped, in the order they were settled',
+        description: `Paginated as /pages: at most \`limit\` items and at most ${MAX_RESPONSE_BYTES} bytes of body, \`nextCursor\` null on the last page.`,
         tags: ['results'],
         params: crawlIdParams,
+        querystring: z.object({
+          cursor: offsetCursor,
+          limit: queryInt(1, 100, 20).describe('1 to 100, default 20'),
+        }),
         response: { 200: crawlErrorList, ...errors },
       },
     },
     async (request) => {
       const { id } = request.params;
+      const offset = offsetOf(request.query.cursor);
       await visibleCrawlOwner(ctx, id, request.owner);
-      return { items: await store.errors(id) };
+      const page = await store.errorPage(id, offset, request.query.limit, MAX_RESPONSE_BYTES);
+      return { items: page.items, nextCursor: page.next === null ? null : String(page.next) };
     },
   );
 }

@@ -46,7 +46,7 @@ async function both(api: Api, path: string, headers: Record<string, string> = {}
 }
 
 describe('the stream route answers alike on both paths', () => {
-  it('refusals: unknown crawl, malformed cursor (header or query), 204 past the end', async () => {
+  it('refusals: unknown crawl, malformed or out-of-range cursor (header or query), 204 past the end', async () => {
     const api = await startApi(useRedis('sp'));
     const created = await postCrawl(api);
 
@@ -64,6 +64,26 @@ describe('the stream route answers alike on both paths', () => {
     expect(JSON.parse(badQuery.body).error.code).toBe('invalid_last_event_id');
     const empty = await both(api, `${streamOf(created.id)}?lastEventId=`);
     expect(empty.status).toBe(400);
+    // Each part of a stream id is an unsigned 64-bit integer to Redis: one past it is a 400 (not a
+    // Redis error, not a reset), on a running crawl, as the header and as the query parameter.
+    for (const cursor of ['99999999999999999999-0', '1-99999999999999999999', '18446744073709551616-0', '0-18446744073709551616']) {
+      for (const [path, headers] of [
+        [streamOf(created.id), { 'last-event-id': cursor }],
+        [`${streamOf(created.id)}?lastEventId=${cursor}`, {}],
+      ] as const) {
+        const refused = await both(api, path, headers);
+        expect(refused.status, `${path} ${JSON.stringify(headers)}`).toBe(400);
+        expect(JSON.parse(refused.body).error.code).toBe('invalid_last_event_id');
+      }
+    }
+    // At the limit it is a cursor past anything stored: a reset and a snapshot, then live.
+    for (const path of [streamOf(created.id), viaFastify(streamOf(created.id))]) {
+      const client = await openStream(api.base, path, { 'last-event-id': '18446744073709551615-18446744073709551615' });
+      expect(client.status, path).toBe(200);
+      await client.waitFor((c) => c.events.length >= 2, 10_000, 'reset and snapshot');
+      expect(client.events.map((e) => e.event)).toEqual(['reset', 'snapshot']);
+      client.close();
+    }
 
     await playCrawl(api.store, created.id, 2);
     const last = (await storedEvents(api.store, created.id)).at(-1)!;

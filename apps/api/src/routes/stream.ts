@@ -28,6 +28,7 @@ import { ApiError, sendErrorRaw } from '../errors.js';
 import { authorizeStream } from '../plugins/auth.js';
 import { MAX_URL_LENGTH, type RequestLog, requestId } from '../requests.js';
 import { PINGS, SseWriter, type WriteResult } from '../sse.js';
+import { type StreamSlot, StreamSlots } from '../stream-slots.js';
 import { crawlIdParams } from './params.js';
 
 /** Consecutive failed reads (Redis down) before a stream is ended; the client then resumes. */
@@ -63,6 +64,12 @@ function appendedAt(frame: EventFrame): number {
     lastAppendedAt = idTime(frame.id);
   }
   return lastAppendedAt;
+}
+
+/** A stream that may start: its reader and its place in the per-key and per-address counts. */
+interface OpenedStream {
+  reader: StreamReader;
+  slot: StreamSlot;
 }
 
 /** What a stream request asks for, whichever path parsed it. */
@@ -124,6 +131,8 @@ class StreamConnection extends SseWriter implements LiveListener {
   constructor(
     private readonly streams: Streams,
     private readonly reader: StreamReader,
+    /** Given back to Streams when this stream ends. */
+    readonly slot: StreamSlot,
     res: ServerResponse,
     private readonly requestId: string,
     /** performance.now() at the request, when this path logs its completion (Fastify logs its own). */
@@ -261,6 +270,7 @@ class StreamConnection extends SseWriter implements LiveListener {
 /** The open streams of this process, and how a stream request is answered. */
 export class Streams {
   private readonly connections = new Set<StreamConnection>();
+  private readonly slots: StreamSlots;
   private closing = false;
   /** Heartbeat epochs: one process timer instead of one per connection. */
   epoch = 0;
@@ -271,7 +281,9 @@ export class Streams {
     readonly requests: RequestLog,
     /** The `retry:` the stream announces (ms before an EventSource reconnects). */
     private readonly retryMs: number,
-  ) {}
+  ) {
+    this.slots = new StreamSlots(ctx.settings.streamMaxPerKey, ctx.settings.streamMaxPerAddress);
+  }
 
   /**
    * Serves a plain stream request below Fastify; false when `request` is not
@@ -295,7 +307,7 @@ export class Streams {
   private async serveLean(request: IncomingMessage, res: ServerResponse, target: StreamTarget, id: string, startedAt: number) {
     // The same checks, in the same order, as the Fastify route's hooks and handler.
     const owner = this.ctx.apiKeys.streamOwner(request.headers.authorization);
-    const opened = await this.open(target, request.headers['last-event-id'], owner);
+    const opened = await this.open(target, request.headers['last-event-id'], owner, this.requests.address(request));
     if (opened === null) {
       res.writeHead(204, { 'cache-control': NO_CACHE, 'x-request-id': id });
       res.end();
@@ -305,18 +317,35 @@ export class Streams {
     this.start(opened, res, id, startedAt);
   }
 
-  /** Checks a stream request and opens its reader; null when the cursor is past the end (204). */
-  async open(target: StreamTarget, lastEventIdHeader: string | string[] | undefined, owner: string | null): Promise<StreamReader | null> {
+  /**
+   * Checks a stream request, takes its slot (429 past a cap) and opens its
+   * reader; null when the cursor is past the end (204).
+   */
+  async open(
+    target: StreamTarget,
+    lastEventIdHeader: string | string[] | undefined,
+    owner: string | null,
+    address: string | undefined,
+  ): Promise<OpenedStream | null> {
     const cursor = cursorOf(lastEventIdHeader, target.lastEventId);
-    await authorizeStream(this.ctx, target.id, owner, target.token);
-    const opened = await this.ctx.hub.open(target.id, cursor);
+    const countedOwner = await authorizeStream(this.ctx, target.id, owner, target.token);
+    const slot = this.slots.take(this.ctx.apiKeys.enabled ? countedOwner : null, address);
+    let opened: Awaited<ReturnType<ApiContext['hub']['open']>>;
+    try {
+      opened = await this.ctx.hub.open(target.id, cursor);
+    } catch (error) {
+      this.slots.release(slot);
+      throw error;
+    }
+    if (opened.kind === 'stream') return { reader: opened.reader, slot };
+    this.slots.release(slot);
     if (opened.kind === 'missing') throw new ApiError('not_found');
-    return opened.kind === 'ended' ? null : opened.reader;
+    return null;
   }
 
   /** Sends the SSE head and runs the connection on its own. */
-  start(reader: StreamReader, res: ServerResponse, id: string, startedAt: number | null): void {
-    const connection = new StreamConnection(this, reader, res, id, startedAt);
+  start(opened: OpenedStream, res: ServerResponse, id: string, startedAt: number | null): void {
+    const connection = new StreamConnection(this, opened.reader, opened.slot, res, id, startedAt);
     this.connections.add(connection);
     this.ctx.metrics.openStreams.inc();
     if (this.heartbeat === null) {
@@ -344,6 +373,7 @@ export class Streams {
 
   closed(connection: StreamConnection): void {
     if (!this.connections.delete(connection)) return;
+    this.slots.release(connection.slot);
     this.ctx.metrics.openStreams.dec();
     if (this.connections.size === 0 && this.heartbeat !== null) {
       clearInterval(this.heartbeat);
@@ -394,15 +424,16 @@ export async function streamRoutes(app: FastifyInstance, options: { ctx: ApiCont
           400: apiError,
           401: apiError,
           404: apiError,
+          429: apiError.describe('too_many_streams: a STREAM_MAX_PER_KEY or STREAM_MAX_PER_ADDRESS cap is reached (Retry-After)'),
         },
       },
     },
     async (request, reply) => {
       const target = { id: request.params.id, lastEventId: request.query.lastEventId, token: request.query.token };
-      const reader = await streams.open(target, request.headers['last-event-id'], request.owner);
-      if (reader === null) return reply.code(204).header('cache-control', NO_CACHE).send(null);
+      const opened = await streams.open(target, request.headers['last-event-id'], request.owner, request.ip);
+      if (opened === null) return reply.code(204).header('cache-control', NO_CACHE).send(null);
       reply.hijack();
-      streams.start(reader, reply.raw, String(request.id), null);
+      streams.start(opened, reply.raw, String(request.id), null);
     },
   );
 }

@@ -73,7 +73,7 @@ export function call(
   base: string,
   method: string,
   path: string,
-  options: { headers?: Record<string, string>; body?: unknown; raw?: string | Buffer } = {},
+  options: { headers?: Record<string, string>; body?: unknown; raw?: string | Buffer; signal?: AbortSignal } = {},
 ): Promise<Reply> {
   const url = new URL(path, base);
   const headers: Record<string, string> = { ...options.headers };
@@ -84,7 +84,7 @@ export function call(
   }
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, method, path: `${url.pathname}${url.search}`, headers, agent: false },
+      { host: url.hostname, port: url.port, method, path: `${url.pathname}${url.search}`, headers, agent: false, signal: options.signal },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -133,7 +133,7 @@ export class SseClient {
   private listeners = new Set<() => void>();
   readonly opened: Promise<void>;
 
-  constructor(base: string, path: string, headers: Record<string, string> = {}) {
+  constructor(base: string, path: string, headers: Record<string, string> = {}, signal?: AbortSignal) {
     const url = new URL(path, base);
     let resolveOpen!: () => void;
     let rejectOpen!: (error: Error) => void;
@@ -152,7 +152,7 @@ export class SseClient {
       resolveDone();
     };
     this.req = http.get(
-      { host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, headers, agent: false },
+      { host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, headers, agent: false, signal },
       (res) => {
         this.res = res;
         this.status = res.statusCode ?? 0;
@@ -256,8 +256,9 @@ export class SseClient {
   }
 }
 
-export async function openStream(base: string, path: string, headers: Record<string, string> = {}): Promise<SseClient> {
-  const client = new SseClient(base, path, headers);
+/** `signal` aborts the request (and so the stream) wherever it is. */
+export async function openStream(base: string, path: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<SseClient> {
+  const client = new SseClient(base, path, headers, signal);
   await client.opened;
   return client;
 }

@@ -1,0 +1,65 @@
+// The queue board: read-only without API_KEYS (anyone who reaches the port
+// may look, nobody may act); with keys, the operator key (the first) may act
+// and no other key may even look.
+import { useRedis } from '@crawlstream/testkit';
+import { describe, expect, it } from 'vitest';
+import { call, errorCode, startApi } from '../test-support/harness.js';
+
+const ALICE = 'alice-key-0123456789';
+const BOB = 'bob-key-0123456789ab';
+const as = (key: string) => ({ authorization: `Bearer ${key}` });
+const JOB = { name: 'page', data: { crawlId: '3b241101-e2bb-4255-8caf-4136c566a962', url: 'http://127.0.0.1:9/x', depth: 0 }, options: {} };
+
+/** Every kind of write the board offers: pause, add a job, empty, pause all. */
+const WRITES = [
+  ['PUT', '/admin/queues/api/queues/pages/pause', undefined],
+  ['POST', '/admin/queues/api/queues/pages/add', JOB],
+  ['PUT', '/admin/queues/api/queues/pages/empty', undefined],
+  ['PUT', '/admin/queues/api/queues/pause', undefined],
+  ['PATCH', '/admin/queues/api/queues/pages/some-job/update-data', { data: {} }],
+] as const;
+
+describe('the queue board', () => {
+  it('without API_KEYS: shown read-only; every write is 403 board_read_only and changes nothing', async () => {
+    const api = await startApi(useRedis('bd'));
+    const { queue } = api.app.crawlstream;
+    const page = await call(api.base, 'GET', '/admin/queues');
+    expect(page.status).toBe(200);
+    const queues = await call(api.base, 'GET', '/admin/queues/api/queues');
+    expect(queues.status).toBe(200);
+    const pages = (queues.json as { queues: { name: string; readOnlyMode: boolean }[] }).queues.find((q) => q.name === 'pages');
+    expect(pages?.readOnlyMode).toBe(true);
+
+    const before = await queue.getJobCounts();
+    for (const [method, path, body] of WRITES) {
+      const refused = await call(api.base, method, path, body === undefined ? {} : { body });
+      expect(refused.status, `${method} ${path}`).toBe(403);
+      expect(errorCode(refused)).toBe('board_read_only');
+      expect(refused.headers['content-type']).toBe('application/json; charset=utf-8');
+    }
+    expect(await queue.isPaused()).toBe(false);
+    expect(await queue.getJobCounts()).toEqual(before);
+  });
+
+  it('with API_KEYS: only the operator key may look or act', async () => {
+    const api = await startApi(useRedis('bd2'), { env: { API_KEYS: `${ALICE},${BOB}` } });
+    const { queue } = api.app.crawlstream;
+    const queues = await call(api.base, 'GET', '/admin/queues/api/queues', { headers: as(ALICE) });
+    const pages = (queues.json as { queues: { name: string; readOnlyMode: boolean }[] }).queues.find((q) => q.name === 'pages');
+    expect(pages?.readOnlyMode).toBe(false);
+
+    for (const headers of [{}, as(BOB), as('not-a-key-0123456789')]) {
+      const refused = await call(api.base, 'PUT', '/admin/queues/api/queues/pages/pause', { headers });
+      expect(refused.status).toBe(401);
+      expect(errorCode(refused)).toBe('unauthorized');
+      expect(refused.headers['www-authenticate']).toMatch(/^Basic/);
+    }
+    expect(await queue.isPaused()).toBe(false);
+
+    const basic = `Basic ${Buffer.from(`admin:${ALICE}`).toString('base64')}`;
+    expect((await call(api.base, 'PUT', '/admin/queues/api/queues/pages/pause', { headers: { authorization: basic } })).status).toBe(200);
+    expect(await queue.isPaused()).toBe(true);
+    expect((await call(api.base, 'PUT', '/admin/queues/api/queues/pages/resume', { headers: as(ALICE) })).status).toBe(200);
+    expect(await queue.isPaused()).toBe(false);
+  });
+});

@@ -3,6 +3,7 @@
 // that names the variable.
 import { z } from 'zod';
 import { DEFAULT_MAX_PAGES_CAP } from './schemas.js';
+import { MAX_PAGES_CEILING } from './limits.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -105,7 +106,7 @@ const variables = {
     fallback: '',
   },
   HEARTBEAT_MS: { schema: intIn(100, 3_600_000), fallback: '15000' },
-  MAX_PAGES_CAP: { schema: intIn(1, 1_000_000), fallback: String(DEFAULT_MAX_PAGES_CAP) },
+  MAX_PAGES_CAP: { schema: intIn(1, MAX_PAGES_CEILING), fallback: String(DEFAULT_MAX_PAGES_CAP) },
   CRAWL_TTL_SECONDS: { schema: intIn(60, 31_536_000), fallback: '86400' },
   LOG_LEVEL: { schema: z.enum(LOG_LEVELS), fallback: 'info' },
 } as const;

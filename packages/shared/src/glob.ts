@@ -316,6 +316,8 @@ export class GlobMatcher {
   readonly skips: number;
   /** Upper bound of word operations per character of the path. */
   readonly stepsPerChar: number;
+  /** Bytes of the compiled tables (what a cache of matchers should weigh). */
+  readonly tableBytes: number;
   private readonly start: Int32Array;
   private readonly final: Int32Array;
   private readonly eps1: Int32Array;
@@ -392,6 +394,7 @@ export class GlobMatcher {
     }
     this.bounds = [...cuts].sort((a, b) => a - b);
     this.adv = new Int32Array(this.bounds.length * words);
+    this.tableBytes = this.adv.byteLength + 10 * words * 4 + this.bounds.length * 8;
     for (let i = 0; i < n; i++) {
       const consume = states[i]?.adv;
       if (!consume) continue;

@@ -36,6 +36,15 @@ export const MAX_PAGE_BYTES = 10 * 1024 * 1024;
 /** One `/pages` or `/errors` response body is at most this many bytes (fewer items, `nextCursor` set). */
 export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
+/**
+ * A crawl's options as JSON (UTF-8) are at most this large, so the `started`
+ * event and every snapshot stay under MAX_EVENT_BYTES whatever the globs hold.
+ */
+export const MAX_OPTIONS_BYTES = 32 * 1024;
+
+/** The highest `MAX_PAGES_CAP` a deployment may set (and so the highest `maxPages` a stored crawl can have). */
+export const MAX_PAGES_CEILING = 1_000_000;
+
 /** Longest `include`/`exclude` glob pattern, in characters, and patterns per list. */
 export const MAX_GLOB_LENGTH = 512;
 export const MAX_GLOBS = 100;

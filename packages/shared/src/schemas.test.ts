@@ -2,11 +2,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type CrawlEvent,
+  crawl,
   crawlEvent,
   crawlOptionsSchema,
   crawlRequest,
   crawlRequestSchema,
   EVENT_TYPES,
+  MAX_GLOB_LENGTH,
+  MAX_OPTIONS_BYTES,
+  MAX_PAGE_BYTES,
+  MAX_PAGES_CEILING,
 } from './index.js';
 
 const counters = { discovered: 3, processed: 1, failed: 1, skipped: 1 };
@@ -113,6 +118,48 @@ describe('crawl request', () => {
     const result = crawlRequest.safeParse(body);
     expect(result.success).toBe(false);
     expect(result.error?.issues.map((issue) => issue.path)).toContainEqual(path);
+  });
+
+  it('bounds maxBytes at MAX_PAGE_BYTES: at the limit and one past it', () => {
+    const at = crawlRequest.safeParse({ url: 'https://x.test/', options: { maxBytes: MAX_PAGE_BYTES } });
+    expect(at.success).toBe(true);
+    const past = crawlRequest.safeParse({ url: 'https://x.test/', options: { maxBytes: MAX_PAGE_BYTES + 1 } });
+    expect(past.error?.issues.map((issue) => issue.path)).toContainEqual(['options', 'maxBytes']);
+  });
+
+  it('bounds the options at MAX_OPTIONS_BYTES of JSON, so started and snapshot events stay small', () => {
+    const defaults = crawlOptionsSchema().parse({});
+    const bytes = (include: string[]) => new TextEncoder().encode(JSON.stringify({ ...defaults, include })).length;
+    // Full-length globs of quotes, which double in JSON, then of plain characters (a byte each)...
+    const quotes = `/${'"'.repeat(MAX_GLOB_LENGTH - 1)}`;
+    const plain = (length: number) => `/${'a'.repeat(length - 1)}`;
+    const include: string[] = [];
+    while (bytes([...include, quotes, '', '']) < MAX_OPTIONS_BYTES - MAX_GLOB_LENGTH) include.push(quotes);
+    while (bytes([...include, plain(MAX_GLOB_LENGTH), '']) < MAX_OPTIONS_BYTES) include.push(plain(MAX_GLOB_LENGTH));
+    // ...then one plain glob sized to land exactly on the limit.
+    const length = MAX_OPTIONS_BYTES - bytes([...include, '']);
+    expect(length).toBeGreaterThan(0);
+    expect(length).toBeLessThan(MAX_GLOB_LENGTH);
+    expect(bytes([...include, plain(length)])).toBe(MAX_OPTIONS_BYTES);
+    const at = crawlRequest.safeParse({ url: 'https://x.test/', options: { include: [...include, plain(length)] } });
+    expect(at.success).toBe(true);
+    const past = crawlRequest.safeParse({ url: 'https://x.test/', options: { include: [...include, plain(length + 1)] } });
+    expect(past.success).toBe(false);
+    expect(past.error?.issues[0]?.path).toEqual(['options']);
+    expect(past.error?.issues[0]?.message).toMatch(/more than 32768/);
+  });
+
+  it('reads back a stored crawl whose maxPages is above the default cap (MAX_PAGES_CAP raised)', () => {
+    const options = crawlRequestSchema(MAX_PAGES_CEILING).parse({ url: 'https://x.test/', options: { maxPages: 500_000 } }).options;
+    const stored = {
+      id: 'c1',
+      url: 'https://x.test/',
+      status: 'running',
+      options,
+      counters,
+      createdAt: new Date(0).toISOString(),
+    };
+    expect(crawl.safeParse(stored).success).toBe(true);
   });
 
   it('takes its maxPages bound from MAX_PAGES_CAP', () => {

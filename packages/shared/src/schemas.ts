@@ -2,7 +2,14 @@
 // schemas; every TypeScript type of a request, crawl or event is inferred here.
 import { z } from 'zod';
 import { pathGlobProblem } from './glob.js';
-import { MAX_GLOB_LENGTH, MAX_GLOBS, MAX_PAGE_BYTES, MAX_URL_LENGTH } from './limits.js';
+import {
+  MAX_GLOB_LENGTH,
+  MAX_GLOBS,
+  MAX_OPTIONS_BYTES,
+  MAX_PAGE_BYTES,
+  MAX_PAGES_CEILING,
+  MAX_URL_LENGTH,
+} from './limits.js';
 
 export const DEFAULT_MAX_PAGES_CAP = 10_000;
 
@@ -79,14 +86,24 @@ function optionsSchema(maxPagesCap: number, glob: z.ZodType<string>) {
     .strict();
 }
 
+const utf8 = new TextEncoder();
+
 /** Options with their defaults and bounds, as a request sends them; `maxPagesCap` is `MAX_PAGES_CAP`. */
 export function crawlOptionsSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) {
-  return optionsSchema(maxPagesCap, requestGlob);
+  return optionsSchema(maxPagesCap, requestGlob).superRefine((options, ctx) => {
+    const bytes = utf8.encode(JSON.stringify(options)).length;
+    if (bytes > MAX_OPTIONS_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `options are ${bytes} bytes as JSON, more than ${MAX_OPTIONS_BYTES} (shorten include/exclude)`,
+      });
+    }
+  });
 }
 
 export const crawlOptions = crawlOptionsSchema();
 /** The options of a stored crawl (in responses and events): the same shape, globs not re-checked. */
-const storedCrawlOptions = optionsSchema(DEFAULT_MAX_PAGES_CAP, storedGlob);
+const storedCrawlOptions = optionsSchema(MAX_PAGES_CEILING, storedGlob);
 export type CrawlOptions = z.output<typeof crawlOptions>;
 export type CrawlOptionsInput = z.input<typeof crawlOptions>;
 

@@ -9,17 +9,24 @@ export type ScopeOptions = Pick<CrawlOptions, 'scope' | 'include' | 'exclude'>;
 export interface Scope {
   /** True when `url` (absolute, any spelling) belongs to the crawl. */
   inScope(url: string): boolean;
+  /** Bytes held by the compiled globs (a cache of scopes weighs them by this). */
+  readonly bytes: number;
 }
 
-type PathMatcher = (path: string) => boolean;
+interface PathMatcher {
+  test(path: string): boolean;
+  bytes: number;
+}
+
+const NO_GLOBS: PathMatcher = { test: () => false, bytes: 0 };
 
 export function makeScope(startUrl: string, options: ScopeOptions): Scope {
   const normalized = normalizeUrl(startUrl);
   if (!normalized) throw new TypeError(`not a crawlable start URL: ${startUrl}`);
   const start = new URL(normalized);
   const inArea = areaMatcher(start, options.scope);
-  const included = options.include.length === 0 ? () => true : globMatcher(options.include);
-  const excluded = options.exclude.length === 0 ? () => false : globMatcher(options.exclude);
+  const included = globMatcher(options.include);
+  const excluded = globMatcher(options.exclude);
 
   const everyPath = options.include.length === 0 && options.exclude.length === 0;
   return {
@@ -28,9 +35,10 @@ export function makeScope(startUrl: string, options: ScopeOptions): Scope {
       if (!url || !inArea(url)) return false;
       if (everyPath) return true;
       const paths = pathForms(url.pathname);
-      if (paths.some(excluded)) return false;
-      return paths.some(included);
+      if (paths.some((path) => excluded.test(path))) return false;
+      return options.include.length === 0 || paths.some((path) => included.test(path));
     },
+    bytes: included.bytes + excluded.bytes,
   };
 }
 
@@ -66,8 +74,12 @@ function registrableDomain(hostname: string): string {
  * leading one (`docs/**`) is anchored at the root, as users write it.
  */
 function globMatcher(patterns: string[]): PathMatcher {
+  if (patterns.length === 0) return NO_GLOBS;
   const matchers = patterns.map(compilePathGlob);
-  return (path) => matchers.some((matcher) => matcher.test(path));
+  return {
+    test: (path) => matchers.some((matcher) => matcher.test(path)),
+    bytes: matchers.reduce((sum, matcher) => sum + matcher.tableBytes, 0),
+  };
 }
 
 /** The path as sent and, when it differs, as a person would type it (`café`, not `caf%C3%A9`). */

@@ -1,4 +1,4 @@
-import { compareEventIds, crawl, crawlEvent, isTerminalEvent } from '@crawlstream/shared';
+import { compareEventIds, crawl, crawlEvent, isTerminalEvent, MAX_MESSAGE_LENGTH } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
 import { describe, expect, it } from 'vitest';
 import {
@@ -196,9 +196,10 @@ describe('GET /api/crawl-v2/:id/stream', () => {
     await client.waitFor((c) => c.events.length >= 1, 10_000, 'snapshot');
     client.pause();
 
-    // ~24 MB of events, far more than the socket buffers on both ends hold.
-    const message = 'x'.repeat(4096);
-    const links = Array.from({ length: 6000 }, (_, i) => `${START}f${i}`);
+    // ~30 MB of events, far more than the socket buffers on both ends hold
+    // (messages are cut at MAX_MESSAGE_LENGTH, so long URLs carry the bulk).
+    const message = 'x'.repeat(MAX_MESSAGE_LENGTH);
+    const links = Array.from({ length: 6000 }, (_, i) => `${START}f${i}-${'y'.repeat(1800)}`);
     await settleStart(api.store, created.id, links);
     for (let i = 0; i < links.length; i += 200) {
       await Promise.all(

@@ -8,7 +8,6 @@ import {
   type Crawl,
   type CrawlErrorItem,
   type CrawlOptions,
-  type CrawlStatus,
   crawlKeys,
   DEFAULT_KEY_PREFIX,
   type ErrorInfo,

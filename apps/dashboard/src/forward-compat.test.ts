@@ -114,6 +114,34 @@ describe('the dashboard against a newer server', () => {
     expect(model.ended).toBe(false);
   });
 
+  it('resumes after an unknown event without reading it again', async () => {
+    const asked: (string | null)[] = [];
+    const answers = [
+      () => new Response(NEWER_LOG.slice(0, 2).join(''), { headers: { 'content-type': 'text/event-stream' } }),
+      () => new Response(null, { status: 204 }),
+    ];
+    vi.stubGlobal('fetch', async (_input: string, init: RequestInit) => {
+      asked.push(new Headers(init.headers).get('last-event-id'));
+      return answers.shift()!();
+    });
+    const api = new DashboardApi(undefined, BASE);
+    const seen: string[] = [];
+    const feed = await new Promise<{ cursor: string | undefined }>((resolve) => {
+      const started = followCrawl({
+        api,
+        crawlId: ID,
+        from: '0',
+        onEvent: (streamed) => seen.push(streamed.id),
+        onState: (state) => {
+          if (state === 'ended') resolve(started);
+        },
+      });
+    });
+    expect(seen).toEqual(['1000000-0']);
+    expect(asked).toEqual(['0', '1000000-1']);
+    expect(feed.cursor).toBe('1000000-1');
+  });
+
   it('the model itself passes over an event of a type it does not know', () => {
     const model = new CrawlModel(CRAWL, false);
     const unknown = { type: 'paused', crawlId: ID, ts: 1_000_100, reason: 'quota' } as unknown as CrawlEvent;

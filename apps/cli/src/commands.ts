@@ -13,12 +13,12 @@ import {
   CrawlstreamClient,
   CrawlstreamError,
   type CrawlStatus,
+  CrawlTally,
   type ReconnectInfo,
 } from '@crawlstream/client';
 import { type Invocation, parseCommandLine, USAGE } from './args.js';
 import { EXIT, UsageError } from './exit-codes.js';
 import { ProgressView, type TextSink } from './progress-view.js';
-import { CrawlTally } from './tally.js';
 
 export interface Io {
   stdout: NodeJS.WritableStream;

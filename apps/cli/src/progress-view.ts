@@ -1,10 +1,10 @@
 // What a person sees on stderr while a crawl runs: on a terminal, one line
 // redrawn in place (a bar of pages done of discovered, rate, elapsed,
 // failures) with notes printed above it; elsewhere (a log file, CI), a plain
-// line per progress event. Pure rendering over a tally, so tests drive it
-// with a fake stream and clock.
-import { type CrawlEvent, formatDuration, formatRate } from '@crawlstream/client';
-import { CrawlTally } from './tally.js';
+// line per progress event. Pure rendering over the SDK's CrawlTally (the
+// same figures as the dashboard's), so tests drive it with a fake stream and
+// clock.
+import { type CrawlEvent, CrawlTally, formatDuration, formatRate } from '@crawlstream/client';
 
 export interface TextSink {
   write(text: string): unknown;
@@ -15,8 +15,8 @@ export interface TextSink {
 /** The bar line, fitted to `columns`. */
 export function barLine(tally: CrawlTally, now: number, columns: number): string {
   const { failed, skipped, discovered } = tally.counters;
-  const done = tally.done;
-  const extras = [`${formatRate(tally.pagesPerSecond(now))} pages/s`, formatDuration(tally.elapsedMs(now))];
+  const done = tally.settled;
+  const extras = [`${formatRate(tally.pagesPerSecond(now))} pages/s`, formatDuration(tally.elapsedMs(now) ?? 0)];
   if (failed > 0) extras.push(`${failed} failed`);
   if (skipped > 0) extras.push(`${skipped} skipped`);
   const text = `${done}/${discovered} pages | ${extras.join(' | ')}`;
@@ -30,8 +30,8 @@ export function barLine(tally: CrawlTally, now: number, columns: number): string
 export function plainLine(tally: CrawlTally, now: number): string {
   const { processed, failed, skipped, discovered } = tally.counters;
   return (
-    `progress: ${tally.done}/${discovered} pages (${processed} stored, ${failed} failed, ${skipped} skipped), ` +
-    `${formatRate(tally.pagesPerSecond(now))} pages/s, ${formatDuration(tally.elapsedMs(now))} elapsed`
+    `progress: ${tally.settled}/${discovered} pages (${processed} stored, ${failed} failed, ${skipped} skipped), ` +
+    `${formatRate(tally.pagesPerSecond(now))} pages/s, ${formatDuration(tally.elapsedMs(now) ?? 0)} elapsed`
   );
 }
 
@@ -39,7 +39,7 @@ export function plainLine(tally: CrawlTally, now: number): string {
 export function summaryLine(tally: CrawlTally, now: number): string {
   const { processed, failed, skipped, discovered } = tally.counters;
   const counts = `${processed} pages stored, ${failed} failed, ${skipped} skipped (of ${discovered} discovered)`;
-  const took = formatDuration(tally.elapsedMs(now));
+  const took = formatDuration(tally.elapsedMs(now) ?? 0);
   if (tally.status === 'failed') {
     return `failed: ${tally.error ? `${tally.error.message} (${tally.error.code})` : 'the crawl failed'}; ${counts} in ${took}`;
   }
@@ -105,7 +105,7 @@ export class ProgressView {
       this.out.write('\n');
       this.drawn = false;
     }
-    if (this.tally.status === 'completed' || this.tally.status === 'failed' || this.tally.status === 'cancelled') {
+    if (this.tally.ended) {
       this.out.write(`${summaryLine(this.tally, now)}\n`);
     }
   }

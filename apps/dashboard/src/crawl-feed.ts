@@ -23,7 +23,7 @@ export interface FeedOptions {
 }
 
 export interface Feed {
-  /** The cursor: the id of the newest event handed over. */
+  /** The cursor: the id of the newest event handed over (or skipped as of a type this dashboard does not know). */
   readonly cursor: string | undefined;
   stop(): void;
 }
@@ -58,6 +58,10 @@ export function followCrawl(options: FeedOptions): Feed {
           ...(cursor !== undefined ? { lastEventId: cursor } : {}),
           ...(token !== undefined ? { token } : {}),
           onReconnect: (info) => setState('reconnecting', info.error?.message ?? 'the server ended the stream'),
+          // A newer server's event type: not shown, but not read again either.
+          onSkip: (skipped) => {
+            cursor = skipped.id;
+          },
         });
         for await (const streamed of events) {
           refreshes = 0;

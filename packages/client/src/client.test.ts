@@ -115,6 +115,28 @@ describe('CrawlstreamClient', () => {
     expect((await failure(client.markdown(CRAWL_ID))).code).toBe('invalid_response');
   });
 
+  it('reads answers of a newer server: unknown fields, options and reasons are kept, what it knows still checked', async () => {
+    const newer = { ...crawlObject(), options: { ...crawlObject().options, renderJavaScript: true }, priority: 'high', streamToken: 't.k' };
+    const api = new FakeApi([
+      () => json(200, newer),
+      () => json(200, { items: [newer], nextCursor: null, total: 1 }),
+      () => json(200, { items: [{ ...page(0), language: 'en' }], nextCursor: null }),
+      () => json(200, { items: [{ url: 'u', kind: 'failed', reason: 'tls_handshake', message: 'bad certificate', hint: 'renew' }], nextCursor: null }),
+      () => json(200, { ...newer, options: { ...newer.options, maxPages: 'all' } }),
+      () => json(200, { items: [{ url: 'u', kind: 'failed', reason: 7, message: 'm' }], nextCursor: null }),
+    ]);
+    const client = new CrawlstreamClient({ baseUrl: 'http://127.0.0.1:9', fetch: api.fetch });
+    const got = await client.getCrawl(CRAWL_ID);
+    expect(got).toMatchObject({ streamToken: 't.k', priority: 'high', options: { renderJavaScript: true, maxPages: 100 } });
+    expect((await client.listCrawls()).items[0]).toMatchObject({ priority: 'high' });
+    const pages = [];
+    for await (const p of client.pages(CRAWL_ID)) pages.push(p);
+    expect(pages).toEqual([{ ...page(0), language: 'en' }]);
+    expect(await client.errors(CRAWL_ID)).toEqual([{ url: 'u', kind: 'failed', reason: 'tls_handshake', message: 'bad certificate', hint: 'renew' }]);
+    expect((await failure(client.getCrawl(CRAWL_ID))).code).toBe('invalid_response');
+    expect((await failure(client.errors(CRAWL_ID))).code).toBe('invalid_response');
+  });
+
   it('reports a network failure as status 0, and passes an abort through', async () => {
     const api = new FakeApi([
       () => {

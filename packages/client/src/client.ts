@@ -1,34 +1,33 @@
 // CrawlstreamClient: every route of the public API (DESIGN.md section 1) as a
 // typed method, built on the shared route builders and checked against the
-// shared schemas, with only what Node 20 and browsers both have (fetch,
-// streams, AbortSignal).
+// shared schemas as clients read them (known fields checked, anything a newer
+// server adds let through), with only what Node 20 and browsers both have
+// (fetch, streams, AbortSignal).
 import {
-  type Crawl,
-  type CrawlErrorItem,
-  type CrawlList,
+  type ClientCrawl,
+  type ClientCrawlErrorItem,
+  type ClientCrawlList,
+  type ClientCrawlWithToken,
+  type ClientPageResult,
   type CrawlOptionsInput,
   type CrawlStatus,
-  crawl,
-  crawlErrorList,
-  crawlList,
+  clientCrawl,
+  clientCrawlErrorList,
+  clientCrawlList,
+  clientCrawlWithToken,
+  clientPageList,
   crawlPath,
   crawlsPath,
   errorsPath,
   markdownPath,
-  type PageResult,
-  pageList,
   pagesPath,
   streamPath,
   withQuery,
 } from '@crawlstream/shared';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { ReconnectOptions } from './backoff.js';
 import { CrawlstreamError, errorFromResponse, isAbortError } from './errors.js';
 import { type EventsOptions, errorMessage, type StreamedEvent, streamEvents } from './event-stream.js';
-
-/** The crawl object as POST and GET answer it: with a stream token when the API has API_KEYS set. */
-export const crawlWithToken = crawl.extend({ streamToken: z.string().optional() });
-export type CrawlWithToken = z.infer<typeof crawlWithToken>;
 
 export interface CrawlstreamClientOptions {
   /** Where the API listens, e.g. `http://127.0.0.1:3000` (a path prefix behind a proxy is kept). */
@@ -94,34 +93,34 @@ export class CrawlstreamClient {
   }
 
   /** Starts a crawl (201), or returns the crawl an `idempotencyKey` already started (200). */
-  createCrawl(url: string, options?: CrawlOptionsInput, request: CreateCrawlOptions = {}): Promise<CrawlWithToken> {
+  createCrawl(url: string, options?: CrawlOptionsInput, request: CreateCrawlOptions = {}): Promise<ClientCrawlWithToken> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (request.idempotencyKey !== undefined) headers['idempotency-key'] = request.idempotencyKey;
     const body = JSON.stringify(options === undefined ? { url } : { url, options });
-    return this.json('POST', crawlsPath(), crawlWithToken, { headers, body, signal: request.signal }, [200, 201]);
+    return this.json('POST', crawlsPath(), clientCrawlWithToken, { headers, body, signal: request.signal }, [200, 201]);
   }
 
-  getCrawl(id: string, request: RequestOptions = {}): Promise<CrawlWithToken> {
-    return this.json('GET', crawlPath(id), crawlWithToken, { signal: request.signal });
+  getCrawl(id: string, request: RequestOptions = {}): Promise<ClientCrawlWithToken> {
+    return this.json('GET', crawlPath(id), clientCrawlWithToken, { signal: request.signal });
   }
 
   /** One page of crawls, newest first; pass `nextCursor` back as `cursor` for the next. */
-  listCrawls(query: ListCrawlsQuery = {}): Promise<CrawlList> {
+  listCrawls(query: ListCrawlsQuery = {}): Promise<ClientCrawlList> {
     const { status, limit, cursor, signal } = query;
-    return this.json('GET', withQuery(crawlsPath(), { status, limit, cursor }), crawlList, { signal });
+    return this.json('GET', withQuery(crawlsPath(), { status, limit, cursor }), clientCrawlList, { signal });
   }
 
   /** Cancels a crawl (idempotent); a completed or failed crawl is a 409 `already_finished` error. */
-  cancelCrawl(id: string, request: RequestOptions = {}): Promise<Crawl> {
-    return this.json('DELETE', crawlPath(id), crawl, { signal: request.signal });
+  cancelCrawl(id: string, request: RequestOptions = {}): Promise<ClientCrawl> {
+    return this.json('DELETE', crawlPath(id), clientCrawl, { signal: request.signal });
   }
 
   /** Every stored page, in the order they were stored, fetched a page of results at a time. */
-  async *pages(id: string, options: PagesOptions = {}): AsyncGenerator<PageResult, void, undefined> {
+  async *pages(id: string, options: PagesOptions = {}): AsyncGenerator<ClientPageResult, void, undefined> {
     let cursor: string | undefined;
     for (;;) {
       const path = withQuery(pagesPath(id), { cursor, limit: options.limit });
-      const page = await this.json('GET', path, pageList, { signal: options.signal });
+      const page = await this.json('GET', path, clientPageList, { signal: options.signal });
       yield* page.items;
       if (page.nextCursor === null) return;
       if (page.nextCursor === cursor) {
@@ -145,12 +144,12 @@ export class CrawlstreamClient {
   }
 
   /** Every page that failed or was skipped, in the order they were settled, fetched a page of results at a time. */
-  async errors(id: string, request: RequestOptions = {}): Promise<CrawlErrorItem[]> {
-    const items: CrawlErrorItem[] = [];
+  async errors(id: string, request: RequestOptions = {}): Promise<ClientCrawlErrorItem[]> {
+    const items: ClientCrawlErrorItem[] = [];
     let cursor: string | undefined;
     for (;;) {
       const path = withQuery(errorsPath(id), { cursor, limit: ERRORS_PER_REQUEST });
-      const list = await this.json('GET', path, crawlErrorList, { signal: request.signal });
+      const list = await this.json('GET', path, clientCrawlErrorList, { signal: request.signal });
       items.push(...list.items);
       // A server from before pagination sends every error at once, without nextCursor.
       if (list.nextCursor === null || list.nextCursor === undefined) return items;
@@ -164,8 +163,9 @@ export class CrawlstreamClient {
   /**
    * The crawl's events, each exactly once and in order, across reconnects;
    * ends after the terminal event (or a snapshot of a finished crawl, or a
-   * 204). Throws CrawlstreamError on 400/401/403/404 and on an event that
-   * breaks the contract; network errors, 5xx and 429 are retried with
+   * 204). Events of a type this client does not know are skipped (see
+   * `onSkip`). Throws CrawlstreamError on 400/401/403/404 and on an event
+   * that breaks the contract; network errors, 5xx and 429 are retried with
    * backoff (see `reconnect.maxAttempts`).
    */
   events(id: string, options: EventsOptions = {}): AsyncGenerator<StreamedEvent, void, undefined> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { reconnectDelay } from './backoff.js';
 import { CrawlstreamClient } from './client.js';
-import { type ReconnectInfo, type StreamedEvent, StreamPosition } from './event-stream.js';
+import { parseMessage, type ReconnectInfo, type SkippedEvent, type StreamedEvent, StreamPosition } from './event-stream.js';
 import {
   apiErrorResponse,
   CRAWL_ID,
@@ -11,7 +11,9 @@ import {
   frame,
   type Handler,
   json,
+  newerServerFrames,
   pageFrame,
+  rawFrame,
   sse,
 } from './test-support/fake-api.js';
 import { failure } from './test-support/failure.js';
@@ -69,6 +71,93 @@ describe('StreamPosition', () => {
     expect(position.accept(page('21-0'))).toBe('deliver');
     expect(position.cursor).toBe('21-0');
     expect(position.accept({ id: '21-0', event: { ...snapshot, status: 'completed' } })).toBe('end');
+  });
+
+  it('moves past an event it skips, never backwards, so a reconnect does not replay it', () => {
+    const position = new StreamPosition('5-0');
+    expect(position.pass('5-1')).toBe(true);
+    expect(position.cursor).toBe('5-1');
+    expect(position.pass('5-0')).toBe(false);
+    expect(position.cursor).toBe('5-1');
+    expect(position.accept(page('5-1'))).toBe('drop');
+    expect(position.accept(page('5-2'))).toBe('deliver');
+  });
+});
+
+describe('forward compatibility: a newer server', () => {
+  const message = (text: string) => {
+    const [, id, event, data] = /^id: (.*)\nevent: (.*)\ndata: (.*)\n\n$/.exec(text)!;
+    return { id: id!, event: event!, data: data! };
+  };
+
+  it('parses known events with unknown fields, options and reasons, and skips unknown types', () => {
+    const parsed = newerServerFrames().map((text) => parseMessage(CRAWL_ID, message(text)));
+    expect(parsed.map((p) => ('skippedType' in p ? `${p.id} skip ${p.skippedType}` : `${p.id} ${p.event.type}`))).toEqual([
+      '1-0 snapshot',
+      '1-1 started',
+      '1-2 skip screenshot',
+      '1-3 discovered',
+      '1-4 page',
+      '1-5 page_failed',
+      '1-6 page_skipped',
+      '1-7 progress',
+      '1-8 skip paused',
+      '1-9 completed',
+    ]);
+    const events = parsed.flatMap((p) => ('event' in p ? [p.event] : []));
+    // Unknown fields and options are kept, for whoever knows them; what the client knows is typed.
+    expect(events[0]).toMatchObject({ type: 'snapshot', priority: 'high', options: { renderJavaScript: true, maxPages: 100 } });
+    expect(events[1]).toMatchObject({ type: 'started', options: { renderJavaScript: true } });
+    expect(events[3]).toMatchObject({ type: 'page', language: 'en', status: 200 });
+    expect(events[4]).toMatchObject({ type: 'page_failed', reason: 'tls_handshake' });
+    expect(events[5]).toMatchObject({ type: 'page_skipped', reason: 'duplicate_content' });
+    expect(events[6]).toMatchObject({ type: 'progress', etaMs: 0, counters: { processed: 1, queued: 1 } });
+  });
+
+  it.each([
+    ['a page whose status is a string', rawFrame('1-4', 'page', { url: 'u', title: 't', depth: 0, status: '200', bytes: 1, durationMs: 1 })],
+    ['a failure whose reason is a number', rawFrame('1-5', 'page_failed', { url: 'u', reason: 42, message: 'm', attempts: 1 })],
+    ['a skip without its url', rawFrame('1-6', 'page_skipped', { reason: 'robots' })],
+    ['a snapshot with a known option of the wrong type', rawFrame('1-0', 'snapshot', { ...crawlObject(), options: { ...crawlObject().options, maxPages: 'all', renderJavaScript: true } })],
+    ['progress with a counter that is not a number', rawFrame('1-7', 'progress', { counters: { discovered: 'x', processed: 0, failed: 0, skipped: 0 }, pagesPerSecond: 1 })],
+  ])('still refuses %s', (_what, text) => {
+    expect(() => parseMessage(CRAWL_ID, message(text))).toThrow(expect.objectContaining({ code: 'invalid_response' }));
+  });
+
+  it('delivers what it knows in order, skips the rest and resumes after an unknown event without replaying it', async () => {
+    const frames = newerServerFrames();
+    const api = new FakeApi([
+      // Cut right after an event of an unknown type.
+      () => sse(frames.slice(0, 3), { retryMs: 1 }),
+      () => sse(frames.slice(3)),
+    ]);
+    const skipped: SkippedEvent[] = [];
+    const events = await collect(client(api).events(CRAWL_ID, { onSkip: (s) => skipped.push(s) }));
+    expect(events.map((e) => `${e.id} ${e.event.type}`)).toEqual([
+      '1-0 snapshot',
+      '1-1 started',
+      '1-3 discovered',
+      '1-4 page',
+      '1-5 page_failed',
+      '1-6 page_skipped',
+      '1-7 progress',
+      '1-9 completed',
+    ]);
+    expect(skipped).toEqual([
+      { id: '1-2', skippedType: 'screenshot' },
+      { id: '1-8', skippedType: 'paused' },
+    ]);
+    expect(api.requests.map((r) => r.headers['last-event-id'])).toEqual([undefined, '1-2']);
+  });
+
+  it('counts a connection that brought only unknown events as progress, not as a failure', async () => {
+    const down: Handler = () => apiErrorResponse(503, 'unavailable');
+    const unknownOnly = (n: number) => () => sse([rawFrame(`1-${n}`, 'heartbeat_v2', {})]);
+    // Three attempts without progress in a row would give up; an unknown-only connection resets the count.
+    const api = new FakeApi([unknownOnly(1), down, unknownOnly(2), down, () => sse([completedFrame(3)])]);
+    const events = await collect(client(api, { reconnect: { ...fast, maxAttempts: 2 } }).events(CRAWL_ID));
+    expect(events.map((e) => e.id)).toEqual(['1-3']);
+    expect(api.requests.map((r) => r.headers['last-event-id'])).toEqual([undefined, '1-1', '1-1', '1-2', '1-2']);
   });
 });
 

@@ -1,9 +1,17 @@
 // The crawl event stream as an async iterator: reads server-sent events from
 // a fetch body (so it runs in Node and browsers, and can send headers an
 // EventSource cannot), validates each one against the contract, drops any it
-// has already delivered, and reconnects with backoff, resuming with
-// Last-Event-ID, until the terminal event or a 204 says nothing more will come.
-import { type CrawlEvent, compareEventIds, crawlEvent, isTerminalEvent, isTerminalStatus } from '@crawlstream/shared';
+// has already delivered, skips (past) any of a type it does not know, and
+// reconnects with backoff, resuming with Last-Event-ID, until the terminal
+// event or a 204 says nothing more will come.
+import {
+  CLIENT_EVENT_TYPES,
+  type ClientCrawlEvent,
+  clientCrawlEvent,
+  compareEventIds,
+  isTerminalEvent,
+  isTerminalStatus,
+} from '@crawlstream/shared';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { DEFAULT_RECONNECT, type ReconnectOptions, reconnectDelay, sleep } from './backoff.js';
 import { CrawlstreamError, errorFromResponse, isAbortError } from './errors.js';
@@ -11,7 +19,14 @@ import { CrawlstreamError, errorFromResponse, isAbortError } from './errors.js';
 /** One event of the stream with its SSE id (the cursor to resume after it). */
 export interface StreamedEvent {
   id: string;
-  event: CrawlEvent;
+  event: ClientCrawlEvent;
+}
+
+/** An event of a type this client does not know (a newer server's): never delivered, but its id moves the cursor. */
+export interface SkippedEvent {
+  id: string;
+  /** Its `event:` name. */
+  skippedType: string;
 }
 
 export interface ReconnectInfo {
@@ -38,6 +53,8 @@ export interface EventsOptions {
   idleTimeoutMs?: number;
   /** Called before each reconnect, e.g. to show a connection state. */
   onReconnect?: (info: ReconnectInfo) => void;
+  /** Called for each event of a type this client does not know (it is skipped, not delivered). */
+  onSkip?: (skipped: SkippedEvent) => void;
 }
 
 export interface StreamTransport {
@@ -53,17 +70,23 @@ function invalid(message: string, details?: unknown): CrawlstreamError {
   return new CrawlstreamError(200, 'invalid_response', message, { details });
 }
 
-/** Turns one SSE message into a contract event, or throws `invalid_response`. */
-export function parseMessage(crawlId: string, message: EventSourceMessage): StreamedEvent {
+/**
+ * Turns one SSE message into a contract event, or throws `invalid_response`.
+ * Additive changes never break a client: an event whose type this client does
+ * not know comes back as a `SkippedEvent`, unknown fields are kept, unknown
+ * reason codes are plain strings; the fields it knows are still checked.
+ */
+export function parseMessage(crawlId: string, message: EventSourceMessage): StreamedEvent | SkippedEvent {
   const { id, event: type, data } = message;
   if (!id) throw invalid(`stream event without an id (event: ${type ?? 'message'})`);
+  if (type === undefined || !CLIENT_EVENT_TYPES.has(type)) return { id, skippedType: type ?? 'message' };
   let json: unknown;
   try {
     json = JSON.parse(data);
   } catch {
     throw invalid(`stream event ${id} does not carry JSON`);
   }
-  const parsed = crawlEvent.safeParse(json);
+  const parsed = clientCrawlEvent.safeParse(json);
   if (!parsed.success) throw invalid(`stream event ${id} does not match the contract`, parsed.error.issues);
   if (parsed.data.type !== type) throw invalid(`stream event ${id} is named ${type} but its data is ${parsed.data.type}`);
   if (parsed.data.crawlId !== crawlId) throw invalid(`stream event ${id} belongs to crawl ${parsed.data.crawlId}`);
@@ -102,6 +125,14 @@ export class StreamPosition {
     this.cursor = id;
     return isTerminalEvent(event.type) ? 'end' : 'deliver';
   }
+
+  /** An event this client skips (unknown type): the cursor moves past it, so a reconnect does not replay it. */
+  pass(id: string): boolean {
+    if (this.newest !== undefined && compareEventIds(id, this.newest) <= 0) return false;
+    this.newest = id;
+    this.cursor = id;
+    return true;
+  }
 }
 
 /** Events read from one response body, a chunk's worth at a time. */
@@ -110,10 +141,10 @@ async function* readBody(
   crawlId: string,
   onRetry: (ms: number) => void,
   onActivity: () => void,
-): AsyncGenerator<StreamedEvent[]> {
+): AsyncGenerator<(StreamedEvent | SkippedEvent)[]> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
-  let batch: StreamedEvent[] = [];
+  let batch: (StreamedEvent | SkippedEvent)[] = [];
   let failure: CrawlstreamError | undefined;
   const parser = createParser({
     onEvent: (message) => {
@@ -196,6 +227,13 @@ export async function* streamEvents(
         const body = readBody(response.body, crawlId, (ms) => (serverRetryMs = ms), armIdleTimer);
         for await (const batch of body) {
           for (const streamed of batch) {
+            if ('skippedType' in streamed) {
+              if (!position.pass(streamed.id)) continue;
+              // Progress all the same: a stream of only new event types is not a failing one.
+              delivered = true;
+              options.onSkip?.(streamed);
+              continue;
+            }
             const verdict = position.accept(streamed);
             if (verdict === 'drop') continue;
             delivered = true;

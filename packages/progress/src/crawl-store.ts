@@ -8,7 +8,6 @@ import {
   type Crawl,
   type CrawlErrorItem,
   type CrawlOptions,
-  type CrawlStatus,
   crawlKeys,
   DEFAULT_KEY_PREFIX,
   type ErrorInfo,
@@ -20,8 +19,8 @@ import {
   MAX_URL_LENGTH,
   newCrawlId,
   type PageResult,
+  isTerminalStatus,
   type SKIP_REASONS,
-  TERMINAL_STATUSES,
 } from '@crawlstream/shared';
 import type { Redis } from 'ioredis';
 import { type EventFrame, makeFrame } from './frames.js';
@@ -711,7 +710,7 @@ export class CrawlStore {
   async forgetActive(id: string): Promise<void> {
     const [status = null, finishedAt = null] = await this.redis.hmget(this.keys(id).meta, 'status', 'finishedAt');
     if (status !== 'running') {
-      const terminal = status !== null && (TERMINAL_STATUSES as readonly string[]).includes(status) ? (status as CrawlStatus) : null;
+      const terminal = status !== null && isTerminalStatus(status) ? status : null;
       await moveCrawlStatus(this.redis, this.prefix, id, terminal, Number(finishedAt) || Date.now());
     }
     await this.redis.zrem(globalKeys(this.prefix).active, id);

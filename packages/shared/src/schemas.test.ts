@@ -1,13 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  CLIENT_EVENT_TYPES,
+  CRAWL_STATUSES,
   type CrawlEvent,
+  clientCrawl,
+  clientCrawlEvent,
   crawl,
   crawlEvent,
   crawlOptionsSchema,
   crawlRequest,
   crawlRequestSchema,
   EVENT_TYPES,
+  isTerminalEvent,
+  isTerminalStatus,
   MAX_GLOB_LENGTH,
   MAX_OPTIONS_BYTES,
   MAX_PAGE_BYTES,
@@ -78,6 +84,44 @@ describe('stream events', () => {
       crawlEvent.safeParse({ type: 'discovered', ...base, urls: 'x', depth: 1 }).success,
     ).toBe(false);
     expect(crawlEvent.safeParse({ type: 'page', ...base, url: 'x' }).success).toBe(false);
+  });
+});
+
+describe('what clients read: additive changes never break a client', () => {
+  it.each(examples)('$type parses as the server wrote it', (event) => {
+    expect(clientCrawlEvent.parse(JSON.parse(JSON.stringify(event)))).toEqual(event);
+    expect(CLIENT_EVENT_TYPES.has(event.type)).toBe(true);
+  });
+
+  it('keeps unknown fields, options and reasons, and still checks every known field', () => {
+    const newerOptions = { ...options, renderJavaScript: true };
+    const snapshot = { ...examples[0]!, options: newerOptions, priority: 'high', counters: { ...counters, queued: 2 } };
+    expect(clientCrawlEvent.parse(snapshot)).toEqual(snapshot);
+    const failed = { ...examples[4]!, reason: 'tls_handshake', hint: 'renew the certificate' };
+    expect(clientCrawlEvent.parse(failed)).toEqual(failed);
+    expect(clientCrawlEvent.parse({ ...examples[5]!, reason: 'duplicate_content' })).toMatchObject({ reason: 'duplicate_content' });
+    const { type: _type, crawlId: _crawlId, ts: _ts, ...crawlObject } = snapshot;
+    expect(clientCrawl.parse(crawlObject)).toEqual(crawlObject);
+
+    expect(clientCrawlEvent.safeParse({ ...examples[4]!, reason: 42 }).success).toBe(false);
+    expect(clientCrawlEvent.safeParse({ ...snapshot, options: { ...newerOptions, maxPages: '100' } }).success).toBe(false);
+    expect(clientCrawlEvent.safeParse({ ...examples[3]!, status: '200' }).success).toBe(false);
+    expect(clientCrawl.safeParse({ ...crawlObject, status: 'exploded' }).success).toBe(false);
+    // Unknown types are the reader's to skip (by CLIENT_EVENT_TYPES), not the schema's to accept.
+    expect(clientCrawlEvent.safeParse({ type: 'paused', ...base }).success).toBe(false);
+    expect(CLIENT_EVENT_TYPES.has('paused')).toBe(false);
+  });
+
+  it("leaves the server's own validation strict: an unknown option in a request is refused", () => {
+    expect(crawlRequest.safeParse({ url: 'https://x.test/', options: { renderJavaScript: true } }).success).toBe(false);
+    expect(crawl.safeParse({ ...examples[0]!, options: { ...options, renderJavaScript: true } }).success).toBe(false);
+  });
+});
+
+describe('the terminal set', () => {
+  it('is the statuses a crawl never leaves, and the names of the events that end a stream', () => {
+    expect(CRAWL_STATUSES.filter(isTerminalStatus)).toEqual(['completed', 'failed', 'cancelled']);
+    expect(EVENT_TYPES.filter(isTerminalEvent)).toEqual(['completed', 'failed', 'cancelled']);
   });
 });
 

@@ -14,8 +14,13 @@ import {
 export const DEFAULT_MAX_PAGES_CAP = 10_000;
 
 export const SCOPES = ['prefix', 'origin', 'domain'] as const;
-export const CRAWL_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+/**
+ * The one terminal set: a crawl in one of these statuses never changes again,
+ * and each is also the name of the event that ends its stream.
+ */
 export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled'] as const;
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
+export const CRAWL_STATUSES = ['queued', 'running', ...TERMINAL_STATUSES] as const;
 
 /** Why a page was given up (`page_failed.reason`, `errors[].reason`). */
 export const FAILURE_REASONS = [
@@ -32,6 +37,7 @@ export const FAILURE_REASONS = [
   'stalled',
   'internal',
 ] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /** Why an accepted URL was not stored (`page_skipped.reason`). */
 export const SKIP_REASONS = [
@@ -42,6 +48,7 @@ export const SKIP_REASONS = [
   'cancelled',
   'out_of_scope',
 ] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
 
 export const httpUrlSchema = z
   .string()
@@ -148,6 +155,15 @@ export const crawl = z.object({
   error: errorInfo.optional(),
 });
 export type Crawl = z.infer<typeof crawl>;
+
+/** The crawl object as POST and GET answer it: with a stream token when the API has API_KEYS set. */
+export const crawlWithToken = crawl.extend({
+  streamToken: z
+    .string()
+    .optional()
+    .describe("With API_KEYS set: opens this crawl's stream as `?token=` until it expires (STREAM_TOKEN_TTL_SECONDS)"),
+});
+export type CrawlWithToken = z.infer<typeof crawlWithToken>;
 
 export const crawlList = z.object({ items: z.array(crawl), nextCursor: z.string().nullable() });
 export type CrawlList = z.infer<typeof crawlList>;
@@ -273,12 +289,66 @@ export type CrawlEventType = CrawlEvent['type'];
 export type EventOf<T extends CrawlEventType> = Extract<CrawlEvent, { type: T }>;
 
 export const EVENT_TYPES = crawlEvent.options.map((o) => o.shape.type.value) as CrawlEventType[];
-export const TERMINAL_EVENT_TYPES = ['completed', 'failed', 'cancelled'] as const;
 
-export function isTerminalEvent(type: string): boolean {
-  return (TERMINAL_EVENT_TYPES as readonly string[]).includes(type);
+/** Whether an event of this type ends its crawl's stream (the terminal events are named after the terminal statuses). */
+export function isTerminalEvent(type: string): type is TerminalStatus {
+  return (TERMINAL_STATUSES as readonly string[]).includes(type);
 }
 
-export function isTerminalStatus(status: string): boolean {
+export function isTerminalStatus(status: string): status is TerminalStatus {
   return (TERMINAL_STATUSES as readonly string[]).includes(status);
 }
+
+// ---- what clients read (forward compatible) ----
+//
+// Additive changes never break a client: a newer server may send new event
+// types, new fields, new options and new reason codes. The schemas below are
+// the ones the SDK, the CLI and the dashboard read answers and events with:
+// every known field is still checked, unknown fields are kept (objects are
+// loose), reasons are any string with the known ones typed, and an event whose
+// `type` is not in CLIENT_EVENT_TYPES is skipped by the reader. The server's
+// own request validation above stays strict.
+
+/** A code from a list that grows (failure and skip reasons): the known ones typed, any other string accepted. */
+export type OpenCode<Known extends string> = Known | (string & {});
+
+function openCode<Known extends string>(_known: readonly Known[]): z.ZodType<OpenCode<Known>> {
+  return z.string() as unknown as z.ZodType<OpenCode<Known>>;
+}
+
+const clientOptions = storedCrawlOptions.loose();
+const clientCounters = counters.loose();
+const clientErrorInfo = errorInfo.loose();
+const clientCrawlFields = { options: clientOptions, counters: clientCounters, error: clientErrorInfo.optional() };
+
+export const clientCrawl = crawl.extend(clientCrawlFields).loose();
+export type ClientCrawl = z.infer<typeof clientCrawl>;
+export const clientCrawlWithToken = crawlWithToken.extend(clientCrawlFields).loose();
+export type ClientCrawlWithToken = z.infer<typeof clientCrawlWithToken>;
+export const clientCrawlList = crawlList.extend({ items: z.array(clientCrawl) }).loose();
+export type ClientCrawlList = z.infer<typeof clientCrawlList>;
+export const clientPageList = pageList.extend({ items: z.array(pageResult.loose()) }).loose();
+export type ClientPageResult = z.infer<typeof clientPageList>['items'][number];
+const clientCrawlErrorItem = crawlErrorItem.extend({ reason: openCode<FailureReason | SkipReason>([...FAILURE_REASONS, ...SKIP_REASONS]) }).loose();
+export type ClientCrawlErrorItem = z.infer<typeof clientCrawlErrorItem>;
+export const clientCrawlErrorList = crawlErrorList.extend({ items: z.array(clientCrawlErrorItem) }).loose();
+
+const clientProgressCounters = { counters: clientCounters };
+export const clientCrawlEvent = z.discriminatedUnion('type', [
+  snapshotEvent.extend(clientCrawlFields).loose(),
+  startedEvent.extend({ options: clientOptions }).loose(),
+  discoveredEvent.loose(),
+  pageEvent.loose(),
+  pageFailedEvent.extend({ reason: openCode(FAILURE_REASONS) }).loose(),
+  pageSkippedEvent.extend({ reason: openCode(SKIP_REASONS) }).loose(),
+  progressEvent.extend(clientProgressCounters).loose(),
+  completedEvent.extend(clientProgressCounters).loose(),
+  failedEvent.extend({ ...clientProgressCounters, error: clientErrorInfo }).loose(),
+  cancelledEvent.extend(clientProgressCounters).loose(),
+  resetEvent.loose(),
+]);
+/** An event as clients read it: one of the known types, with any fields a newer server added. */
+export type ClientCrawlEvent = z.infer<typeof clientCrawlEvent>;
+export type ClientEventOf<T extends CrawlEventType> = Extract<ClientCrawlEvent, { type: T }>;
+/** The event types this client knows; a reader skips the others. */
+export const CLIENT_EVENT_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);

@@ -17,6 +17,7 @@ import {
   crawlPath,
   crawlRequestSchema,
   crawlStatus,
+  crawlWithToken,
   globalKeys,
   MAX_RESPONSE_BYTES,
   newCrawlId,
@@ -35,14 +36,6 @@ import { crawlIdParams, queryInt } from './params.js';
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 /** Pages read per round trip while the markdown document is sent. */
 const PAGES_PER_MARKDOWN_READ = 50;
-
-/** The crawl object, plus a stream token when API keys are on (an EventSource cannot send headers). */
-const crawlWithToken = crawl.extend({
-  streamToken: z
-    .string()
-    .optional()
-    .describe('With API_KEYS set: opens this crawl\'s stream as `?token=` until it expires (STREAM_TOKEN_TTL_SECONDS)'),
-});
 
 /** The cursor of /pages and /errors: a position in the crawl's list, as nextCursor gave it. */
 const offsetCursor = z.string().max(32).optional().describe('nextCursor of the previous page');

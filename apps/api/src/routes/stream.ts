@@ -19,7 +19,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type EventFrame, idTime, type LiveListener, type StreamReader } from '@crawlstream/progress';
-import { API_BASE, apiError, isCrawlId, isEventCursor, routePatterns, TERMINAL_STATUSES } from '@crawlstream/shared';
+import { API_BASE, apiError, isCrawlId, isEventCursor, isTerminalStatus, routePatterns } from '@crawlstream/shared';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -33,7 +33,6 @@ import { crawlIdParams } from './params.js';
 
 /** Consecutive failed reads (Redis down) before a stream is ended; the client then resumes. */
 const MAX_READ_FAILURES = 5;
-const TERMINAL = new Set<string>(TERMINAL_STATUSES);
 const NO_CACHE = 'no-cache, no-transform';
 
 /** The cursor of a request: the Last-Event-ID header wins over `?lastEventId=`. */
@@ -48,7 +47,7 @@ function cursorOf(header: string | string[] | undefined, query: string | undefin
 function isFinalSnapshot(frame: EventFrame): boolean {
   if (frame.type !== 'snapshot') return false;
   const { status } = JSON.parse(frame.data) as { status?: string };
-  return status !== undefined && TERMINAL.has(status);
+  return status !== undefined && isTerminalStatus(status);
 }
 
 /**

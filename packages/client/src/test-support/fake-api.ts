@@ -115,3 +115,30 @@ export class FakeApi {
     return new Response(body, { status: response.status, headers: response.headers });
   };
 }
+
+/** One SSE frame of any type and payload, as a newer server might write it. */
+export function rawFrame(id: string, type: string, payload: Record<string, unknown>): string {
+  return `id: ${id}\nevent: ${type}\ndata: ${JSON.stringify({ type, crawlId: CRAWL_ID, ts: 1, ...payload })}\n\n`;
+}
+
+/**
+ * A crawl's stream from a newer server: an unknown option and field in the
+ * snapshot, unknown event types, unknown fields on known events and unknown
+ * failure and skip reasons. Ids 1-0 to 1-9; 1-2 and 1-8 are of unknown types.
+ */
+export function newerServerFrames(): string[] {
+  const options = { ...crawlOptionsSchema().parse({}), renderJavaScript: true };
+  const c = (n: number) => ({ discovered: 3, processed: n, failed: 0, skipped: 0, queued: 1 });
+  return [
+    rawFrame('1-0', 'snapshot', { ...crawlObject(), options, priority: 'high' }),
+    rawFrame('1-1', 'started', { url: 'http://127.0.0.1:9/docs/', options }),
+    rawFrame('1-2', 'screenshot', { url: 'http://127.0.0.1:9/docs/', png: 'iVBORw0KGgo=' }),
+    rawFrame('1-3', 'discovered', { urls: ['http://127.0.0.1:9/docs/a', 'http://127.0.0.1:9/docs/b'], depth: 1, via: 'sitemap' }),
+    rawFrame('1-4', 'page', { url: 'http://127.0.0.1:9/docs/', title: 'Docs', depth: 0, status: 200, bytes: 10, durationMs: 1, language: 'en' }),
+    rawFrame('1-5', 'page_failed', { url: 'http://127.0.0.1:9/docs/a', reason: 'tls_handshake', message: 'bad certificate', attempts: 1 }),
+    rawFrame('1-6', 'page_skipped', { url: 'http://127.0.0.1:9/docs/b', reason: 'duplicate_content' }),
+    rawFrame('1-7', 'progress', { counters: { ...c(1), failed: 1, skipped: 1 }, pagesPerSecond: 2, etaMs: 0 }),
+    rawFrame('1-8', 'paused', { reason: 'quota' }),
+    rawFrame('1-9', 'completed', { counters: { ...c(1), failed: 1, skipped: 1 }, durationMs: 5, bytes: 10 }),
+  ];
+}

@@ -115,7 +115,8 @@ if (!redisUrl) {
 }
 
 const env = { ...process.env, REDIS_URL: redisUrl };
-startApp('api', 'apps/api/dist/main.js', env);
+// The API serves the dashboard's build at `/`: this repository's, unless DASHBOARD_DIR names another.
+startApp('api', 'apps/api/dist/main.js', { DASHBOARD_DIR: join(repoRoot, 'apps/dashboard/dist'), ...env });
 // Parsing and markdown conversion allocate heavily; a larger young generation
 // makes the worker markedly faster (see bench/crawl).
 startApp('worker', 'apps/worker/dist/main.js', env, ['--max-semi-space-size=64']);

@@ -52,6 +52,8 @@ export interface AppOptions {
    * it, or when it holds no index.html, `/` is a small page pointing at /docs.
    */
   dashboardDir?: string;
+  /** Where the log lines go (tests read them); default stdout. */
+  logStream?: { write(line: string): void };
 }
 
 /** Largest request body: a crawl request with every option at its bound fits. */
@@ -78,6 +80,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger: {
       level: config.LOG_LEVEL,
       serializers: { req: loggedRequest },
+      ...(options.logStream ? { stream: options.logStream } : {}),
     },
     logController: new RequestLogController(),
     bodyLimit: BODY_LIMIT,

@@ -2,9 +2,10 @@
 // call this, `main` only adds listening and signals. Three Redis connections
 // per process, whatever the number of clients: commands, the stream hub's
 // subscriber, and the page queue's (which fails fast when Redis is away).
-// The HTTP server offers each request to the open streams first (a plain
-// stream request is served below Fastify, routes/stream.ts), then to Fastify.
-import { createServer, type ServerOptions } from 'node:http';
+// The HTTP server (http-server.ts) offers each request to the open streams
+// first (a plain stream request is served below Fastify, routes/stream.ts),
+// then to Fastify; both apply the same rules (requests.ts, access.ts).
+// The dashboard is served from the directory the caller names (`dashboardDir`).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createPageQueue } from '@crawlstream/jobs';
 import { CrawlStore, StreamHub } from '@crawlstream/progress';
@@ -13,8 +14,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { Redis } from 'ioredis';
 import type { ApiContext } from './context.js';
-import { ApiError, clientErrorHandler, frameworkErrors, registerErrorHandling } from './errors.js';
-import { ApiKeys, authPlugin, StreamTokens } from './plugins/auth.js';
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './errors.js';
+import { ApiKeys, StreamTokens } from './access.js';
+import { createHttpServer } from './http-server.js';
+import { authPlugin } from './plugins/auth.js';
 import { boardRoutes } from './plugins/board.js';
 import { docsPlugin, docsRoutes } from './plugins/docs.js';
 import { ApiMetrics, metricsRoutes } from './plugins/metrics.js';
@@ -23,7 +26,7 @@ import { crawlRoutes } from './routes/crawls.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes } from './routes/health.js';
 import { Streams, streamRoutes } from './routes/stream.js';
-import { loggedRequest, MAX_URL_LENGTH, RequestLog, requestId, trustProxyFn } from './requests.js';
+import { checkRequestTarget, loggedRequest, RequestLog, RequestLogController, requestId, trustProxyFn } from './requests.js';
 import { type ApiSettings, DEFAULT_API_SETTINGS } from './settings.js';
 
 declare module 'fastify' {
@@ -44,32 +47,17 @@ export interface AppOptions {
   streamRetryMs?: number;
   /** Stream hub tuning (tests): frames kept per crawl, safety poll, entries per read. */
   hub?: { ringSize?: number; pollMs?: number; batchSize?: number };
+  /**
+   * The dashboard's build (apps/dashboard's `dist`) to serve at `/`; without
+   * it, or when it holds no index.html, `/` is a small page pointing at /docs.
+   */
+  dashboardDir?: string;
+  /** Where the log lines go (tests read them); default stdout. */
+  logStream?: { write(line: string): void };
 }
 
 /** Largest request body: a crawl request with every option at its bound fits. */
 const BODY_LIMIT = 256 * 1024;
-
-/** What Fastify sets on a server it makes itself; its defaults are filled in when serverFactory runs. */
-interface FastifyServerTimeouts {
-  keepAliveTimeout: number;
-  connectionTimeout: number;
-  maxRequestsPerSocket: number;
-}
-
-/**
- * The HTTP server's own limits, in the one server both the stream path and
- * Fastify answer on. Node checks header and request deadlines every
- * `connectionsCheckingInterval` (30 s by default): a quarter of the header
- * timeout keeps a half-sent head from living much past it. Only connections
- * whose request is still arriving are checked, not open streams.
- */
-export function httpServerOptions(settings: Pick<ApiSettings, 'httpHeadersTimeoutMs' | 'httpRequestTimeoutMs'>): ServerOptions {
-  return {
-    headersTimeout: settings.httpHeadersTimeoutMs,
-    requestTimeout: settings.httpRequestTimeoutMs,
-    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(settings.httpHeadersTimeoutMs / 4))),
-  };
-}
 
 /** Waits for `work` at most `ms`; shutdown must not hang on a Redis that is gone. */
 async function atMost(work: Promise<unknown>, ms: number): Promise<void> {
@@ -92,7 +80,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger: {
       level: config.LOG_LEVEL,
       serializers: { req: loggedRequest },
+      ...(options.logStream ? { stream: options.logStream } : {}),
     },
+    logController: new RequestLogController(),
     bodyLimit: BODY_LIMIT,
     routerOptions: { maxParamLength: 256 },
     requestIdHeader: false,
@@ -100,16 +90,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     trustProxy,
     frameworkErrors,
     clientErrorHandler,
-    serverFactory: (handler, serverOptions) => {
-      const server = createServer(httpServerOptions(settings), (request, res) => {
+    serverFactory: (handler) =>
+      createHttpServer(settings, (request, res) => {
         if (streams === null || !streams.serve(request, res)) handler(request, res);
-      });
-      const { keepAliveTimeout, connectionTimeout, maxRequestsPerSocket } = serverOptions as unknown as FastifyServerTimeouts;
-      server.keepAliveTimeout = keepAliveTimeout;
-      server.setTimeout(connectionTimeout);
-      if (maxRequestsPerSocket > 0) server.maxRequestsPerSocket = maxRequestsPerSocket;
-      return server;
-    },
+      }),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -148,9 +132,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('crawlstream', ctx);
   streams = new Streams(ctx, new RequestLog(app.log, trustProxy), options.streamRetryMs ?? 1000);
 
-  app.addHook('onRequest', async (request) => {
-    if (request.raw.url && request.raw.url.length > MAX_URL_LENGTH) throw new ApiError('uri_too_long');
-  });
+  // The first rule of every request (the lean stream path applies it too).
+  app.addHook('onRequest', async (request) => checkRequestTarget(request.raw));
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -171,7 +154,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(crawlRoutes, { ctx });
   await app.register(streamRoutes, { ctx, streams });
   await app.register(boardRoutes, { queue, readOnly: !apiKeys.enabled });
-  await app.register(dashboardRoutes);
+  await app.register(dashboardRoutes, { root: options.dashboardDir });
   await app.register(docsRoutes);
 
   app.addHook('onClose', async () => {

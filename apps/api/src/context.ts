@@ -5,9 +5,9 @@ import type { PageQueue } from '@crawlstream/jobs';
 import type { CrawlStore, StreamHub } from '@crawlstream/progress';
 import type { Config } from '@crawlstream/shared';
 import type { Redis } from 'ioredis';
+import type { ApiKeys, StreamTokens } from './access.js';
 import { ApiError } from './errors.js';
 import type { ApiMetrics } from './plugins/metrics.js';
-import type { ApiKeys, StreamTokens } from './plugins/auth.js';
 import type { ApiSettings } from './settings.js';
 
 export interface ApiContext {

@@ -1,6 +1,10 @@
 // The API process: read config, build, listen, shut down on SIGTERM/SIGINT.
 // Shutdown ends open streams cleanly first, so their clients reconnect (to
 // another instance, behind a load balancer) and resume by Last-Event-ID.
+// The dashboard served at `/` is DASHBOARD_DIR (the supervisor sets it), else
+// apps/dashboard/dist beside this app, as the repository and the Docker image
+// lay them out.
+import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from '@crawlstream/shared';
 import { buildApp } from './app.js';
 import { loadApiSettings } from './settings.js';
@@ -17,7 +21,9 @@ try {
   process.stderr.write(`crawlstream: ${(error as Error).message}\n`);
   process.exit(1);
 }
-const app = await buildApp({ config, redisUrl: config.REDIS_URL, settings });
+const { DASHBOARD_DIR } = process.env;
+const dashboardDir = DASHBOARD_DIR?.trim() || fileURLToPath(new URL('../../dashboard/dist/', import.meta.url));
+const app = await buildApp({ config, redisUrl: config.REDIS_URL, settings, dashboardDir });
 await app.listen({ port: config.PORT, host: config.HOST });
 
 /** A shutdown that takes longer than this is cut short. */

@@ -1,19 +1,27 @@
 // What every request gets, whether Fastify serves it or the stream route's
 // lean path below Fastify does (routes/stream.ts): its id (a well-formed
-// `x-request-id`, else a fresh UUID), the URL length limit, the client
-// address through the trusted proxies, and the request log lines. One
-// definition, so the two paths cannot drift apart.
+// `x-request-id`, else a fresh UUID), the request-target length limit, the
+// client address through the trusted proxies, and the request log lines.
+// Plain functions of the raw request, so the two paths cannot drift apart:
+// Fastify calls them through genReqId, an onRequest hook and its
+// logController (RequestLogController), the lean path directly.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import proxyAddr from '@fastify/proxy-addr';
-import type { FastifyBaseLogger } from 'fastify';
+import { MAX_REQUEST_TARGET_LENGTH } from '@crawlstream/shared';
+import { type FastifyBaseLogger, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import { ApiError } from './errors.js';
 
-export const MAX_URL_LENGTH = 8 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function requestId(request: IncomingMessage): string {
   const given = request.headers['x-request-id'];
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** Throws 414 `uri_too_long` for a request target (path and query) longer than MAX_REQUEST_TARGET_LENGTH. */
+export function checkRequestTarget(request: IncomingMessage): void {
+  if (request.url !== undefined && request.url.length > MAX_REQUEST_TARGET_LENGTH) throw new ApiError('uri_too_long');
 }
 
 /** Which hops may set X-Forwarded-For; Fastify gets the same function (its `trustProxy`). */
@@ -35,15 +43,39 @@ export function redactUrl(url: string): string {
   return url.replace(/([?&]token=)[^&]*/g, '$1[redacted]');
 }
 
-/** What a log line shows of a request: the logger's `req` serializer, for a Fastify request or a raw one alike. */
+/** What a log line shows of a request: the logger's `req` serializer. */
 export function loggedRequest(request: { method?: string | undefined; url?: string | undefined; ip?: string | undefined }) {
   return { method: request.method, url: redactUrl(request.url ?? ''), remoteAddress: request.ip };
 }
 
+/** The line each request starts with; `log` carries the request id. */
+function logIncoming(log: FastifyBaseLogger, request: IncomingMessage, ip: string | undefined): void {
+  log.info({ req: { method: request.method, url: request.url, ip } }, 'incoming request');
+}
+
+/** The line a request that was answered ends with. */
+function logCompleted(log: FastifyBaseLogger, statusCode: number, responseTime: number): void {
+  log.info({ res: { statusCode }, responseTime }, 'request completed');
+}
+
 /**
- * The log lines Fastify writes for each request it serves, written the same
- * way for a request served below it. `log` is the app's logger; a child with
- * the request id is made only when the line is written.
+ * Fastify's request log lines, written by the functions above. A request
+ * that errored mid-response keeps Fastify's own line (with the error).
+ */
+export class RequestLogController extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    logIncoming(request.log, request.raw, request.ip);
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) super.requestCompleted(error, request, reply);
+    else logCompleted(reply.log, reply.statusCode, reply.elapsedTime);
+  }
+}
+
+/**
+ * The same lines for a request served below Fastify. `log` is the app's
+ * logger; a child with the request id is made only when a line is written.
  */
 export class RequestLog {
   private readonly log: FastifyBaseLogger & { isLevelEnabled(level: string): boolean };
@@ -67,13 +99,10 @@ export class RequestLog {
   }
 
   incoming(request: IncomingMessage, id: string): void {
-    if (!this.log.isLevelEnabled('info')) return;
-    const req = { method: request.method, url: request.url, ip: this.address(request) };
-    this.of(id).info({ req }, 'incoming request');
+    if (this.log.isLevelEnabled('info')) logIncoming(this.of(id), request, this.address(request));
   }
 
   completed(id: string, statusCode: number, startedAt: number): void {
-    if (!this.log.isLevelEnabled('info')) return;
-    this.of(id).info({ res: { statusCode }, responseTime: performance.now() - startedAt }, 'request completed');
+    if (this.log.isLevelEnabled('info')) logCompleted(this.of(id), statusCode, performance.now() - startedAt);
   }
 }

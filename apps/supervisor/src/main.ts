@@ -4,6 +4,7 @@
 // process behind.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -115,7 +116,10 @@ if (!redisUrl) {
 }
 
 const env = { ...process.env, REDIS_URL: redisUrl };
-startApp('api', 'apps/api/dist/main.js', env);
+// The API serves the dashboard's build at `/`: that of the dashboard package
+// (a dependency of this one), unless DASHBOARD_DIR names another.
+const dashboardDir = join(dirname(createRequire(import.meta.url).resolve('@crawlstream/dashboard/package.json')), 'dist');
+startApp('api', 'apps/api/dist/main.js', { DASHBOARD_DIR: dashboardDir, ...env });
 // Parsing and markdown conversion allocate heavily; a larger young generation
 // makes the worker markedly faster (see bench/crawl).
 startApp('worker', 'apps/worker/dist/main.js', env, ['--max-semi-space-size=64']);

@@ -74,6 +74,10 @@ describe('npm start', () => {
     expect(health.status).toBe(200);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(200);
+    // The dashboard's build (not the page saying it is missing), as the supervisor resolved it.
+    const dashboard = await fetch(`http://127.0.0.1:${port}/`);
+    expect(dashboard.status).toBe(200);
+    expect(dashboard.headers.get('content-security-policy')).toContain("default-src 'self'");
 
     const redisPid = Number(readFileSync(join(dataDir, 'redis', 'redis.pid'), 'utf8'));
     const redisPort = Number(/redis:\/\/127\.0\.0\.1:(\d+)/.exec(run.output())![1]);

@@ -6,6 +6,14 @@
 /** Longest URL accepted anywhere (start URL, discovered link, redirect target), in characters. */
 export const MAX_URL_LENGTH = 2048;
 
+/**
+ * Longest request target (path and query, as sent on the request line) the
+ * API accepts, in characters; past it: 414 `uri_too_long`. Longer than
+ * MAX_URL_LENGTH: a request's query may carry a cursor, a stream token and
+ * its own padding, but it is not a URL to crawl.
+ */
+export const MAX_REQUEST_TARGET_LENGTH = 8 * 1024;
+
 /** A page's title is cut to this many characters (UTF-16 code units, never splitting a pair). */
 export const MAX_TITLE_LENGTH = 1000;
 

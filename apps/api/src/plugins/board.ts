@@ -11,11 +11,14 @@ import type { PageQueue } from '@crawlstream/jobs';
 import { apiError } from '@crawlstream/shared';
 import type { FastifyInstance } from 'fastify';
 import { ApiError, ERRORS, type ErrorCode, errorBody, replyWithError } from '../errors.js';
+import { defaultRouteAuth } from './auth.js';
 
 export const BOARD_PATH = '/admin/queues';
 
 export async function boardRoutes(app: FastifyInstance, options: { queue: PageQueue; readOnly: boolean }): Promise<void> {
   const { readOnly } = options;
+  // Every tenant's jobs: the operator key only (when API keys are on).
+  defaultRouteAuth(app, 'operator');
   if (readOnly) {
     app.addHook('onRequest', async (request, reply) => {
       if (request.method === 'GET' || request.method === 'HEAD') return;

@@ -8,6 +8,7 @@ import { routePatterns } from '@crawlstream/shared';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { createJsonSchemaTransform } from 'fastify-type-provider-zod';
+import { defaultRouteAuth } from './auth.js';
 
 const UI_PREFIX = `${routePatterns.docs}/ui`;
 
@@ -35,6 +36,8 @@ async function docs(app: FastifyInstance): Promise<void> {
 
 /** Registered after every route, so the document covers them all. */
 async function docsRoutes(app: FastifyInstance): Promise<void> {
+  // The description of the API is public: the UI's routes and the document.
+  defaultRouteAuth(app, 'public');
   await app.register(swaggerUi, { routePrefix: UI_PREFIX, uiConfig: { docExpansion: 'list' } });
   app.get(
     routePatterns.docs,

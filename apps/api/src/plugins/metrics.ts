@@ -13,7 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import { ApiError } from '../errors.js';
-import { bearerKey } from './auth.js';
+import { bearerKey } from '../access.js';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric, Registry } from 'prom-client';
 
 /**
@@ -179,7 +179,8 @@ async function metricsPlugin(app: FastifyInstance, options: { metrics: ApiMetric
   });
   app.get(
     routePatterns.metrics,
-    { schema: { hide: true }, config: { rateLimit: false } },
+    // Its own token (METRICS_TOKEN), not an API key.
+    { schema: { hide: true }, config: { rateLimit: false, auth: 'public' } },
     async (request, reply) => {
       if (token !== null && !bearerMatches(request.headers.authorization, token)) {
         throw new ApiError('unauthorized', 'A valid metrics token is required (Authorization: Bearer <METRICS_TOKEN>)', undefined, METRICS_CHALLENGE);

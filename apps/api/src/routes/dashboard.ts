@@ -1,12 +1,12 @@
-// `GET /`: the dashboard (apps/dashboard), served from its Vite build in
-// apps/dashboard/dist: `index.html` never cached (so a deploy shows at once),
-// `/assets/*` (content-hashed names) cached for good. When the build is
-// missing (only the API was built), a small page that points at the API
-// description instead. Hidden from the docs and exempt from rate limiting,
+// `GET /`: the dashboard (apps/dashboard), served from its Vite build, the
+// directory buildApp is given (`dashboardDir`; main.ts resolves it):
+// `index.html` never cached (so a deploy shows at once), `/assets/*`
+// (content-hashed names) cached for good. Without a build (none given, or
+// only the API was built), a small page that points at the API description
+// instead. Hidden from the docs and exempt from rate limiting,
 // like the stream: a dashboard reload must never be refused.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 
@@ -17,9 +17,6 @@ const FALLBACK_PAGE = `<!doctype html>
 <p>The dashboard is not built: run <code>npm run build</code>.</p>
 </body></html>
 `;
-
-/** The dashboard's build, seen from this file in `apps/api/src/routes` or `apps/api/dist/routes`. */
-export const DASHBOARD_DIST = fileURLToPath(new URL('../../../dashboard/dist/', import.meta.url));
 
 /**
  * The page only loads its own hashed script and stylesheet and talks only to
@@ -36,15 +33,15 @@ const CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 export interface DashboardOptions {
-  /** The dashboard build to serve (default: apps/dashboard/dist). */
-  root?: string;
+  /** The dashboard build to serve; none: the fallback page. */
+  root?: string | undefined;
 }
 
-const routeOptions = { schema: { hide: true }, config: { rateLimit: false } } as const;
+const routeOptions = { schema: { hide: true }, config: { rateLimit: false, auth: 'public' } } as const;
 
 export async function dashboardRoutes(app: FastifyInstance, options: DashboardOptions = {}): Promise<void> {
-  const root = options.root ?? DASHBOARD_DIST;
-  if (!existsSync(join(root, 'index.html'))) {
+  const { root } = options;
+  if (root === undefined || !existsSync(join(root, 'index.html'))) {
     app.get('/', routeOptions, async (_request, reply) => reply.type('text/html; charset=utf-8').send(FALLBACK_PAGE));
     return;
   }

@@ -19,7 +19,7 @@ function within<T>(work: Promise<T>, ms: number): Promise<T> {
 
 export async function healthRoutes(app: FastifyInstance, options: { ctx: ApiContext }): Promise<void> {
   const { ctx } = options;
-  const hidden = { schema: { hide: true }, config: { rateLimit: false } } as const;
+  const hidden = { schema: { hide: true }, config: { rateLimit: false, auth: 'public' } } as const;
   app.get(routePatterns.healthz, hidden, async () => ({ status: 'ok' }));
   app.get(routePatterns.readyz, hidden, async (_request, reply) => {
     try {

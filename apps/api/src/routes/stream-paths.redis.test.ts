@@ -3,10 +3,10 @@
 // route. A query parameter that needs decoding (`pad=%20`, ignored by the
 // route) sends the same request down Fastify's path; each pair here must get
 // the same answer, byte for byte where it matters.
-import { crawl, isTerminalEvent } from '@crawlstream/shared';
+import { crawl, isTerminalEvent, MAX_REQUEST_TARGET_LENGTH } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
 import { describe, expect, it } from 'vitest';
-import { type Api, call, openStream, playCrawl, type Reply, START, startApi, storedEvents } from '../test-support/harness.js';
+import { type Api, call, openStream, playCrawl, type Reply, START, sleep, startApi, storedEvents } from '../test-support/harness.js';
 
 const UNKNOWN = '3b241101-e2bb-4255-8caf-4136c566a962';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -18,6 +18,26 @@ const streamOf = (id: string) => `/api/crawl-v2/${id}/stream`;
 /** The same request, down Fastify's path: one more (ignored) query parameter that needs decoding. */
 function viaFastify(path: string): string {
   return `${path}${path.includes('?') ? '&' : '?'}pad=%20`;
+}
+
+/** `path` with one more query parameter, to exactly `length` characters. */
+function ofLength(path: string, length: number): string {
+  const padded = `${path}${path.includes('?') ? '&' : '?'}x=`;
+  return `${padded}${'a'.repeat(length - padded.length)}`;
+}
+
+/** The log lines of one request id, as a client of the logs sees them (no times, no pid). */
+function linesOf(lines: string[], reqId: string) {
+  return lines
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((line) => line.reqId === reqId)
+    .map(({ msg, req, res }) => ({ msg, req, res }));
+}
+
+/** Waits (at most 10 s: only a bug reaches that) until `reqId` has `count` log lines. */
+async function awaitLines(lines: string[], reqId: string, count: number) {
+  for (let i = 0; i < 200 && linesOf(lines, reqId).length < count; i++) await sleep(50);
+  return linesOf(lines, reqId);
 }
 
 async function postCrawl(api: Api, headers: Record<string, string> = {}) {
@@ -159,5 +179,51 @@ describe('the stream route answers alike on both paths', () => {
       await client.waitFor((c) => c.events.length >= 1, 10_000, 'snapshot');
       client.close();
     }
+  });
+
+  it('a request target of MAX_REQUEST_TARGET_LENGTH characters is served, one more is 414, on both paths', async () => {
+    const api = await startApi(useRedis('sp5'));
+    for (const path of [streamOf(UNKNOWN), viaFastify(streamOf(UNKNOWN))]) {
+      const atLimit = await call(api.base, 'GET', ofLength(path, MAX_REQUEST_TARGET_LENGTH));
+      expect(atLimit.status, path).toBe(404);
+      expect((atLimit.json as { error: { code: string } }).error.code).toBe('not_found');
+      const past = await call(api.base, 'GET', ofLength(path, MAX_REQUEST_TARGET_LENGTH + 1));
+      expect(past.status, path).toBe(414);
+      expect(past.json).toEqual({ error: { code: 'uri_too_long', message: 'The URL is too long' } });
+    }
+    expect((await call(api.base, 'GET', ofLength('/healthz', MAX_REQUEST_TARGET_LENGTH))).status).toBe(200);
+    expect((await call(api.base, 'GET', ofLength('/healthz', MAX_REQUEST_TARGET_LENGTH + 1))).status).toBe(414);
+  });
+
+  it('the same log lines on both paths: incoming (stream token redacted) and completed, with the request id', async () => {
+    const lines: string[] = [];
+    const api = await startApi(useRedis('sp6'), { env: { LOG_LEVEL: 'info' }, logStream: { write: (line) => lines.push(line) } });
+    const created = await postCrawl(api);
+    await playCrawl(api.store, created.id, 1);
+    const unpadded = (entries: ReturnType<typeof linesOf>) =>
+      entries.map((entry) => {
+        const req = entry.req as { url: string } | undefined;
+        return req ? { ...entry, req: { ...req, url: req.url.replace(/[?&]pad=%20/, '') } } : entry;
+      });
+    for (const [path, status] of [
+      [streamOf(UNKNOWN), 404],
+      [`${streamOf(created.id)}?lastEventId=0&token=secret-value`, 200],
+    ] as const) {
+      const lean = await openStream(api.base, path, { 'x-request-id': `lean-${status}` });
+      const fastify = await openStream(api.base, viaFastify(path), { 'x-request-id': `fastify-${status}` });
+      await Promise.all([lean.done, fastify.done]);
+      const leanLines = await awaitLines(lines, `lean-${status}`, 2);
+      const fastifyLines = await awaitLines(lines, `fastify-${status}`, 2);
+      expect(leanLines).toEqual([
+        {
+          msg: 'incoming request',
+          req: { method: 'GET', url: path.replace('secret-value', '[redacted]'), remoteAddress: '127.0.0.1' },
+          res: undefined,
+        },
+        { msg: 'request completed', req: undefined, res: { statusCode: status } },
+      ]);
+      expect(unpadded(fastifyLines)).toEqual(leanLines);
+    }
+    expect(lines.join('\n')).not.toContain('secret-value');
   });
 });

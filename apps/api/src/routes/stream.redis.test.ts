@@ -1,4 +1,4 @@
-import { compareEventIds, crawl, crawlEvent, isTerminalEvent, MAX_MESSAGE_LENGTH } from '@crawlstream/shared';
+import { compareEventIds, crawl, crawlEvent, isTerminalEvent, MAX_LINKS_PER_PAGE, MAX_MESSAGE_LENGTH } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
 import { describe, expect, it } from 'vitest';
 import {
@@ -190,17 +190,20 @@ describe('GET /api/crawl-v2/:id/stream', () => {
 
   it('cuts off a reader that stops reading, without buffering for it; it resumes by Last-Event-ID', async () => {
     const redis = useRedis('slow');
-    const api = await startApi(redis, { settings: { streamDrainTimeoutMs: 500 } });
-    const created = await postCrawl(api, { url: START, options: { maxPages: 10_000, concurrency: 256 } });
+    const api = await startApi(redis, { env: { MAX_PAGES_CAP: '20001' }, settings: { streamDrainTimeoutMs: 500 } });
+    const created = await postCrawl(api, { url: START, options: { maxPages: 20_001, concurrency: 256 } });
     const client = await openStream(api.base, streamOf(created.id));
     await client.waitFor((c) => c.events.length >= 1, 10_000, 'snapshot');
     client.pause();
 
-    // ~30 MB of events, far more than the socket buffers on both ends hold
-    // (messages are cut at MAX_MESSAGE_LENGTH, so long URLs carry the bulk).
+    // ~24 MB of events, far more than the socket buffers on both ends hold: 19,999 failed pages
+    // with a message of MAX_MESSAGE_LENGTH each, found by two pages of MAX_LINKS_PER_PAGE links.
     const message = 'x'.repeat(MAX_MESSAGE_LENGTH);
-    const links = Array.from({ length: 6000 }, (_, i) => `${START}f${i}-${'y'.repeat(1800)}`);
-    await settleStart(api.store, created.id, links);
+    const first = Array.from({ length: MAX_LINKS_PER_PAGE }, (_, i) => `${START}f${i}`);
+    const second = Array.from({ length: MAX_LINKS_PER_PAGE }, (_, i) => `${START}g${i}`);
+    await settleStart(api.store, created.id, first);
+    await settleStart(api.store, created.id, second, first[0]);
+    const links = [...first.slice(1), ...second];
     for (let i = 0; i < links.length; i += 200) {
       await Promise.all(
         links.slice(i, i + 200).map((url) => api.store.settle(created.id, { kind: 'failed', url, reason: 'timeout', message, attempts: 1 })),

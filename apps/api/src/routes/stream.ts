@@ -12,10 +12,14 @@
 // by buildApp's server before Fastify routes anything): an open stream is one
 // small object, not a Fastify request, reply and child logger with their
 // closures and a suspended async frame. Anything else aimed at the route (an
-// encoded or repeated query parameter, a body, HEAD, an over-long URL, a
-// request during shutdown) goes through Fastify, whose route declaration
-// (which also documents the stream at /docs) ends in the same code; both
-// give the same statuses, JSON errors, headers and log lines.
+// encoded or repeated query parameter, a body, HEAD, a request during
+// shutdown) goes through Fastify, whose route declaration (which also
+// documents the stream at /docs) ends in the same code. Each rule is one
+// plain function of the raw request, called by Fastify's hooks and by the
+// lean path alike, in the same order: request id and log line (requests.ts),
+// request-target limit (requests.ts), owner by the route's `auth`
+// (access.ts), then Streams.open (cursor, stream token or crawl owner, slot,
+// reader). Both give the same statuses, JSON errors, headers and log lines.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type EventFrame, idTime, type LiveListener, type StreamReader } from '@crawlstream/progress';
@@ -23,10 +27,10 @@ import { API_BASE, apiError, isCrawlId, isEventCursor, isTerminalStatus, routePa
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { ApiContext } from '../context.js';
+import { type RouteAuth, requestOwner, unauthorized } from '../access.js';
+import { type ApiContext, visibleCrawlOwner } from '../context.js';
 import { ApiError, sendErrorRaw } from '../errors.js';
-import { authorizeStream } from '../plugins/auth.js';
-import { MAX_URL_LENGTH, type RequestLog, requestId } from '../requests.js';
+import { checkRequestTarget, type RequestLog, requestId } from '../requests.js';
 import { PINGS, SseWriter, type WriteResult } from '../sse.js';
 import { type StreamSlot, StreamSlots } from '../stream-slots.js';
 import { crawlIdParams } from './params.js';
@@ -78,6 +82,26 @@ interface StreamTarget {
   token: string | undefined;
 }
 
+/** The stream route's config; the lean path follows the same `auth` rule. */
+const STREAM_ROUTE_CONFIG: { readonly rateLimit: false; readonly auth: RouteAuth } = { rateLimit: false, auth: 'stream' };
+
+/**
+ * May a request of `owner` (access.ts requestOwner, `stream` rule) with
+ * `token` (`?token=`) watch crawl `id`? Without a key only a stream token for
+ * this very crawl will do (401); with one, another key's crawl is answered as
+ * missing (404). Returns the owner the stream counts against: the key's, or
+ * for a token the crawl's ('' with keys off).
+ */
+async function authorizeStream(ctx: ApiContext, id: string, owner: string | null, token: string | undefined): Promise<string> {
+  if (owner === null) {
+    const crawlOwner = token ? await ctx.store.owner(id) : null;
+    if (token === undefined || crawlOwner === null || !(await ctx.tokens.verify(token, id, crawlOwner))) throw unauthorized();
+    return crawlOwner;
+  }
+  if (ctx.apiKeys.enabled) await visibleCrawlOwner(ctx, id, owner);
+  return owner;
+}
+
 const PATH_START = `${API_BASE}/`;
 const PATH_END = '/stream';
 /** A query that needs no decoding: its names and values read the same to Fastify's parser. */
@@ -89,7 +113,7 @@ const PLAIN_QUERY = /^[A-Za-z0-9._~=&-]*$/;
  */
 function plainStreamTarget(request: IncomingMessage): StreamTarget | null {
   const { url } = request;
-  if (request.method !== 'GET' || url === undefined || url.length > MAX_URL_LENGTH || !url.startsWith(PATH_START)) return null;
+  if (request.method !== 'GET' || url === undefined || !url.startsWith(PATH_START)) return null;
   // A GET with a body is Fastify's to parse (or refuse).
   if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined) return null;
   const q = url.indexOf('?');
@@ -304,8 +328,9 @@ export class Streams {
   }
 
   private async serveLean(request: IncomingMessage, res: ServerResponse, target: StreamTarget, id: string, startedAt: number) {
-    // The same checks, in the same order, as the Fastify route's hooks and handler.
-    const owner = this.ctx.apiKeys.streamOwner(request.headers.authorization);
+    // The same rules, in the same order, as Fastify's onRequest hooks (app.ts, plugins/auth.ts) and the route's handler.
+    checkRequestTarget(request);
+    const owner = requestOwner(this.ctx.apiKeys, STREAM_ROUTE_CONFIG.auth, request.headers.authorization);
     const opened = await this.open(target, request.headers['last-event-id'], owner, this.requests.address(request));
     if (opened === null) {
       res.writeHead(204, { 'cache-control': NO_CACHE, 'x-request-id': id });
@@ -397,7 +422,7 @@ export async function streamRoutes(app: FastifyInstance, options: { ctx: ApiCont
   app.withTypeProvider<ZodTypeProvider>().get(
     routePatterns.stream,
     {
-      config: { rateLimit: false },
+      config: STREAM_ROUTE_CONFIG,
       // A HEAD would hold a hijacked connection open with nothing to send.
       exposeHeadRoute: false,
       schema: {

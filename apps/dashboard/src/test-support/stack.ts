@@ -13,6 +13,8 @@ import { type CrawlWorker, createCrawlWorker } from '@crawlstream/worker';
 import { afterAll } from 'vitest';
 
 const API_MAIN = fileURLToPath(new URL('../../../api/dist/main.js', import.meta.url));
+/** This package's build, which the API serves at `/`. */
+const DASHBOARD_DIR = fileURLToPath(new URL('../../dist/', import.meta.url));
 
 export interface TestApi {
   base: string;
@@ -46,6 +48,7 @@ export async function startApi(options: {
     config: loadConfig({ LOG_LEVEL: 'silent', ...options.env }),
     redisUrl: options.redisUrl,
     prefix: options.prefix,
+    dashboardDir: DASHBOARD_DIR,
     settings: { rateLimitPerMinute: 0, ...(options.streamTokenTtlSeconds ? { streamTokenTtlSeconds: options.streamTokenTtlSeconds } : {}) },
   });
   const sockets = new Set<Socket>();

@@ -13,13 +13,13 @@ import {
   pageJobData,
 } from '@crawlstream/jobs';
 import { CrawlStore, ProgressPublisher, sweep } from '@crawlstream/progress';
-import { DEFAULT_KEY_PREFIX, queuePrefix } from '@crawlstream/shared';
+import { backoffDelay, DEFAULT_KEY_PREFIX, queuePrefix } from '@crawlstream/shared';
 import { type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ByteBudget } from './byte-budget.js';
 import { CrawlContexts } from './crawl-context.js';
 import { type PageJobDeps, processPageJob, RetryablePageError, settlePage } from './page-job.js';
-import { backoffDelay, createSsrfGuard, USER_AGENT } from './pipeline/index.js';
+import { createSsrfGuard, USER_AGENT } from '@crawlstream/pipeline';
 import { RobotsCache } from './robots-cache.js';
 
 export interface CrawlWorkerOptions {

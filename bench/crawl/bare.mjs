@@ -1,7 +1,7 @@
 // The limit: a bare in-process breadth-first crawl with undici and the same
 // parse-extract-convert step the worker runs (cheerio + turndown), no Redis,
 // no queue. Prints JSON {pages, seconds, rssPeakMb}.
-import { extractPage } from '@crawlstream/worker/pipeline';
+import { extractPage } from '@crawlstream/pipeline';
 import { Agent, request } from 'undici';
 
 const [start, concurrency] = [process.argv[2], Number(process.argv[3])];

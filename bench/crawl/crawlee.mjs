@@ -5,7 +5,7 @@
 // links are followed with Crawlee's own enqueueLinks. Prints JSON
 // {pages, seconds, rssPeakMb, crawlerCpuMs}.
 import { CheerioCrawler, Configuration } from '@crawlee/cheerio';
-import { markdownOf } from '@crawlstream/worker/pipeline';
+import { markdownOf } from '@crawlstream/pipeline';
 
 const [start, concurrency] = [process.argv[2], Number(process.argv[3])];
 let pages = 0;

@@ -3,7 +3,7 @@
 // loop. run.mjs starts one, then two at once, and compares the per-page times:
 // on two cores that are not two whole cores, two processes do not double.
 // argv: pages. Prints JSON {msPerPage}.
-import { extractPage } from '@crawlstream/worker/pipeline';
+import { extractPage } from '@crawlstream/pipeline';
 import { page } from './site-pages.mjs';
 
 const pages = Number(process.argv[2] ?? 3000);

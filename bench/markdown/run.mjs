@@ -1,11 +1,11 @@
 // HTML-to-markdown converters side by side on generated documentation pages:
 // pages per second, and whether each keeps what docs need (headings, fenced
 // code with its language, links, lists, tables). It decided the converter of
-// apps/worker/src/pipeline/extract.ts. Run: npm run bench -- markdown
+// packages/pipeline/src/extract.ts. Run: npm run bench -- markdown
 // (BENCH_ROUNDS=n for more rounds, --show to print the converted sample).
 // The crawlstream row is the worker's own path: the page parsed once by
 // cheerio, and turndown reading that tree (no second parse).
-import { markdownOf } from '@crawlstream/worker/pipeline';
+import { markdownOf } from '@crawlstream/pipeline';
 import * as cheerio from 'cheerio';
 import { NodeHtmlMarkdown } from 'node-html-markdown';
 import TurndownService from 'turndown';

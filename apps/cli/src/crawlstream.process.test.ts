@@ -10,7 +10,7 @@ import { CrawlstreamClient } from '@crawlstream/client';
 import { crawl as crawlSchema, crawlEvent, pageResult } from '@crawlstream/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, startCli } from './test-support/cli.js';
-import { type Site, startSite, type TestApi, useStack } from '@crawlstream/test-stack';
+import { type Site, startSite, type TestApi, useStack } from '@crawlstream/e2e';
 
 const stack = useStack('cli');
 let api: TestApi;

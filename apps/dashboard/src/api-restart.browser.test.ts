@@ -20,7 +20,7 @@ import {
   waitForConnection,
   waitForStatus,
 } from './test-support/browser.js';
-import { type Site, startSite } from '@crawlstream/test-stack';
+import { type Site, startSite } from '@crawlstream/e2e';
 import { type ApiProcess, startApiProcess, startWorker, storedEvents } from './test-support/stack.js';
 
 const LOGGED = new Set(['started', 'page', 'page_failed', 'page_skipped', 'completed', 'failed', 'cancelled']);

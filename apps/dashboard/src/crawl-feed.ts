@@ -6,6 +6,7 @@
 // starts from the same cursor), and stops when the crawl ends or the view
 // goes away.
 import { CrawlstreamError, type StreamedEvent } from '@crawlstream/client';
+import { type BackoffOptions, backoffDelay } from '@crawlstream/shared';
 import type { DashboardApi } from './api.js';
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'ended';
@@ -30,6 +31,9 @@ export interface Feed {
 
 /** Token refreshes in a row that bring no event before the feed gives up. */
 const MAX_TOKEN_REFRESHES = 3;
+
+/** Waits while the API is away as a token is fetched: 1 s doubling up to 10 s, never immediate. */
+const TOKEN_BACKOFF: BackoffOptions = { baseMs: 1_000, capMs: 10_000, jitter: 'equal', maxRetryAfterMs: 10_000 };
 
 export function followCrawl(options: FeedOptions): Feed {
   const { api, crawlId } = options;
@@ -84,7 +88,7 @@ export function followCrawl(options: FeedOptions): Feed {
         if (error instanceof CrawlstreamError && error.retryable) {
           waits++;
           setState('reconnecting', error.message);
-          if (await pause(Math.min(10_000, 500 * 2 ** waits), stop.signal)) continue;
+          if (await pause(backoffDelay(waits, error.retryAfterMs, TOKEN_BACKOFF), stop.signal)) continue;
           return;
         }
         setState('ended', describeError(error));

@@ -16,7 +16,7 @@ import {
   waitForConnection,
   waitForStatus,
 } from './test-support/browser.js';
-import { type Site, startSite } from '@crawlstream/test-stack';
+import { type Site, startSite } from '@crawlstream/e2e';
 import { type InProcessApi, startApi, startWorker, storedEvents } from './test-support/stack.js';
 
 const redis = useRedis('dash');

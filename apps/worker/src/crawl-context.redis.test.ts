@@ -6,7 +6,7 @@ import { crawlOptionsSchema } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { CrawlContexts } from './crawl-context.js';
-import { makeScope } from './pipeline/index.js';
+import { makeScope } from '@crawlstream/pipeline';
 
 const START = 'http://127.0.0.1:9/docs/';
 // Long patterns with many distinct characters: large compiled tables.

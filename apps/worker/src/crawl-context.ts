@@ -4,7 +4,7 @@
 // bytes of compiled globs (a crawl with 200 long patterns holds megabytes).
 import type { CrawlStore } from '@crawlstream/progress';
 import { type CrawlOptions, GlobSyntaxError } from '@crawlstream/shared';
-import { makeScope, type Scope } from './pipeline/index.js';
+import { makeScope, type Scope } from '@crawlstream/pipeline';
 
 export interface CrawlContext {
   id: string;

@@ -1,7 +1,8 @@
 // A crawl worker process's moving parts, built from config: the BullMQ
 // worker that runs page jobs, the page queue it feeds, the progress store
 // and publisher, the budget of body bytes in flight, the stalled-work sweep,
-// and a bounded graceful close.
+// and a bounded graceful close. It logs through the pino logger it is given
+// (a `crawlId` child for what concerns one crawl; errors as `err`, stack kept).
 import { setMaxListeners } from 'node:events';
 import {
   createPageQueue,
@@ -13,13 +14,14 @@ import {
   pageJobData,
 } from '@crawlstream/jobs';
 import { CrawlStore, ProgressPublisher, sweep } from '@crawlstream/progress';
-import { DEFAULT_KEY_PREFIX, queuePrefix } from '@crawlstream/shared';
+import { backoffDelay, DEFAULT_KEY_PREFIX, queuePrefix } from '@crawlstream/shared';
 import { type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { type Logger, pino } from 'pino';
 import { ByteBudget } from './byte-budget.js';
 import { CrawlContexts } from './crawl-context.js';
 import { type PageJobDeps, processPageJob, RetryablePageError, settlePage } from './page-job.js';
-import { backoffDelay, createSsrfGuard, USER_AGENT } from './pipeline/index.js';
+import { createSsrfGuard, USER_AGENT } from '@crawlstream/pipeline';
 import { RobotsCache } from './robots-cache.js';
 
 export interface CrawlWorkerOptions {
@@ -44,7 +46,8 @@ export interface CrawlWorkerOptions {
   retryBaseMs?: number;
   /** Longest wait for in-flight pages on close before they are handed back. */
   closeTimeoutMs?: number;
-  log?: (message: string, fields?: Record<string, unknown>) => void;
+  /** Where the worker logs (main.ts builds it from LOG_LEVEL); silent when absent. */
+  logger?: Logger;
 }
 
 export interface CrawlWorker {
@@ -59,21 +62,23 @@ export interface CrawlWorker {
 }
 
 const MAX_GENERATIONS = 3;
+/** A job whose worker vanished is handed to another this many times; one more stall fails it (`stalled`). */
+const MAX_STALLED_COUNT = 1;
 /** WORKER_MAX_BYTES_IN_FLIGHT's default. */
 export const DEFAULT_MAX_BYTES_IN_FLIGHT = 256 * 1024 * 1024;
 
 export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<CrawlWorker> {
   const prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
-  const log = options.log ?? (() => {});
+  const logger = options.logger ?? pino({ level: 'silent' });
   const storeConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   const queueConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   const workerConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   for (const connection of [storeConnection, queueConnection, workerConnection]) {
-    connection.on('error', (error) => log('redis connection error', { error: String(error) }));
+    connection.on('error', (err) => logger.error({ err }, 'redis connection error'));
   }
   const store = new CrawlStore({ redis: storeConnection, prefix, ttlSeconds: options.ttlSeconds });
   const queue = createPageQueue(queueConnection, prefix);
-  const publisher = new ProgressPublisher({ store, onError: (error) => log('progress error', { error: String(error) }) });
+  const publisher = new ProgressPublisher({ store, onError: (err) => logger.error({ err }, 'progress error') });
   const shutdown = new AbortController();
   // Every in-flight fetch listens to this one signal.
   setMaxListeners(options.concurrency * 4 + 16, shutdown.signal);
@@ -98,7 +103,7 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
     concurrency: options.concurrency,
     lockDuration: options.lockDurationMs ?? 30_000,
     stalledInterval: options.stalledIntervalMs ?? 30_000,
-    maxStalledCount: 1,
+    maxStalledCount: MAX_STALLED_COUNT,
     settings: {
       backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) =>
         backoffDelay(attemptsMade, error instanceof RetryablePageError ? error.failure.retryAfterMs : undefined, {
@@ -106,21 +111,34 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
         }),
     },
   });
-  worker.on('error', (error) => log('worker error', { error: String(error) }));
+  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+  worker.on('stalled', (jobId) => logger.warn({ jobId }, 'page job stalled (its worker went away): back in the queue'));
 
   // A job that ran out of attempts by throwing (or stalled too often) still
   // settles its page, so the crawl can complete.
-  worker.on('failed', (job: Job<PageJobData> | undefined, error: Error) => {
+  worker.on('failed', (job: Job<PageJobData> | undefined, err: Error) => {
+    if (!job || shutdown.signal.aborted) return;
     // A malformed job (refused by processPageJob) names no page to settle.
-    if (!job || shutdown.signal.aborted || !pageJobData.safeParse(job.data).success) return;
-    const stalled = /stalled/i.test(error.message);
-    if (!stalled && job.attemptsMade < (job.opts.attempts ?? 1)) return;
-    const failure =
-      error instanceof RetryablePageError
-        ? { reason: error.failure.reason, message: error.failure.message }
-        : { reason: stalled ? ('stalled' as const) : ('internal' as const), message: error.message };
-    settlePage(deps, job.data.crawlId, { kind: 'failed', url: job.data.url, attempts: job.attemptsMade, ...failure })
-      .catch((settleError) => log('could not settle a failed job', { error: String(settleError) }));
+    if (!pageJobData.safeParse(job.data).success) {
+      logger.warn({ err, jobId: job.id }, 'malformed page job refused');
+      return;
+    }
+    const { crawlId, url } = job.data;
+    const log = logger.child({ crawlId });
+    // BullMQ counts the stalls; past maxStalledCount it fails the job with no attempt left to make.
+    const stalled = job.stalledCounter > MAX_STALLED_COUNT;
+    const retryable = err instanceof RetryablePageError;
+    if (!stalled && job.attemptsMade < (job.opts.attempts ?? 1)) {
+      log.debug({ url, attempt: job.attemptsMade, ...(retryable ? { reason: err.failure.reason } : { err }) }, 'page retry');
+      return;
+    }
+    const failure = retryable
+      ? { reason: err.failure.reason, message: err.failure.message }
+      : { reason: stalled ? ('stalled' as const) : ('internal' as const), message: err.message };
+    // The site's failures are the crawl's business (page_failed); anything else is ours: keep its stack.
+    if (!retryable) log.error({ err, url, stalledCounter: job.stalledCounter }, `page failed (${failure.reason})`);
+    settlePage(deps, crawlId, { kind: 'failed', url, attempts: job.attemptsMade, ...failure })
+      .catch((settleError: unknown) => log.error({ err: settleError, url }, 'could not settle a failed job'));
   });
 
   let sweeping: Promise<unknown> | undefined;
@@ -134,9 +152,9 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
       maxGenerations: MAX_GENERATIONS,
     })
       .then((report) => {
-        if (report.redispatched || report.failed || report.completed) log('sweep', { ...report });
+        if (report.redispatched || report.failed || report.completed) logger.info({ ...report }, 'sweep');
       })
-      .catch((error) => log('sweep failed', { error: String(error) }))
+      .catch((err) => logger.error({ err }, 'sweep failed'))
       .finally(() => {
         sweeping = undefined;
       });

@@ -12,16 +12,17 @@ import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { Dispatcher } from 'undici';
 import type { ByteBudget } from './byte-budget.js';
 import type { CrawlContext, CrawlContexts } from './crawl-context.js';
-import { cutChars, keepLinks } from './pipeline/bounds.js';
 import {
+  cutChars,
   extractPage,
   type FetchFailed,
   type FetchOptions,
   fetchPage,
+  keepLinks,
   ROBOTS_TOKEN,
   type RobotsRules,
   USER_AGENT,
-} from './pipeline/index.js';
+} from '@crawlstream/pipeline';
 import type { RobotsCache } from './robots-cache.js';
 import { sitemapUrls } from './sitemaps.js';
 

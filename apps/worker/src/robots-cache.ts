@@ -10,7 +10,7 @@ import {
   type RobotsRules,
   robotsForUnavailable,
   robotsUrlFor,
-} from './pipeline/index.js';
+} from '@crawlstream/pipeline';
 
 interface StoredRobots {
   /** HTTP status, or absent when the server could not be reached. */

@@ -4,7 +4,7 @@
 // sitemap files on the start URL's origin or in the crawl's scope are read
 // (robots.txt and indexes may name any host), through the caller's guarded
 // dispatcher.
-import { type FetchOptions, fetchText, parseSitemap, type RobotsRules } from './pipeline/index.js';
+import { type FetchOptions, fetchText, parseSitemap, type RobotsRules } from '@crawlstream/pipeline';
 
 /** Sitemap files read per crawl at most (indexes included). */
 const MAX_SITEMAP_FILES = 20;

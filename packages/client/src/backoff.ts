@@ -1,6 +1,7 @@
 // How long a stream waits before reconnecting: exponential in the number of
 // consecutive failed attempts, capped, with jitter so that clients cut off
 // together (an API instance restarting) do not all come back at once.
+import { backoffDelay } from '@crawlstream/shared';
 
 export interface ReconnectOptions {
   /** Delay before the first reconnect, in ms; the server's `retry:` line replaces it. Default 1000. */
@@ -24,11 +25,10 @@ export const DEFAULT_RECONNECT: Required<ReconnectOptions> = {
  * The delay before attempt `attempt` (1 for the first reconnect): the
  * ceiling `min(maxMs, baseMs * 2^(attempt-1))`, of which a random half is
  * waited on top of the other half ("equal jitter"), so a reconnect is spread
- * out but never immediate.
+ * out but never immediate. The one backoff of crawlstream (shared's `backoffDelay`).
  */
 export function reconnectDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+  return backoffDelay(attempt, undefined, { baseMs, capMs: maxMs, jitter: 'equal', random });
 }
 
 /** Waits `ms`, or rejects with the signal's reason when it aborts first. */

@@ -1,4 +1,5 @@
 // @crawlstream/shared: the contracts every crawlstream process and client agrees on.
+export * from './backoff.js';
 export * from './config.js';
 export * from './glob.js';
 export * from './ids.js';

@@ -53,6 +53,12 @@ export const MAX_OPTIONS_BYTES = 32 * 1024;
 /** The highest `MAX_PAGES_CAP` a deployment may set (and so the highest `maxPages` a stored crawl can have). */
 export const MAX_PAGES_CEILING = 1_000_000;
 
+/**
+ * A page is retried no later than this after a failure, whatever the
+ * server's Retry-After asks: holding a page longer is not worth it.
+ */
+export const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
 /** Longest `include`/`exclude` glob pattern, in characters, and patterns per list. */
 export const MAX_GLOB_LENGTH = 512;
 export const MAX_GLOBS = 100;

@@ -1,12 +1,8 @@
-// The page pipeline of the crawl worker: pure steps, composable and testable
-// without Redis or BullMQ. normalize -> scope -> (robots) -> guarded fetch ->
-// decode -> extract (title, links, markdown); sitemaps seed the frontier.
-export {
-  type BackoffOptions,
-  backoffDelay,
-  MAX_RETRY_AFTER_MS,
-  parseRetryAfter,
-} from './backoff.js';
+// @crawlstream/pipeline: the page pipeline of the crawl worker, pure steps
+// that a test drives without Redis or BullMQ. normalize -> scope -> (robots)
+// -> guarded fetch -> decode -> bounded parse -> extract (title, links,
+// markdown); sitemaps seed the frontier. This file is its whole public surface.
+export { cutChars, keepLinks } from './bounds.js';
 export { type ExtractedPage, extractFromDocument, extractPage, markdownOf } from './extract.js';
 export {
   type FailureReason,

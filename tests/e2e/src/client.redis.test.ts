@@ -1,10 +1,10 @@
 // The SDK against the real system: API instances from buildApp, a real crawl
 // worker and the fixture site, all on 127.0.0.1, on the run's real Redis.
 import { randomUUID } from 'node:crypto';
+import { CrawlstreamClient, type StreamedEvent } from '@crawlstream/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CrawlstreamClient } from './client.js';
-import type { StreamedEvent } from './event-stream.js';
-import { type Site, startSite, type TestApi, useStack } from '@crawlstream/test-stack';
+import { type Site, startSite } from './docs-site.js';
+import { type TestApi, useStack } from './stack.js';
 import { failure } from './test-support/failure.js';
 
 const stack = useStack('client');

@@ -5,9 +5,8 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate, gunzipSync } from 'node:zlib';
-import type { FAILURE_REASONS, SKIP_REASONS } from '@crawlstream/shared';
+import { type FAILURE_REASONS, parseRetryAfter, type SKIP_REASONS } from '@crawlstream/shared';
 import { type Dispatcher, request } from 'undici';
-import { parseRetryAfter } from './backoff.js';
 import { charsetFromContentType, decodeBody } from './charset.js';
 import { USER_AGENT } from './robots.js';
 import { createSsrfGuard, SSRF_BLOCKED } from './ssrf.js';

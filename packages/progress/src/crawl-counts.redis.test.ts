@@ -46,7 +46,7 @@ describe('crawl counts kept as crawls change', () => {
 
   it('ended crawls count while kept: at the TTL still, one ms past it no more', async () => {
     const t = testStore();
-    const { store, connection } = t;
+    const { connection } = t;
     const prefix = t.redis.prefix;
     const now = 1_800_000_000_000;
     const keep = 3600;
@@ -58,7 +58,7 @@ describe('crawl counts kept as crawls change', () => {
 
   it('pages per second: the last 60 s of processed pages, the same however often it is read', async () => {
     const t = testStore();
-    const { store, connection } = t;
+    const { connection } = t;
     const prefix = t.redis.prefix;
     const now = 1_800_000_030_500;
     await notePagesProcessed(connection, prefix, 30, now - 10_000);

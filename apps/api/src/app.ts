@@ -6,7 +6,7 @@
 // stream request is served below Fastify, routes/stream.ts), then to Fastify.
 import { createServer, type ServerOptions } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createPageQueue } from '@crawlstream/jobs';
+import { createPageQueue, QueuePageJobs } from '@crawlstream/jobs';
 import { CrawlStore, StreamHub } from '@crawlstream/progress';
 import { type Config, DEFAULT_KEY_PREFIX } from '@crawlstream/shared';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -127,9 +127,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   ] as const) {
     connection.on('error', (error) => app.log.warn({ err: error, connection: name }, 'redis connection error'));
   }
-  const store = new CrawlStore({ redis, prefix, ttlSeconds: config.CRAWL_TTL_SECONDS });
-  const hub = new StreamHub({ store, subscriber, ...options.hub });
   const queue = createPageQueue(queueConnection, prefix);
+  const store = new CrawlStore({ redis, prefix, ttlSeconds: config.CRAWL_TTL_SECONDS, jobs: new QueuePageJobs(queue) });
+  const hub = new StreamHub({ store, subscriber, ...options.hub });
   queue.on('error', (error) => app.log.warn({ err: error }, 'page queue error'));
   const metrics = new ApiMetrics(redis, prefix, config.CRAWL_TTL_SECONDS);
   const apiKeys = new ApiKeys(config.API_KEYS);

@@ -1,16 +1,15 @@
-// Starting crawls the way the API does (create, then enqueue the first page)
+// Starting crawls the way the API does (the store enqueues the first page)
 // and waiting for them to end, for the worker tests.
-import { createPageQueue, enqueuePages } from '@crawlstream/jobs';
+import { createPageQueue, QueuePageJobs } from '@crawlstream/jobs';
 import { CrawlStore } from '@crawlstream/progress';
 import { type Crawl, type CrawlOptionsInput, crawlOptionsSchema, isTerminalStatus } from '@crawlstream/shared';
 import type { Redis } from 'ioredis';
 
 export async function startCrawl(redis: Redis, prefix: string, url: string, options: CrawlOptionsInput) {
-  const store = new CrawlStore({ redis, prefix });
-  const queue = createPageQueue(redis, prefix);
-  const { crawl, dispatched } = await store.create({ url, options: crawlOptionsSchema().parse(options) });
-  await enqueuePages(queue, crawl.id, dispatched);
-  await queue.close();
+  // The queue shares `redis` (closing it would not close the connection): it stays open for
+  // what the test's store dispatches later (claims).
+  const store = new CrawlStore({ redis, prefix, jobs: new QueuePageJobs(createPageQueue(redis, prefix)) });
+  const { crawl } = await store.create({ url, options: crawlOptionsSchema().parse(options) });
   return { store, crawl };
 }
 

@@ -5,10 +5,17 @@ import { CrawlStore } from '@crawlstream/progress';
 import { type Crawl, type CrawlOptionsInput, crawlOptionsSchema, isTerminalStatus } from '@crawlstream/shared';
 import type { Redis } from 'ioredis';
 
+/**
+ * A store on the page queue, as the API and the worker have it. The queue
+ * shares `redis` (closing it would not close the connection): it stays open
+ * for what the store dispatches.
+ */
+export function crawlStore(redis: Redis, prefix: string): CrawlStore {
+  return new CrawlStore({ redis, prefix, jobs: new QueuePageJobs(createPageQueue(redis, prefix)) });
+}
+
 export async function startCrawl(redis: Redis, prefix: string, url: string, options: CrawlOptionsInput) {
-  // The queue shares `redis` (closing it would not close the connection): it stays open for
-  // what the test's store dispatches later (claims).
-  const store = new CrawlStore({ redis, prefix, jobs: new QueuePageJobs(createPageQueue(redis, prefix)) });
+  const store = crawlStore(redis, prefix);
   const { crawl } = await store.create({ url, options: crawlOptionsSchema().parse(options) });
   return { store, crawl };
 }

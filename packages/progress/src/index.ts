@@ -1,9 +1,11 @@
 // @crawlstream/progress: every change to a crawl's state in Redis (Lua
-// scripts, counters, event log, throttled progress) and the stream reader.
+// scripts, counters, event log, throttled progress), the stream reader, and
+// the crawl loop: the store enqueues what it dispatches on the page-job sink
+// it is given (PageJobs; @crawlstream/jobs implements it on BullMQ).
 export { type CrawlStoreOptions, CrawlStore } from './crawl-store.js';
 export type { CreateInput, CreateStep, TransitionResult } from './crawl-transitions.js';
 export { crawlFromMeta, type InflightEntry, type OpenedCrawl } from './crawl-results.js';
-export { NO_PAGE_JOBS, type PageJob, type PageJobs } from './page-jobs.js';
+export type { PageJob, PageJobs } from './page-jobs.js';
 export type { SettleResult } from './settle-batcher.js';
 export type { PageOutcome } from './settle-records.js';
 export { countCrawlsByStatus, moveCrawlStatus, notePagesProcessed, pagesPerSecond, RATE_WINDOW_SECONDS } from './crawl-counts.js';
@@ -12,6 +14,6 @@ export { type EventFrame, idTime, makeFrame, parseFrame } from './frames.js';
 export { decodePage, encodePage } from './pages.js';
 export { jsonBytes, ResultPage, resultPageBytes } from './result-page.js';
 export { ProgressPublisher, type ProgressPublisherOptions } from './progress-publisher.js';
-export { type Refused, scriptKeyNames, scriptSource } from './scripts.js';
+export type { Refused } from './scripts.js';
 export { type LiveListener, type OpenResult, StreamHub, type StreamHubOptions, StreamReader } from './stream-hub.js';
 export type { SweepOptions, SweepReport } from './sweep.js';

@@ -88,11 +88,6 @@ function script(name: ScriptName): LoadedScript {
   return found;
 }
 
-/** The resolved source of a script, for benchmarks and tests that count round trips. */
-export function scriptSource(name: ScriptName): string {
-  return script(name).lua;
-}
-
 /** The keys a script takes, by name in KEYS order (what its file name counts). */
 export function scriptKeyNames(name: ScriptName): readonly string[] {
   return script(name).keys;

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createPageQueue, enqueuePages } from '@crawlstream/jobs';
+import { createPageQueue, QueuePageJobs } from '@crawlstream/jobs';
 import { CrawlStore } from '@crawlstream/progress';
 import { startRedisServer } from '@crawlstream/redis-runner';
 import { crawlOptionsSchema } from '@crawlstream/shared';
@@ -126,8 +126,8 @@ async function runCrawlstream(origin, workers, redisServer, viaUrl = redisServer
       }),
     ),
   );
-  const store = new CrawlStore({ redis: admin, prefix });
   const queue = createPageQueue(admin, prefix);
+  const store = new CrawlStore({ redis: admin, prefix, jobs: new QueuePageJobs(queue) });
   const options = crawlOptionsSchema().parse({
     maxPages: PAGES,
     maxDepth: 10,
@@ -136,9 +136,8 @@ async function runCrawlstream(origin, workers, redisServer, viaUrl = redisServer
   });
   const started = performance.now();
   const cpuBefore = children.reduce((sum, child) => sum + cpuMs(child.pid), 0);
-  // What POST /api/crawl-v2 does: store the crawl, enqueue its first page.
-  const { crawl, dispatched } = await store.create({ url: `${origin}/docs/`, options });
-  await enqueuePages(queue, crawl.id, dispatched);
+  // What POST /api/crawl-v2 does: store the crawl (which enqueues its first page).
+  const { crawl } = await store.create({ url: `${origin}/docs/`, options });
   let final;
   for (;;) {
     final = await store.get(crawl.id);

@@ -1,6 +1,6 @@
 // bench/progress: settles per second and Redis round trips per page of the
-// progress core (claim + dispatch + settle, which settle-12.lua does in one
-// call), side by side with a baseline of plain HINCRBY + XADD per page, in
+// progress core (claim + dispatch + settle, which settle-13.lua does in one
+// call; the store hands what it dispatches to an in-memory queue), side by side with a baseline of plain HINCRBY + XADD per page, in
 // the same run, on a private redis-server.
 import { CrawlStore, ProgressPublisher } from '@crawlstream/progress';
 import { startRedisServer } from '@crawlstream/redis-runner';
@@ -63,22 +63,30 @@ function clientCalls(calls, names) {
 
 async function runOurs(url, admin, markdown) {
   const redis = new Redis(url, CLIENT);
-  const store = new CrawlStore({ redis, prefix: `bench${Date.now()}` });
-  const publisher = new ProgressPublisher({ store });
-  const options = crawlOptionsSchema(100_000).parse({ maxPages: PAGES, maxDepth: 10, concurrency: CONCURRENCY });
-  let sent = 0;
-  await admin.config('RESETSTAT');
-  const started = performance.now();
-  const { crawl, dispatched } = await store.create({ url: `${BASE}p0`, options });
-  sent += 2; // create script + the index MULTI
-  sent += 1; // get() after create
-  const queue = [...dispatched];
+  const queue = [];
   let done = false;
   let waiting = [];
   const wakeAll = () => {
     for (const w of waiting) w();
     waiting = [];
   };
+  // The page queue, in memory: what the store dispatches is handed to the simulated workers.
+  const jobs = {
+    add: async (_crawlId, added) => {
+      queue.push(...added);
+      wakeAll();
+    },
+    alive: async () => true,
+  };
+  const store = new CrawlStore({ redis, prefix: `bench${Date.now()}`, jobs });
+  const publisher = new ProgressPublisher({ store });
+  const options = crawlOptionsSchema(100_000).parse({ maxPages: PAGES, maxDepth: 10, concurrency: CONCURRENCY });
+  let sent = 0;
+  await admin.config('RESETSTAT');
+  const started = performance.now();
+  const { crawl } = await store.create({ url: `${BASE}p0`, options });
+  sent += 2; // the index MULTI + create script
+  sent += 1; // get() after create
   async function worker() {
     while (!done) {
       const job = queue.shift();
@@ -94,7 +102,6 @@ async function runOurs(url, admin, markdown) {
       sent++;
       if (result.result !== 'settled') continue;
       publisher.notify(crawl.id);
-      queue.push(...result.dispatched);
       if (result.completed) {
         done = true;
         publisher.finish(crawl.id);

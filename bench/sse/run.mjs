@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CrawlStore } from '@crawlstream/progress';
 import { startRedisServer } from '@crawlstream/redis-runner';
-import { crawlOptionsSchema, streamPath } from '@crawlstream/shared';
+import { crawlKeys, crawlOptionsSchema, streamPath } from '@crawlstream/shared';
 import { Redis } from 'ioredis';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -83,7 +83,8 @@ function publisher(store, crawlId, urls) {
 
 async function phase(name, redisUrl, admin) {
   const prefix = `ssebench${Date.now()}`;
-  const store = new CrawlStore({ redis: admin, prefix });
+  // No workers here: the publisher settles URLs by hand, so what the store dispatches is dropped.
+  const store = new CrawlStore({ redis: admin, prefix, jobs: { add: async () => {}, alive: async () => true } });
   const total = RATE * (SECONDS + 60) + 100;
   const options = crawlOptionsSchema(1_000_000).parse({ maxPages: total + 10, maxDepth: 5 });
   const { crawl } = await store.create({ url: START, options });
@@ -121,7 +122,7 @@ async function phase(name, redisUrl, admin) {
   await store.cancel(crawl.id);
   result.end = await client.ask('awaitEnd', { timeoutMs: 60_000 });
   if (name === 'crawlstream API') {
-    const ids = (await admin.xrange(store.keys(crawl.id).events, '-', '+')).map(([id]) => id);
+    const ids = (await admin.xrange(crawlKeys(crawl.id, prefix).events, '-', '+')).map(([id]) => id);
     result.verify = await client.ask('verify', { ids });
   }
   result.published = pub.published;

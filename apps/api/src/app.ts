@@ -7,7 +7,7 @@
 // then to Fastify; both apply the same rules (requests.ts, access.ts).
 // The dashboard is served from the directory the caller names (`dashboardDir`).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createPageQueue } from '@crawlstream/jobs';
+import { createPageQueue, QueuePageJobs } from '@crawlstream/jobs';
 import { CrawlStore, StreamHub } from '@crawlstream/progress';
 import { type Config, DEFAULT_KEY_PREFIX } from '@crawlstream/shared';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -111,9 +111,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   ] as const) {
     connection.on('error', (error) => app.log.warn({ err: error, connection: name }, 'redis connection error'));
   }
-  const store = new CrawlStore({ redis, prefix, ttlSeconds: config.CRAWL_TTL_SECONDS });
-  const hub = new StreamHub({ store, subscriber, ...options.hub });
   const queue = createPageQueue(queueConnection, prefix);
+  const store = new CrawlStore({ redis, prefix, ttlSeconds: config.CRAWL_TTL_SECONDS, jobs: new QueuePageJobs(queue) });
+  const hub = new StreamHub({ store, subscriber, ...options.hub });
   queue.on('error', (error) => app.log.warn({ err: error }, 'page queue error'));
   const metrics = new ApiMetrics(redis, prefix, config.CRAWL_TTL_SECONDS);
   const apiKeys = new ApiKeys(config.API_KEYS);

@@ -1,12 +1,13 @@
 // The worker's cache of crawl contexts: bounded by the bytes of compiled
 // globs as well as by entries, and a crawl whose stored globs no longer
 // compile is failed with a reason instead of failing every page job.
-import { CrawlStore } from '@crawlstream/progress';
+import type { CrawlStore } from '@crawlstream/progress';
 import { crawlOptionsSchema } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { CrawlContexts } from './crawl-context.js';
 import { makeScope } from '@crawlstream/pipeline';
+import { crawlStore } from './test-support/crawl.js';
 
 const START = 'http://127.0.0.1:9/docs/';
 // Long patterns with many distinct characters: large compiled tables.
@@ -20,7 +21,7 @@ async function crawlWith(store: CrawlStore, include: string[]) {
 describe('CrawlContexts', () => {
   it('keeps the compiled globs under its byte budget: at the limit two crawls stay, one byte under it one', async () => {
     const redis = useRedis('wc');
-    const store = new CrawlStore({ redis: redis.connect(), prefix: redis.prefix });
+    const store = crawlStore(redis.connect(), redis.prefix);
     const weight = makeScope(START, { scope: 'prefix', include: GLOBS, exclude: [] }).bytes;
     expect(weight).toBeGreaterThan(10_000);
     const ids = [];
@@ -40,7 +41,7 @@ describe('CrawlContexts', () => {
 
   it('fails a stored crawl whose globs are outside the grammar with invalid_options, once', async () => {
     const redis = useRedis('wc');
-    const store = new CrawlStore({ redis: redis.connect(), prefix: redis.prefix });
+    const store = crawlStore(redis.connect(), redis.prefix);
     // Stored as an older release accepted it; the schema refuses it today.
     const crawl = await crawlWith(store, ['/docs/@(a|b)/**']);
     const contexts = new CrawlContexts(store);

@@ -4,16 +4,8 @@
 // and a bounded graceful close. It logs through the pino logger it is given
 // (a `crawlId` child for what concerns one crawl; errors as `err`, stack kept).
 import { setMaxListeners } from 'node:events';
-import {
-  createPageQueue,
-  enqueuePages,
-  jobAlive,
-  PAGE_QUEUE,
-  type PageJobData,
-  type PageQueue,
-  pageJobData,
-} from '@crawlstream/jobs';
-import { CrawlStore, ProgressPublisher, sweep } from '@crawlstream/progress';
+import { createPageQueue, PAGE_QUEUE, type PageJobData, type PageQueue, pageJobData, QueuePageJobs } from '@crawlstream/jobs';
+import { CrawlStore, ProgressPublisher } from '@crawlstream/progress';
 import { backoffDelay, DEFAULT_KEY_PREFIX, queuePrefix } from '@crawlstream/shared';
 import { type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -76,8 +68,8 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
   for (const connection of [storeConnection, queueConnection, workerConnection]) {
     connection.on('error', (err) => logger.error({ err }, 'redis connection error'));
   }
-  const store = new CrawlStore({ redis: storeConnection, prefix, ttlSeconds: options.ttlSeconds });
   const queue = createPageQueue(queueConnection, prefix);
+  const store = new CrawlStore({ redis: storeConnection, prefix, ttlSeconds: options.ttlSeconds, jobs: new QueuePageJobs(queue) });
   const publisher = new ProgressPublisher({ store, onError: (err) => logger.error({ err }, 'progress error') });
   const shutdown = new AbortController();
   // Every in-flight fetch listens to this one signal.
@@ -88,7 +80,6 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
   const budget = new ByteBudget(options.maxBytesInFlight ?? DEFAULT_MAX_BYTES_IN_FLIGHT);
   const deps: PageJobDeps = {
     store,
-    queue,
     publisher,
     contexts: new CrawlContexts(store),
     robots: new RobotsCache(store, fetchDefaults),
@@ -144,13 +135,8 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
   let sweeping: Promise<unknown> | undefined;
   const sweepTimer = setInterval(() => {
     if (sweeping) return;
-    sweeping = sweep({
-      store,
-      jobAlive: (jobId) => jobAlive(queue, jobId),
-      enqueue: (crawlId, dispatched) => enqueuePages(queue, crawlId, dispatched),
-      staleMs: options.sweepStaleMs ?? 60_000,
-      maxGenerations: MAX_GENERATIONS,
-    })
+    sweeping = store
+      .sweep({ staleMs: options.sweepStaleMs ?? 60_000, maxGenerations: MAX_GENERATIONS })
       .then((report) => {
         if (report.redispatched || report.failed || report.completed) logger.info({ ...report }, 'sweep');
       })

@@ -4,8 +4,8 @@
 // worker slot), room in the process's byte budget, sitemap seeding for the
 // start page, the guarded fetch,
 // extraction, and one settle that stores the result, claims the links and
-// dispatches what comes next.
-import { enqueuePages, type PageJobData, type PageQueue, pageJobData } from '@crawlstream/jobs';
+// dispatches what comes next (the store enqueues it).
+import { type PageJobData, pageJobData } from '@crawlstream/jobs';
 import type { CrawlStore, PageOutcome, ProgressPublisher, SettleResult } from '@crawlstream/progress';
 import { MAX_LINKS_PER_PAGE, MAX_MESSAGE_LENGTH, MAX_PAGE_BYTES } from '@crawlstream/shared';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
@@ -28,7 +28,6 @@ import { sitemapUrls } from './sitemaps.js';
 
 export interface PageJobDeps {
   store: CrawlStore;
-  queue: PageQueue;
   publisher: ProgressPublisher;
   contexts: CrawlContexts;
   robots: RobotsCache;
@@ -54,10 +53,9 @@ export function forgetCrawl(deps: PageJobDeps, crawlId: string): void {
   deps.robots.forget(crawlId);
 }
 
-/** Enqueues what a settle dispatched and keeps progress and caches up to date. */
-export async function afterSettle(deps: PageJobDeps, crawlId: string, result: SettleResult): Promise<void> {
+/** Keeps progress and caches up to date after a settle (the store enqueued what it dispatched). */
+export function afterSettle(deps: PageJobDeps, crawlId: string, result: SettleResult): void {
   if (result.result === 'settled') {
-    await enqueuePages(deps.queue, crawlId, result.dispatched);
     if (result.completed) forgetCrawl(deps, crawlId);
     else deps.publisher.notify(crawlId);
   } else if (result.result === 'finished' || result.result === 'missing') {
@@ -70,7 +68,7 @@ export async function settlePage(deps: PageJobDeps, crawlId: string, outcome: Pa
   const bounded = outcome.kind === 'processed' || outcome.message === undefined
     ? outcome
     : { ...outcome, message: cutChars(outcome.message, MAX_MESSAGE_LENGTH) };
-  await afterSettle(deps, crawlId, await deps.store.settle(crawlId, bounded));
+  afterSettle(deps, crawlId, await deps.store.settle(crawlId, bounded));
 }
 
 /**
@@ -157,8 +155,7 @@ async function fetchAndSettle(
   if (depth === 0 && options.useSitemap && url === context.startUrl) {
     const seeds = await sitemapUrls(url, rules, options.maxPages, scope.inScope, fetchOptions);
     if (seeds.length > 0) {
-      const claimed = await deps.store.claim(crawlId, `sitemap:${url}`, 1, seeds);
-      if (claimed.result === 'claimed') await enqueuePages(deps.queue, crawlId, claimed.dispatched);
+      await deps.store.claim(crawlId, `sitemap:${url}`, 1, seeds);
     }
   }
 

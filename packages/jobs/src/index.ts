@@ -1,7 +1,9 @@
-// @crawlstream/jobs: the page queue on BullMQ, shared by the API (which
-// enqueues a crawl's first page) and the workers. One job per dispatched URL,
-// with the deterministic id the progress core chose, so enqueueing twice is
-// harmless and a vanished job can be detected by id.
+// @crawlstream/jobs: the page queue on BullMQ, shared by the API and the
+// workers, and the progress core's page-job sink on it (QueuePageJobs): the
+// store enqueues one job per dispatched URL, under the id the progress core
+// chose and stored with the URL, so enqueueing twice is harmless and a
+// vanished job can be detected by id.
+import type { PageJob, PageJobs } from '@crawlstream/progress';
 import { DEFAULT_KEY_PREFIX, queuePrefix } from '@crawlstream/shared';
 import { Queue, type QueueOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -22,12 +24,6 @@ export const pageJobData = z.object({
 });
 export type PageJobData = z.infer<typeof pageJobData>;
 
-export interface PageDispatch {
-  url: string;
-  depth: number;
-  jobId: string;
-}
-
 export type PageQueue = Queue<PageJobData, void, string>;
 
 export function pageQueueOptions(connection: Redis, prefix: string = DEFAULT_KEY_PREFIX): QueueOptions {
@@ -47,25 +43,26 @@ export function createPageQueue(connection: Redis, prefix: string = DEFAULT_KEY_
   return new Queue<PageJobData, void, string>(PAGE_QUEUE, pageQueueOptions(connection, prefix));
 }
 
-/** One job per dispatch, in one round trip. */
-export async function enqueuePages(
-  queue: PageQueue,
-  crawlId: string,
-  dispatches: readonly PageDispatch[],
-): Promise<void> {
-  if (dispatches.length === 0) return;
-  await queue.addBulk(
-    dispatches.map((dispatch) => ({
-      name: 'page',
-      data: { crawlId, url: dispatch.url, depth: dispatch.depth },
-      opts: { jobId: dispatch.jobId },
-    })),
-  );
-}
-
 const LIVE_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
 
-/** Whether a page job still exists and will run (or is running). */
-export async function jobAlive(queue: PageQueue, jobId: string): Promise<boolean> {
-  return LIVE_STATES.has(await queue.getJobState(jobId));
+/** The progress core's page-job sink on a BullMQ page queue. */
+export class QueuePageJobs implements PageJobs {
+  constructor(readonly queue: PageQueue) {}
+
+  /** One job per dispatch, in one round trip. */
+  async add(crawlId: string, jobs: readonly PageJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.queue.addBulk(
+      jobs.map((job) => ({
+        name: 'page',
+        data: { crawlId, url: job.url, depth: job.depth },
+        opts: { jobId: job.jobId },
+      })),
+    );
+  }
+
+  /** Whether a page job still exists and will run (or is running). */
+  async alive(jobId: string): Promise<boolean> {
+    return LIVE_STATES.has(await this.queue.getJobState(jobId));
+  }
 }

@@ -1,9 +1,10 @@
 --[[
   Cancels a running crawl: compare-and-set on the status, so exactly one
   terminal event can ever exist.
-  KEYS: the 13 crawl keys
+  KEYS: all 13 crawl keys (it can end the crawl, which puts the TTL on every one)
   Returns {'missing'} | {'finished', status} | {'cancelled'}
 ]]
+--@keys meta counters events seen frontier inflight done pages pageOrder errors expanded robots hosts
 --@include includes/crawl.lua
 --@include includes/frontier.lua
 

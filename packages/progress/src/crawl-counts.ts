@@ -2,7 +2,7 @@
 // costs a fixed number of Redis commands however many crawls there are:
 // - crawls by status: one sorted set per status (member: crawl id, score: the
 //   ms it entered that status). A crawl enters `running` when created and is
-//   moved to its terminal status once it ended (CrawlStore.forgetActive, which
+//   moved to its terminal status once it ended (CrawlIndex.forget, which
 //   the sweep calls again for any crawl still in `active`, so a crash between
 //   the terminal transition and the move still converges). A move is one MULTI
 //   (all five sets share a hash tag) and idempotent: ZADD NX keeps the first

@@ -4,7 +4,7 @@
 // crawl expired from the index on the way.
 import { type Counters, type Crawl, type CrawlStatus, crawlKeys, DEFAULT_KEY_PREFIX, globalKeys } from '@crawlstream/shared';
 import type { Redis } from 'ioredis';
-import { crawlFromMeta } from './crawl-store.js';
+import { crawlFromMeta } from './crawl-results.js';
 
 export interface CrawlListQuery {
   status?: CrawlStatus;

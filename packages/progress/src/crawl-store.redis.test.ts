@@ -1,7 +1,7 @@
 import { crawl as crawlSchema, isTerminalEvent } from '@crawlstream/shared';
 import { describe, expect, it } from 'vitest';
 import { parseFrame } from './frames.js';
-import { runScript } from './scripts.js';
+import { Scripts } from './scripts.js';
 import { allEvents, ofType, options, testStore, ttlOfAllKeys } from './test-support/setup.js';
 
 const START = 'http://127.0.0.1:9/docs/';
@@ -19,8 +19,9 @@ const page = (url: string, links: string[] = [], depth = 0) => ({
 
 describe('creating a crawl', () => {
   it('stores the crawl, appends started and discovered, and dispatches the start URL in one step', async () => {
-    const { store } = testStore();
-    const { crawl, dispatched } = await store.create({ url: START, options: options() });
+    const { store, jobs } = testStore();
+    const { crawl } = await store.create({ url: START, options: options() });
+    const dispatched = jobs.take();
     expect(crawlSchema.parse(crawl)).toEqual(crawl);
     expect(crawl).toMatchObject({
       url: START,
@@ -29,6 +30,8 @@ describe('creating a crawl', () => {
     });
     expect(dispatched).toEqual([{ url: START, depth: 0, jobId: expect.stringContaining(crawl.id) }]);
     expect(dispatched[0]!.jobId).not.toContain(':');
+    // The job id is stored with the in-flight record (the sweep reads it there).
+    expect(await store.inflight(crawl.id)).toEqual([expect.objectContaining({ url: START, generation: 1, jobId: dispatched[0]!.jobId })]);
     const events = await allEvents(store, crawl.id);
     expect(events.map((e) => e.type)).toEqual(['started', 'discovered']);
     expect(parseFrame(events[0]!)).toMatchObject({ type: 'started', crawlId: crawl.id, url: START });
@@ -63,16 +66,18 @@ describe('settling', () => {
   });
 
   it('completes when frontier and in-flight are empty, with discovered = processed + failed + skipped', async () => {
-    const { store, redis, connection } = testStore({ ttlSeconds: 600 });
+    const { store, redis, connection, jobs } = testStore({ ttlSeconds: 600 });
     const { crawl } = await store.create({ url: START, options: options({ concurrency: 2 }) });
+    expect(jobs.urls()).toEqual([START]);
     const a = `${START}a`;
     const b = `${START}b`;
     const c = `${START}c`;
     const first = await store.settle(crawl.id, page(START, [a, b, c]));
     expect(first).toMatchObject({ result: 'settled', completed: false });
-    expect(first.result === 'settled' && first.dispatched.map((d) => d.url)).toEqual([a, b]);
+    expect(jobs.urls()).toEqual([a, b]);
     const second = await store.settle(crawl.id, { kind: 'failed', url: a, reason: 'http_5xx', message: 'HTTP 503', status: 503, attempts: 3 });
-    expect(second.result === 'settled' && second.dispatched.map((d) => d.url)).toEqual([c]);
+    expect(second).toMatchObject({ result: 'settled', completed: false });
+    expect(jobs.urls()).toEqual([c]);
     await store.settle(crawl.id, { kind: 'skipped', url: b, reason: 'not_html' });
     const last = await store.settle(crawl.id, page(c, [], 1));
     expect(last).toMatchObject({ result: 'settled', completed: true, counters: { discovered: 4, processed: 2, failed: 1, skipped: 1 } });
@@ -90,7 +95,7 @@ describe('settling', () => {
       { url: a, kind: 'failed', reason: 'http_5xx', message: 'HTTP 503', status: 503 },
       { url: b, kind: 'skipped', reason: 'not_html', message: 'not html' },
     ]);
-    const ttls = await ttlOfAllKeys(connection, store, crawl.id);
+    const ttls = await ttlOfAllKeys(connection, redis.prefix, crawl.id);
     expect(ttls.length).toBeGreaterThanOrEqual(8);
     for (const ttl of ttls) expect(ttl).toBeGreaterThan(500);
     // Nothing counts after the end.
@@ -131,14 +136,16 @@ describe('claiming', () => {
   });
 
   it('gives a retried parent its own children again and nobody else’s', async () => {
-    const { store } = testStore();
+    const { store, jobs } = testStore();
     const { crawl } = await store.create({ url: START, options: options({ maxDepth: 5 }) });
     const first = await store.claim(crawl.id, 'parentA', 1, [`${START}x`, `${START}y`]);
     const other = await store.claim(crawl.id, 'parentB', 1, [`${START}y`, `${START}z`]);
+    expect(jobs.urls()).toEqual([START, `${START}x`, `${START}y`, `${START}z`]);
     const retry = await store.claim(crawl.id, 'parentA', 1, [`${START}x`, `${START}y`, `${START}z`]);
     expect(first).toMatchObject({ accepted: [`${START}x`, `${START}y`], fresh: true });
     expect(other).toMatchObject({ accepted: [`${START}z`], fresh: true });
-    expect(retry).toMatchObject({ accepted: [`${START}x`, `${START}y`], fresh: false, dispatched: [] });
+    expect(retry).toMatchObject({ accepted: [`${START}x`, `${START}y`], fresh: false });
+    expect(jobs.take()).toEqual([]);
     expect((await store.counters(crawl.id)).discovered).toBe(4);
   });
 });
@@ -303,7 +310,7 @@ describe('a page’s links in chunks', () => {
     const { crawl } = await store.create({ url: START, options: options({ maxPages: 10_000 }) });
     const links = Array.from({ length: 1_000 }, (_, i) => `${START}c/${i}`);
     // The first attempt claimed its first chunk, then died before the settle.
-    await runScript(connection, 'claimLinks', redis.prefix, crawl.id, [START, '', 1, ...links.slice(0, 100)]);
+    await new Scripts(connection, redis.prefix).claimLinks(crawl.id, { url: START, finalUrl: '', childDepth: 1, links: links.slice(0, 100) });
     expect((await store.counters(crawl.id)).discovered).toBe(101);
     expect(await store.settle(crawl.id, page(START, links))).toMatchObject({
       result: 'settled',
@@ -339,14 +346,14 @@ describe('nothing is written after the end', () => {
   }
 
   it('refuses robots, robots locks and host slots after cancel, and every key of the crawl keeps its TTL', async () => {
-    const { store, connection, redis } = testStore({ ttlSeconds: 600 });
+    const { store, connection, redis, keys } = testStore({ ttlSeconds: 600 });
     const { crawl } = await store.create({ url: START, options: options() });
     expect(await store.lockRobots(crawl.id, 'held', 60_000)).toBe('locked');
     expect(await store.reserveHostSlot(crawl.id, 'h', 100)).toMatchObject({ waitMs: 0 });
     await store.cancel(crawl.id);
     const before = await ttls(connection, redis.prefix, crawl.id);
-    const robots = await connection.hgetall(store.keys(crawl.id).robots);
-    const hosts = await connection.hgetall(store.keys(crawl.id).hosts);
+    const robots = await connection.hgetall(keys(crawl.id).robots);
+    const hosts = await connection.hgetall(keys(crawl.id).hosts);
 
     expect(await store.saveRobots(crawl.id, 'late', '{"status":200}')).toBe(false);
     expect(await store.saveRobots(crawl.id, 'held', '{"status":200}')).toBe(false);
@@ -356,38 +363,36 @@ describe('nothing is written after the end', () => {
     expect(await store.claim(crawl.id, 'late', 1, [`${START}late`])).toEqual({ result: 'finished', status: 'cancelled' });
     expect(await store.settle(crawl.id, page(START, [`${START}late`]))).toEqual({ result: 'finished', status: 'cancelled' });
 
-    expect(await connection.hgetall(store.keys(crawl.id).robots)).toEqual(robots);
-    expect(await connection.hgetall(store.keys(crawl.id).hosts)).toEqual(hosts);
+    expect(await connection.hgetall(keys(crawl.id).robots)).toEqual(robots);
+    expect(await connection.hgetall(keys(crawl.id).hosts)).toEqual(hosts);
     const after = await ttls(connection, redis.prefix, crawl.id);
     expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
     // The robots lock and the host slots are in keys the TTL covers.
-    expect(after.has(store.keys(crawl.id).robots)).toBe(true);
-    expect(after.has(store.keys(crawl.id).hosts)).toBe(true);
+    expect(after.has(keys(crawl.id).robots)).toBe(true);
+    expect(after.has(keys(crawl.id).hosts)).toBe(true);
     for (const ttl of after.values()) expect(ttl).toBeGreaterThan(500);
   });
 
   it('puts a TTL on every key of a completed crawl that used robots, host slots, redirects, sitemaps and chunked links', async () => {
-    const { store, connection, redis } = testStore({ ttlSeconds: 600 });
+    const { store, connection, redis, jobs, keys } = testStore({ ttlSeconds: 600 });
     const { crawl } = await store.create({ url: START, options: options({ maxPages: 10_000, concurrency: 4 }) });
+    expect(jobs.urls()).toEqual([START]); // settled by hand below
     expect(await store.lockRobots(crawl.id, '127.0.0.1:9', 60_000)).toBe('locked');
     expect(await store.saveRobots(crawl.id, '127.0.0.1:9', '{"status":404}')).toBe(true);
     await store.lockRobots(crawl.id, 'other:1', 60_000); // a lock never released
     await store.reserveHostSlot(crawl.id, '127.0.0.1:9', 10);
-    const sitemap = await store.claim(crawl.id, 'sitemap', 1, [`${START}s`]);
+    await store.claim(crawl.id, 'sitemap', 1, [`${START}s`]);
     const links = Array.from({ length: 300 }, (_, i) => `${START}c/${i}`);
     let result = await store.settle(crawl.id, { ...page(START, links), finalUrl: `${START}index` });
-    const queue = [
-      ...(sitemap.result === 'claimed' ? sitemap.dispatched : []),
-      ...(result.result === 'settled' ? result.dispatched : []),
-    ];
+    const queue = jobs.take();
     while (queue.length > 0) {
       const next = queue.shift()!;
       result = await store.settle(crawl.id, page(next.url, [], next.depth));
-      if (result.result === 'settled') queue.push(...result.dispatched);
+      queue.push(...jobs.take());
     }
     expect(result).toMatchObject({ result: 'settled', completed: true, counters: { discovered: 302, processed: 302 } });
     const all = await ttls(connection, redis.prefix, crawl.id);
-    const k = store.keys(crawl.id);
+    const k = keys(crawl.id);
     // Frontier and in-flight are gone; no page failed, so there is no errors list.
     expect(new Set(all.keys())).toEqual(
       new Set([k.meta, k.counters, k.events, k.seen, k.done, k.pages, k.pageOrder, k.expanded, k.robots, k.hosts]),

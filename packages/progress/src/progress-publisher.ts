@@ -2,7 +2,7 @@
 // and trailing emission: the first settle after a quiet spell emits at once,
 // later ones within the interval collapse into one trailing event. The
 // interval grows with the page rate (every page at a trickle, about one a
-// second at full speed), and appendProgress-13.lua also throttles across
+// second at full speed), and appendProgress-3.lua also throttles across
 // processes. An entry is deleted when its crawl ends and after idleness, so
 // the map cannot grow without bound; `size` is exposed for tests and metrics.
 import type { CrawlStore } from './crawl-store.js';

@@ -1,21 +1,33 @@
-// The only caller of the Lua scripts in ../lua: loads each once (resolving
-// `--@include` lines), registers it with ioredis' defineCommand (EVALSHA with
-// an automatic EVAL fallback), and exposes it with typed arguments.
-import { readFileSync } from 'node:fs';
-import { crawlKeys } from '@crawlstream/shared';
+// The script layer: the only caller of the Lua scripts in ../lua, and the
+// only code that knows their argument order and reply layout. Each script is
+// loaded once (resolving `--@include` lines and turning its `--@keys` line
+// into locals), registered with ioredis' defineCommand (EVALSHA with an
+// automatic EVAL fallback), given exactly the keys it declares, and its reply
+// decoded into named fields here.
+import { readdirSync, readFileSync } from 'node:fs';
+import { type CrawlKeys, crawlKeys, type Counters } from '@crawlstream/shared';
 import type { Redis } from 'ioredis';
+import type { PageJob } from './page-jobs.js';
 
 const LUA_DIR = new URL('../lua/', import.meta.url);
-const CRAWL_KEY_COUNT = 13;
 
-function loadLua(name: string, seen = new Set<string>()): string {
-  const source = readFileSync(new URL(name, LUA_DIR), 'utf8');
-  return source.replace(/^--@include (\S+)$/gm, (_line, include: string) => {
-    if (seen.has(include)) return '';
-    seen.add(include);
-    return loadLua(include, seen);
-  });
-}
+/** Every per-crawl key a script may take, in the order includes/crawl.lua names them. */
+const KEY_ORDER = [
+  'meta',
+  'counters',
+  'events',
+  'seen',
+  'frontier',
+  'inflight',
+  'done',
+  'pages',
+  'pageOrder',
+  'errors',
+  'expanded',
+  'robots',
+  'hosts',
+] as const satisfies readonly (keyof CrawlKeys)[];
+type KeyName = (typeof KEY_ORDER)[number];
 
 const SCRIPT_NAMES = [
   'createCrawl',
@@ -33,66 +45,318 @@ const SCRIPT_NAMES = [
   'lockRobots',
   'saveRobots',
 ] as const;
-type ScriptName = (typeof SCRIPT_NAMES)[number];
+export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
-/** The 13 keys every per-crawl script takes, in the order includes/crawl.lua names them. */
-export function scriptKeys(id: string, prefix: string): string[] {
-  const k = crawlKeys(id, prefix);
-  return [
-    k.meta,
-    k.counters,
-    k.events,
-    k.seen,
-    k.frontier,
-    k.inflight,
-    k.done,
-    k.pages,
-    k.pageOrder,
-    k.errors,
-    k.expanded,
-    k.robots,
-    k.hosts,
-  ];
+interface LoadedScript {
+  /** The Lua source, includes resolved and the key locals bound. */
+  lua: string;
+  /** The keys it takes, in KEYS order. */
+  keys: KeyName[];
+}
+
+function readLua(file: string, seen: Set<string>): string {
+  const source = readFileSync(new URL(file, LUA_DIR), 'utf8');
+  return source.replace(/^--@include (\S+)$/gm, (_line, include: string) => {
+    if (seen.has(include)) return '';
+    seen.add(include);
+    return readLua(include, seen);
+  });
+}
+
+/** `name-N.lua`, whose `--@keys` line names N keys. */
+function loadScript(name: ScriptName): LoadedScript {
+  const file = readdirSync(LUA_DIR).find((f) => new RegExp(`^${name}-\\d+\\.lua$`).test(f));
+  if (!file) throw new Error(`no Lua script for ${name}`);
+  const source = readLua(file, new Set());
+  const declared = /^--@keys ((?:\w+ ?)+)$/m.exec(source);
+  if (!declared) throw new Error(`${file} declares no --@keys`);
+  const keys = declared[1]!.trim().split(' ') as KeyName[];
+  for (const key of keys) if (!KEY_ORDER.includes(key)) throw new Error(`${file}: unknown key ${key}`);
+  if (file !== `${name}-${keys.length}.lua`) throw new Error(`${file} takes ${keys.length} keys`);
+  const locals = KEY_ORDER.map((key) => `${key}Key`).join(', ');
+  const values = KEY_ORDER.map((key) => (keys.includes(key) ? `KEYS[${keys.indexOf(key) + 1}]` : 'false')).join(', ');
+  return { lua: source.replace(declared[0], `local ${locals} = ${values}`), keys };
+}
+
+const loaded = new Map<ScriptName, LoadedScript>();
+function script(name: ScriptName): LoadedScript {
+  let found = loaded.get(name);
+  if (!found) {
+    found = loadScript(name);
+    loaded.set(name, found);
+  }
+  return found;
+}
+
+/** The keys a script takes, by name in KEYS order (what its file name counts). */
+export function scriptKeyNames(name: ScriptName): readonly string[] {
+  return script(name).keys;
 }
 
 type Arg = string | number | Buffer;
-type Reply = (string | number | Buffer | null)[] | null;
-type ScriptFn = (...args: Arg[]) => Promise<Reply>;
+type Raw = string | number | Buffer | null;
+type ScriptFn = (...args: Arg[]) => Promise<Raw[] | null>;
 
-const sources = new Map<ScriptName, string>();
-function source(name: ScriptName): string {
-  let lua = sources.get(name);
-  if (!lua) {
-    lua = loadLua(`${name}-${CRAWL_KEY_COUNT}.lua`);
-    sources.set(name, lua);
+/** The answer of a script that refuses to touch a crawl that does not exist or has ended. */
+export type Refused = { result: 'missing' } | { result: 'finished'; status: string };
+
+/** The stored fields of a crawl's meta hash, as HGETALL gives them. */
+export type MetaFields = Record<string, string>;
+
+/** One record of a settle call (settle-13.lua). */
+export interface SettleRecord {
+  url: string;
+  outcome: 'processed' | 'failed' | 'skipped';
+  eventType: 'page' | 'page_failed' | 'page_skipped';
+  /** The page event's payload JSON. */
+  payload: string;
+  /** The stored result: a compressed page, or an error item's JSON. */
+  stored: string | Buffer;
+  childDepth: number;
+  /** '' when the page was not redirected. */
+  finalUrl: string;
+  /** The redirect_known event payload and error item JSON ('' without a final URL). */
+  redirectPayload: string;
+  redirectItem: string;
+  /** The (last chunk of) in-scope links. */
+  links: string[];
+}
+
+export type SettleOne = 'settled' | 'duplicate' | 'unknown';
+
+export interface CreateArgs {
+  url: string;
+  optionsJson: string;
+  owner: string;
+  maxEvents: number;
+  ttlSeconds: number;
+  channel: string;
+  maxPages: number;
+  maxDepth: number;
+  concurrency: number;
+}
+
+export interface EventRow {
+  id: string;
+  type: string;
+  data: string;
+}
+
+function refused(reply: Raw[]): Refused | null {
+  if (reply[0] === 'missing') return { result: 'missing' };
+  if (reply[0] === 'finished') return { result: 'finished', status: String(reply[1]) };
+  return null;
+}
+
+function pageJobs(reply: Raw[], from: number): PageJob[] {
+  const out: PageJob[] = [];
+  for (let i = from; i + 2 < reply.length; i += 3) {
+    out.push({ url: String(reply[i]), depth: Number(reply[i + 1]), jobId: String(reply[i + 2]) });
   }
-  return lua;
+  return out;
 }
 
-/** Registers every script on a connection (idempotent per connection). */
-export function defineScripts(redis: Redis): void {
-  const marked = redis as Redis & { __crawlstreamScripts?: true };
-  if (marked.__crawlstreamScripts) return;
-  for (const name of SCRIPT_NAMES) {
-    redis.defineCommand(`cs_${name}`, { numberOfKeys: CRAWL_KEY_COUNT, lua: source(name) });
+function counters(values: Raw[]): Counters {
+  const [discovered, processed, failed, skipped] = values.map(Number);
+  return { discovered: discovered!, processed: processed!, failed: failed!, skipped: skipped! };
+}
+
+export class Scripts {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {
+    const marked = redis as Redis & { __crawlstreamScripts?: true };
+    if (marked.__crawlstreamScripts) return;
+    for (const name of SCRIPT_NAMES) {
+      const { lua, keys } = script(name);
+      redis.defineCommand(`cs_${name}`, { numberOfKeys: keys.length, lua });
+    }
+    marked.__crawlstreamScripts = true;
   }
-  marked.__crawlstreamScripts = true;
-}
 
-/** Calls one script for one crawl. */
-export function runScript(
-  redis: Redis,
-  name: ScriptName,
-  prefix: string,
-  crawlId: string,
-  args: Arg[] = [],
-): Promise<Reply> {
-  defineScripts(redis);
-  const fn = (redis as unknown as Record<string, ScriptFn>)[`cs_${name}`]!;
-  return fn.call(redis, ...scriptKeys(crawlId, prefix), ...args);
-}
+  /** The pub/sub channel that wakes readers of one crawl. */
+  channel(id: string): string {
+    return crawlKeys(id, this.prefix).wake;
+  }
 
-/** The raw source, for benchmarks and tests that count round trips. */
-export function scriptSource(name: ScriptName): string {
-  return source(name);
+  private async call(name: ScriptName, id: string, args: Arg[] = []): Promise<Raw[] | null> {
+    const all = crawlKeys(id, this.prefix);
+    const fn = (this.redis as unknown as Record<string, ScriptFn>)[`cs_${name}`]!;
+    return fn.call(this.redis, ...script(name).keys.map((key) => all[key]), ...args);
+  }
+
+  private async run(name: ScriptName, id: string, args: Arg[] = []): Promise<Raw[]> {
+    return (await this.call(name, id, args)) ?? [];
+  }
+
+  async createCrawl(id: string, c: CreateArgs): Promise<{ result: 'exists' } | { result: 'created'; jobs: PageJob[] }> {
+    const reply = await this.run('createCrawl', id, [
+      id,
+      c.url,
+      c.optionsJson,
+      c.owner,
+      c.maxEvents,
+      c.ttlSeconds,
+      c.channel,
+      c.maxPages,
+      c.maxDepth,
+      c.concurrency,
+    ]);
+    if (reply[0] === 'exists') return { result: 'exists' };
+    return { result: 'created', jobs: pageJobs(reply, 1) };
+  }
+
+  async claim(
+    id: string,
+    parent: string,
+    depth: number,
+    urls: string[],
+  ): Promise<Refused | { result: 'claimed'; accepted: string[]; fresh: boolean; jobs: PageJob[] }> {
+    const reply = await this.run('claim', id, [parent, depth, ...urls]);
+    const no = refused(reply);
+    if (no) return no;
+    const count = Number(reply[1]);
+    return {
+      result: 'claimed',
+      accepted: reply.slice(3, 3 + count).map(String),
+      fresh: Number(reply[2]) === 1,
+      jobs: pageJobs(reply, 3 + count + 1),
+    };
+  }
+
+  async claimLinks(
+    id: string,
+    page: { url: string; finalUrl: string; childDepth: number; links: string[] },
+  ): Promise<Refused | { result: 'unknown' | 'settled' | 'redirect_known' } | { result: 'claimed'; accepted: number }> {
+    const reply = await this.run('claimLinks', id, [page.url, page.finalUrl, page.childDepth, ...page.links]);
+    const no = refused(reply);
+    if (no) return no;
+    if (reply[0] === 'claimed') return { result: 'claimed', accepted: Number(reply[1]) };
+    return { result: reply[0] as 'unknown' };
+  }
+
+  async settle(
+    id: string,
+    records: readonly SettleRecord[],
+  ): Promise<Refused | { result: 'batch'; completed: boolean; counters: Counters; results: SettleOne[]; jobs: PageJob[] }> {
+    const args: Arg[] = [records.length];
+    for (const r of records) {
+      args.push(
+        r.url,
+        r.outcome,
+        r.eventType,
+        r.payload,
+        r.stored,
+        r.childDepth,
+        r.finalUrl,
+        r.redirectPayload,
+        r.redirectItem,
+        r.links.length,
+        ...r.links,
+      );
+    }
+    const reply = await this.run('settle', id, args);
+    const no = refused(reply);
+    if (no) return no;
+    const n = records.length;
+    return {
+      result: 'batch',
+      completed: Number(reply[1]) === 1,
+      counters: counters(reply.slice(2, 6)),
+      results: reply.slice(7, 7 + n).map(String) as SettleOne[],
+      jobs: pageJobs(reply, 7 + n),
+    };
+  }
+
+  async dispatch(id: string): Promise<Refused | { result: 'dispatched'; completed: boolean; jobs: PageJob[] }> {
+    const reply = await this.run('dispatch', id);
+    const no = refused(reply);
+    if (no) return no;
+    return { result: 'dispatched', completed: Number(reply[1]) === 1, jobs: pageJobs(reply, 2) };
+  }
+
+  async redispatch(
+    id: string,
+    url: string,
+    generation: number,
+  ): Promise<Refused | { result: 'stale' } | { result: 'redispatched'; job: PageJob; generation: number }> {
+    const reply = await this.run('redispatch', id, [url, generation]);
+    const no = refused(reply);
+    if (no) return no;
+    if (reply[0] !== 'redispatched') return { result: 'stale' };
+    return { result: 'redispatched', job: pageJobs(reply, 1)[0]!, generation: Number(reply[4]) };
+  }
+
+  async cancel(id: string): Promise<Refused | { result: 'cancelled' }> {
+    const reply = await this.run('cancel', id);
+    return refused(reply) ?? { result: 'cancelled' };
+  }
+
+  async fail(id: string, errorJson: string): Promise<Refused | { result: 'failed' }> {
+    const reply = await this.run('fail', id, [errorJson]);
+    return refused(reply) ?? { result: 'failed' };
+  }
+
+  async appendProgress(
+    id: string,
+    minIntervalMs: number,
+  ): Promise<Refused | { result: 'throttled'; msLeft: number } | { result: 'appended'; eventId: string }> {
+    const reply = await this.run('appendProgress', id, [minIntervalMs]);
+    const no = refused(reply);
+    if (no) return no;
+    if (reply[0] === 'throttled') return { result: 'throttled', msLeft: Number(reply[1]) };
+    return { result: 'appended', eventId: String(reply[1]) };
+  }
+
+  /** open-3.lua: null when the crawl does not exist. */
+  async open(
+    id: string,
+    cursor: string,
+  ): Promise<{
+    verdict: 'snapshot' | 'replay' | 'ended' | 'trimmed' | 'unknown';
+    lastId: string;
+    terminalId: string | null;
+    meta: MetaFields;
+    counters: Counters;
+  } | null> {
+    const reply = await this.call('open', id, [cursor]);
+    if (!reply) return null;
+    const bar = reply.indexOf('|', 3);
+    const meta: MetaFields = {};
+    for (let i = 3; i < bar; i += 2) meta[String(reply[i])] = String(reply[i + 1]);
+    return {
+      verdict: String(reply[0]) as 'snapshot',
+      lastId: String(reply[1]),
+      terminalId: String(reply[2]) || null,
+      meta,
+      counters: counters(reply.slice(bar + 1, bar + 5)),
+    };
+  }
+
+  /** Events after `cursor`, or `lost` when the log no longer has them. */
+  async readAfter(id: string, cursor: string, count: number): Promise<EventRow[] | 'lost'> {
+    const reply = await this.run('readAfter', id, [cursor, count]);
+    if (reply[0] === 'lost') return 'lost';
+    const rows: EventRow[] = [];
+    for (let i = 1; i + 2 < reply.length; i += 3) {
+      rows.push({ id: String(reply[i]), type: String(reply[i + 1]), data: String(reply[i + 2]) });
+    }
+    return rows;
+  }
+
+  async hostSlot(id: string, host: string, gapMs: number): Promise<Refused | { result: 'slot'; waitMs: number; slotAt: number }> {
+    const reply = await this.run('hostSlot', id, [host, gapMs]);
+    return refused(reply) ?? { result: 'slot', waitMs: Number(reply[1]), slotAt: Number(reply[2]) };
+  }
+
+  async lockRobots(id: string, host: string, ms: number): Promise<Refused | { result: 'locked' | 'busy' | 'stored' }> {
+    const reply = await this.run('lockRobots', id, [host, ms]);
+    return refused(reply) ?? { result: reply[0] as 'locked' };
+  }
+
+  async saveRobots(id: string, host: string, value: string): Promise<Refused | { result: 'saved' }> {
+    const reply = await this.run('saveRobots', id, [host, value]);
+    return refused(reply) ?? { result: 'saved' };
+  }
 }

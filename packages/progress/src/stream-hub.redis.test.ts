@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CrawlStore } from './crawl-store.js';
 import { type EventFrame, parseFrame } from './frames.js';
 import { type OpenResult, StreamHub, type StreamReader } from './stream-hub.js';
-import { allEvents, options } from './test-support/setup.js';
+import { allEvents, options, RecordingJobs } from './test-support/setup.js';
 
 const run = promisify(execFile);
 const START = 'http://127.0.0.1:9/docs/';
@@ -15,7 +15,7 @@ const publisher = fileURLToPath(new URL('./test-support/publisher.mjs', import.m
 
 /** One "API instance": its own command connection and subscriber connection. */
 function instance(redis: ReturnType<typeof useRedis>, extra: { maxEvents?: number; ringSize?: number } = {}) {
-  const store = new CrawlStore({ redis: redis.connect(), prefix: redis.prefix, maxEvents: extra.maxEvents });
+  const store = new CrawlStore({ redis: redis.connect(), prefix: redis.prefix, maxEvents: extra.maxEvents, jobs: new RecordingJobs() });
   const hub = new StreamHub({ store, subscriber: redis.connect(), ringSize: extra.ringSize, pollMs: 500 });
   return { store, hub };
 }

@@ -1,22 +1,22 @@
 // The stalled-work sweep: so that no crawl stays running forever, in-flight
 // URLs whose job vanished (a worker died, an enqueue was lost) get a new job,
 // or are settled as failed (`stalled`) once they used up their dispatches;
-// free slots are refilled and drained crawls completed.
-import { createHash } from 'node:crypto';
-import type { CrawlStore, Dispatch } from './crawl-store.js';
-
-/** The deterministic BullMQ job id of a dispatch (must match frontier.lua). */
-export function jobIdFor(crawlId: string, url: string, generation: number): string {
-  return `${crawlId}-${generation}-${createHash('sha1').update(url).digest('hex').slice(0, 20)}`;
-}
+// free slots are refilled and drained crawls completed; an `active` id with
+// no crawl behind it (a create interrupted before its script, or a crawl
+// that expired) leaves every index. Everything it enqueues goes through the
+// store's page queue.
+import type { CrawlIndex } from './crawl-index.js';
+import type { CrawlResults } from './crawl-results.js';
+import type { CrawlTransitions } from './crawl-transitions.js';
+import type { PageJobs } from './page-jobs.js';
+import type { SettleBatcher } from './settle-batcher.js';
 
 export interface SweepOptions {
-  store: CrawlStore;
-  /** Whether the job with this id still exists (waiting, delayed, active or retrying). */
-  jobAlive(jobId: string): Promise<boolean>;
-  /** Enqueues jobs for dispatched URLs. */
-  enqueue(crawlId: string, dispatched: Dispatch[]): Promise<void>;
-  /** In-flight entries younger than this are left alone. */
+  /**
+   * In-flight entries younger than this are left alone, and so is an
+   * `active` id without a crawl that entered `active` less than this ago (a
+   * create still under way).
+   */
   staleMs: number;
   /** Dispatches of one URL before it is settled as failed. */
   maxGenerations: number;
@@ -27,24 +27,41 @@ export interface SweepReport {
   redispatched: number;
   failed: number;
   completed: number;
+  /** Ids taken out of the indexes because no crawl is stored under them. */
+  removed: number;
 }
 
-export async function sweep(options: SweepOptions): Promise<SweepReport> {
-  const { store } = options;
-  const report: SweepReport = { crawls: 0, redispatched: 0, failed: 0, completed: 0 };
+/** The parts of a store the sweep works with (CrawlStore.sweep). */
+export interface SweepParts {
+  index: CrawlIndex;
+  results: CrawlResults;
+  transitions: CrawlTransitions;
+  settler: SettleBatcher;
+  jobs: PageJobs;
+}
+
+export async function sweep(parts: SweepParts, options: SweepOptions): Promise<SweepReport> {
+  const { index, results, transitions, settler, jobs } = parts;
+  const report: SweepReport = { crawls: 0, redispatched: 0, failed: 0, completed: 0, removed: 0 };
   const now = Date.now();
-  for (const crawlId of await store.activeIds()) {
-    const status = await store.redis.hget(store.keys(crawlId).meta, 'status');
+  for (const { id, since } of await index.active()) {
+    const status = await results.status(id);
+    if (status === null) {
+      if (since > now - options.staleMs) continue;
+      await index.forget(id);
+      report.removed++;
+      continue;
+    }
     if (status !== 'running') {
-      await store.forgetActive(crawlId);
+      await index.forget(id);
       continue;
     }
     report.crawls++;
-    for (const entry of await store.inflight(crawlId)) {
+    for (const entry of await results.inflight(id)) {
       if (entry.dispatchedAt > now - options.staleMs) continue;
-      if (await options.jobAlive(jobIdFor(crawlId, entry.url, entry.generation))) continue;
+      if (entry.jobId !== '' && (await jobs.alive(entry.jobId))) continue;
       if (entry.generation >= options.maxGenerations) {
-        const settled = await store.settle(crawlId, {
+        const settled = await settler.settle(id, {
           kind: 'failed',
           url: entry.url,
           reason: 'stalled',
@@ -54,21 +71,13 @@ export async function sweep(options: SweepOptions): Promise<SweepReport> {
         if (settled.result === 'settled') {
           report.failed++;
           if (settled.completed) report.completed++;
-          await options.enqueue(crawlId, settled.dispatched);
         }
         continue;
       }
-      const again = await store.redispatch(crawlId, entry.url, entry.generation);
-      if (again) {
-        report.redispatched++;
-        await options.enqueue(crawlId, [again]);
-      }
+      if (await transitions.redispatch(id, entry.url, entry.generation)) report.redispatched++;
     }
-    const filled = await store.dispatch(crawlId);
-    if (filled.result === 'dispatched') {
-      if (filled.completed) report.completed++;
-      await options.enqueue(crawlId, filled.dispatched);
-    }
+    const filled = await transitions.dispatch(id);
+    if (filled.result === 'dispatched' && filled.completed) report.completed++;
   }
   return report;
 }

@@ -1,6 +1,7 @@
 // listCrawls (packages/progress/src/crawl-list.ts) at its edges: crawls created
 // in the same millisecond, more of them than one read fetches, and a filter
 // that matches rarely.
+import { createPageQueue, QueuePageJobs } from '@crawlstream/jobs';
 import { CrawlStore, listCrawls } from '@crawlstream/progress';
 import { crawlOptionsSchema, globalKeys } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
@@ -11,7 +12,7 @@ describe('listCrawls', () => {
   it('walks ties (one creation ms for 250 crawls) and rare matches page by page, each crawl once', async () => {
     const redis = useRedis('cl');
     const connection = redis.connect();
-    const store = new CrawlStore({ redis: connection, prefix: redis.prefix });
+    const store = new CrawlStore({ redis: connection, prefix: redis.prefix, jobs: new QueuePageJobs(createPageQueue(connection, redis.prefix)) });
     const options = crawlOptionsSchema().parse({});
     const ids: string[] = [];
     for (let i = 0; i < 250; i++) ids.push((await store.create({ url: START, options })).crawl.id);

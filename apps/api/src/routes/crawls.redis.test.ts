@@ -2,6 +2,7 @@ import { PAGE_QUEUE } from '@crawlstream/jobs';
 import {
   compilePathGlob,
   crawl,
+  crawlKeys,
   crawlErrorList,
   crawlList,
   MAX_GLOB_LENGTH,
@@ -164,7 +165,7 @@ describe('reading crawls', () => {
     await call(api.base, 'DELETE', `/api/crawl-v2/${ids[1]}`);
     await call(api.base, 'DELETE', `/api/crawl-v2/${ids[4]}`);
     // Expire one crawl's state: the listing skips it (and drops it from the index).
-    await redis.connect().del(api.store.keys(ids[2]!).meta);
+    await redis.connect().del(crawlKeys(ids[2]!, redis.prefix).meta);
 
     const seen: string[] = [];
     let cursor: string | null = null;

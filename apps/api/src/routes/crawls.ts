@@ -1,11 +1,10 @@
 // The crawl resource (DESIGN.md section 1): start, list, read, cancel, and
 // the results (pages, one markdown document, errors). A crawl is stored in
-// Redis and its first job enqueued before POST answers, so any instance
+// Redis and its first job enqueued (by the store) before POST answers, so any instance
 // serves its id at once. `Idempotency-Key` maps (owner, key) to a crawl id
 // with SET NX, so two instances racing with the same key return one crawl.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { enqueuePages } from '@crawlstream/jobs';
 import { isCrawlListCursor, listCrawls } from '@crawlstream/progress';
 import {
   apiError,
@@ -59,7 +58,7 @@ function markdownSection(page: PageResult): string {
 
 export async function crawlRoutes(app: FastifyInstance, options: { ctx: ApiContext }): Promise<void> {
   const { ctx } = options;
-  const { store, queue } = ctx;
+  const { store } = ctx;
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
   async function withToken(found: Crawl, owner: string): Promise<Crawl & { streamToken?: string }> {
@@ -67,11 +66,14 @@ export async function crawlRoutes(app: FastifyInstance, options: { ctx: ApiConte
     return { ...found, streamToken: await ctx.tokens.sign(found.id, owner) };
   }
 
-  /** Stores the crawl, then enqueues its first job: both before the answer. */
+  /**
+   * Stores the crawl and enqueues its first job, both before the answer. A
+   * create interrupted part way is healed or removed by the sweep; a retry
+   * with the same Idempotency-Key then finds the crawl (which the sweep gives
+   * its job) or creates it afresh.
+   */
   async function start(url: string, crawlOptions: CrawlOptions, owner: string, id?: string): Promise<Crawl> {
-    const created = await store.create({ url, options: crawlOptions, owner, ...(id ? { id } : {}) });
-    await enqueuePages(queue, created.crawl.id, created.dispatched);
-    return created.crawl;
+    return (await store.create({ url, options: crawlOptions, owner, ...(id ? { id } : {}) })).crawl;
   }
 
   /**

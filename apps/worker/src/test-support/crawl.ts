@@ -1,16 +1,22 @@
-// Starting crawls the way the API does (create, then enqueue the first page)
+// Starting crawls the way the API does (the store enqueues the first page)
 // and waiting for them to end, for the worker tests.
-import { createPageQueue, enqueuePages } from '@crawlstream/jobs';
+import { createPageQueue, QueuePageJobs } from '@crawlstream/jobs';
 import { CrawlStore } from '@crawlstream/progress';
 import { type Crawl, type CrawlOptionsInput, crawlOptionsSchema, isTerminalStatus } from '@crawlstream/shared';
 import type { Redis } from 'ioredis';
 
+/**
+ * A store on the page queue, as the API and the worker have it. The queue
+ * shares `redis` (closing it would not close the connection): it stays open
+ * for what the store dispatches.
+ */
+export function crawlStore(redis: Redis, prefix: string): CrawlStore {
+  return new CrawlStore({ redis, prefix, jobs: new QueuePageJobs(createPageQueue(redis, prefix)) });
+}
+
 export async function startCrawl(redis: Redis, prefix: string, url: string, options: CrawlOptionsInput) {
-  const store = new CrawlStore({ redis, prefix });
-  const queue = createPageQueue(redis, prefix);
-  const { crawl, dispatched } = await store.create({ url, options: crawlOptionsSchema().parse(options) });
-  await enqueuePages(queue, crawl.id, dispatched);
-  await queue.close();
+  const store = crawlStore(redis, prefix);
+  const { crawl } = await store.create({ url, options: crawlOptionsSchema().parse(options) });
   return { store, crawl };
 }
 

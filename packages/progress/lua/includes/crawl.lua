@@ -1,19 +1,19 @@
 --[[
-  Shared prelude of every per-crawl script. All of them take the same 13 keys,
-  all hash-tagged with the crawl id (one Cluster slot):
-    KEYS[1] meta       KEYS[2] counters   KEYS[3] events     KEYS[4] seen (url -> depth)
-    KEYS[5] frontier   KEYS[6] inflight   KEYS[7] done       KEYS[8] pages
-    KEYS[9] pageOrder  KEYS[10] errors    KEYS[11] expanded
-    KEYS[12] robots (host -> robots.txt JSON; "lock <host>" -> lock expiry ms)
-    KEYS[13] hosts (host -> next request time, for politeness)
+  Shared prelude of every per-crawl script. A script declares the keys it
+  takes on its `--@keys` line (its file name ends in their count); the loader
+  (src/scripts.ts) turns that line into locals, in this order, all hash-tagged
+  with the crawl id (one Cluster slot):
+    metaKey  countersKey  eventsKey  seenKey (url -> depth)  frontierKey
+    inflightKey (url -> "<generation>|<dispatchedAtMs>|<depth>|<jobId>")
+    doneKey  pagesKey  pageOrderKey  errorsKey  expandedKey
+    robotsKey (host -> robots.txt JSON; "lock <host>" -> lock expiry ms)
+    hostsKey (host -> next request time, for politeness)
+  A key the script does not declare is `false`, so using it fails loudly.
   Every write to these keys is in a script that first checks the crawl is
-  running: the terminal transition puts the TTL on every key, and nothing
-  writes a key after it (so nothing outlives the crawl's TTL).
+  running: the terminal transition (only in scripts that take all 13 keys)
+  puts the TTL on every key, and nothing writes a key after it (so nothing
+  outlives the crawl's TTL).
 ]]
-local metaKey, countersKey, eventsKey, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local frontierKey, inflightKey, doneKey, pagesKey = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-local pageOrderKey, errorsKey, expandedKey = KEYS[9], KEYS[10], KEYS[11]
-local robotsKey, hostsKey = KEYS[12], KEYS[13]
 
 -- Variadic commands take at most this many arguments per call (Lua's unpack
 -- has a stack limit near 8,000).

@@ -85,9 +85,16 @@ local function claim(meta, parent, depth, urls)
   return accepted, true
 end
 
+-- An in-flight record: "<generation>|<dispatchedAtMs>|<depth>|<jobId>". The
+-- job id is computed here only (jobId above) and read back by the sweep.
+local function inflightRecord(meta, url, gen, now, depth)
+  local id = jobId(meta, url, gen)
+  return gen .. '|' .. now .. '|' .. depth .. '|' .. id, id
+end
+
 -- Moves URLs from the frontier into in-flight until `concurrency` are in
 -- flight. Appends url, depth, jobId triples to `out`; returns how many are in
--- flight now. An in-flight record is "<generation>|<dispatchedAtMs>|<depth>".
+-- flight now.
 local function dispatch(meta, now, out)
   local inflight = redis.call('HLEN', inflightKey)
   local free = meta.concurrency - inflight
@@ -98,11 +105,12 @@ local function dispatch(meta, now, out)
   local records = {}
   for i = 1, #urls do
     local depth = depths[i] or '0'
+    local record, id = inflightRecord(meta, urls[i], 1, now, depth)
     records[#records + 1] = urls[i]
-    records[#records + 1] = '1|' .. now .. '|' .. depth
+    records[#records + 1] = record
     out[#out + 1] = urls[i]
     out[#out + 1] = depth
-    out[#out + 1] = jobId(meta, urls[i], 1)
+    out[#out + 1] = id
   end
   redis.call('HSET', inflightKey, unpack(records))
   return inflight + #urls

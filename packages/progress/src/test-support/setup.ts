@@ -1,18 +1,57 @@
 // Test fixtures: a CrawlStore on the run's real Redis under a prefix of its own.
-import { crawlOptionsSchema, type CrawlOptionsInput, type EventOf } from '@crawlstream/shared';
+import { crawlKeys, crawlOptionsSchema, type CrawlOptionsInput, type EventOf } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
 import type { Redis } from 'ioredis';
 import { CrawlStore, type CrawlStoreOptions } from '../crawl-store.js';
 import { type EventFrame, parseFrame } from '../frames.js';
+import type { PageJob, PageJobs } from '../page-jobs.js';
+
+/** A page queue in memory: what the store enqueued, in order; every job is alive unless `alive` says otherwise. */
+export class RecordingJobs implements PageJobs {
+  /** Every job added, in order (a job id added twice is kept once, as BullMQ does). */
+  readonly added: (PageJob & { crawlId: string })[] = [];
+  /** Calls of add() with at least one job. */
+  adds = 0;
+  /** The jobs not taken yet (take()). */
+  private pending: PageJob[] = [];
+  private readonly ids = new Set<string>();
+  isAlive: (jobId: string) => boolean | Promise<boolean> = () => true;
+
+  async add(crawlId: string, jobs: readonly PageJob[]): Promise<void> {
+    if (jobs.length > 0) this.adds++;
+    for (const job of jobs) {
+      if (this.ids.has(job.jobId)) continue;
+      this.ids.add(job.jobId);
+      this.added.push({ crawlId, ...job });
+      this.pending.push(job);
+    }
+  }
+
+  async alive(jobId: string): Promise<boolean> {
+    return this.isAlive(jobId);
+  }
+
+  /** The jobs added since the last take(), oldest first. */
+  take(): PageJob[] {
+    const jobs = this.pending;
+    this.pending = [];
+    return jobs;
+  }
+
+  urls(): string[] {
+    return this.take().map((job) => job.url);
+  }
+}
 
 export function testStore(overrides: Partial<CrawlStoreOptions> = {}) {
   const redis = useRedis('p');
   const connection = redis.connect();
-  const store = new CrawlStore({ redis: connection, prefix: redis.prefix, ...overrides });
-  /** Another store on its own connection, sharing the prefix (another process, in effect). */
+  const jobs = new RecordingJobs();
+  const store = new CrawlStore({ redis: connection, prefix: redis.prefix, jobs, ...overrides });
+  /** Another store on its own connection, sharing the prefix and the queue (another process, in effect). */
   const another = (): CrawlStore =>
-    new CrawlStore({ redis: redis.connect(), prefix: redis.prefix, ...overrides });
-  return { store, another, redis, connection };
+    new CrawlStore({ redis: redis.connect(), prefix: redis.prefix, jobs, ...overrides });
+  return { store, another, redis, connection, jobs, keys: (id: string) => crawlKeys(id, redis.prefix) };
 }
 
 export function options(input: CrawlOptionsInput = {}) {
@@ -28,8 +67,8 @@ export function ofType<T extends EventFrame['type']>(frames: EventFrame[], type:
   return frames.filter((f) => f.type === type).map((f) => parseFrame(f) as EventOf<T>);
 }
 
-export async function ttlOfAllKeys(redis: Redis, store: CrawlStore, id: string): Promise<number[]> {
-  const keys = Object.entries(store.keys(id))
+export async function ttlOfAllKeys(redis: Redis, prefix: string, id: string): Promise<number[]> {
+  const keys = Object.entries(crawlKeys(id, prefix))
     .filter(([name]) => name !== 'wake')
     .map(([, key]) => key);
   const ttls: number[] = [];

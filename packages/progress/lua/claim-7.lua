@@ -2,10 +2,11 @@
   Claims URLs found outside a page settle (sitemaps): dedupe, maxPages,
   maxDepth, then dispatch. Idempotent per parent: a retried parent re-gets its
   own children and nobody else's.
-  KEYS: the 13 crawl keys
+  KEYS: meta, counters, events, seen, frontier, inflight, expanded
   ARGV[1] parent key    ARGV[2] depth    ARGV[3..] normalized URLs
   Returns {'finished', status} or {'claimed', acceptedCount, fresh(0|1), url1..urlN, '|', url, depth, jobId, ...}
 ]]
+--@keys meta counters events seen frontier inflight expanded
 --@include includes/crawl.lua
 --@include includes/frontier.lua
 

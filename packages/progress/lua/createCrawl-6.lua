@@ -1,12 +1,13 @@
 --[[
   Creates a crawl atomically: meta, counters, the `started` event, the start
   URL claimed (with its `discovered` event) and dispatched.
-  KEYS: the 13 crawl keys (includes/crawl.lua)
+  KEYS: meta, counters, events, seen, frontier, inflight
   ARGV[1] id            ARGV[2] start URL (normalized)   ARGV[3] options JSON
   ARGV[4] owner         ARGV[5] max events (MAXLEN ~)    ARGV[6] TTL seconds after the end
   ARGV[7] wake channel  ARGV[8] maxPages  ARGV[9] maxDepth  ARGV[10] concurrency
   Returns {'exists'} or {'created', url, depth, jobId, ...}
 ]]
+--@keys meta counters events seen frontier inflight
 --@include includes/crawl.lua
 --@include includes/frontier.lua
 

@@ -1,13 +1,14 @@
 --[[
   What a stream reader needs to start, read in one atomic step: the crawl
   (meta and counters), the newest stored event id, and a verdict on the cursor.
-  KEYS: the 13 crawl keys
+  KEYS: meta, counters, events
   ARGV[1] cursor ('' for none, '0' for the first event, or an event id)
   Returns nil when the crawl does not exist, else
     {verdict, lastId, terminalId or '', metaFlat..., '|', discovered, processed, failed, skipped}
   verdict: 'snapshot' (no cursor) | 'replay' | 'ended' (cursor at or past the
   terminal event) | 'trimmed' | 'unknown'
 ]]
+--@keys meta counters events
 --@include includes/crawl.lua
 
 if redis.call('EXISTS', metaKey) == 0 then return nil end

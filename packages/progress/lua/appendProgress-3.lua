@@ -3,10 +3,11 @@
   appended less than ARGV[1] ms ago by any process (a global throttle), and
   only while the crawl runs (nothing ever follows the terminal event).
   pagesPerSecond is smoothed over the pages settled since the last one.
-  KEYS: the 13 crawl keys
+  KEYS: meta, counters, events
   ARGV[1] least interval in ms
   Returns {'missing'} | {'finished', status} | {'throttled', msLeft} | {'appended', id}
 ]]
+--@keys meta counters events
 --@include includes/crawl.lua
 
 local meta = loadMeta()

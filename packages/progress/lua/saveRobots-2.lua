@@ -1,10 +1,11 @@
 --[[
   Stores a host's robots.txt (as fetched, JSON) for a crawl and releases the
-  host's lock (lockRobots-13.lua). Only while the crawl runs.
-  KEYS: the 13 crawl keys
+  host's lock (lockRobots-2.lua). Only while the crawl runs.
+  KEYS: meta, robots
   ARGV[1] host   ARGV[2] stored robots.txt JSON
   Returns {'missing'} | {'finished', status} | {'saved'}
 ]]
+--@keys meta robots
 --@include includes/crawl.lua
 
 local meta = loadMeta()

@@ -7,12 +7,13 @@
   hash, so a retried page re-claiming a chunk accepts nothing twice and needs
   no per-chunk record. Claims nothing for a page that is settled already, or
   whose redirect target the crawl knows (its settle will be redirect_known).
-  KEYS: the 13 crawl keys
+  KEYS: meta, counters, events, seen, frontier, done
   ARGV[1] page URL   ARGV[2] final URL ('' when not redirected)   ARGV[3] child depth
   ARGV[4..] normalized in-scope links
   Returns {'missing'} | {'finished', status} | {'unknown'} | {'settled'} | {'redirect_known'}
         | {'claimed', acceptedCount}
 ]]
+--@keys meta counters events seen frontier done
 --@include includes/crawl.lua
 --@include includes/frontier.lua
 

@@ -3,11 +3,12 @@
   that one worker fetches it and the others wait for saveRobots. The lock is
   a field of the robots hash ("lock <host>" -> expiry epoch ms; a host never
   contains a space), so the crawl's TTL covers it. Only while the crawl runs.
-  KEYS: the 13 crawl keys
+  KEYS: meta, robots
   ARGV[1] host   ARGV[2] lock time in ms
   Returns {'missing'} | {'finished', status} | {'stored'} (robots.txt is there already)
         | {'busy'} (another worker holds the lock) | {'locked'}
 ]]
+--@keys meta robots
 --@include includes/crawl.lua
 
 local meta = loadMeta()

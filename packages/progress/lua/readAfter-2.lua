@@ -2,10 +2,11 @@
   Events after a cursor, or word that they are lost: a cursor whose own entry
   was trimmed may have lost its successors, so it is refused rather than
   answered with a silent gap. Check and read are one atomic step.
-  KEYS: the 13 crawl keys
+  KEYS: meta, events
   ARGV[1] cursor ('0' or an event id handed out before)   ARGV[2] COUNT
   Returns {'lost'} | {'ok', id1, type1, data1, id2, ...}
 ]]
+--@keys meta events
 --@include includes/crawl.lua
 
 local cursor = ARGV[1]

@@ -4,10 +4,11 @@
   caller must wait for its slot (0 = go now); the slot is then the caller's,
   so a delayed job does not reserve again. Only while the crawl runs: after
   the terminal state nothing writes the crawl's keys (their TTL is set).
-  KEYS: the 13 crawl keys
+  KEYS: meta, hosts
   ARGV[1] host   ARGV[2] least gap in ms
   Returns {'missing'} | {'finished', status} | {'slot', wait ms, slot epoch ms}
 ]]
+--@keys meta hosts
 --@include includes/crawl.lua
 
 local meta = loadMeta()

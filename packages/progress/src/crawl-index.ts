@@ -1,0 +1,66 @@
+// The indexes across crawls: the crawl list (`crawls`), the crawls the sweep
+// watches (`active`), the status sets of the metrics (crawl-counts.ts) and
+// the pages-processed rate. Not per crawl, so not in a crawl's Lua scripts
+// (another Cluster slot): plain commands, each step safe to repeat.
+import { type CrawlStatus, crawlKeys, globalKeys, isTerminalStatus } from '@crawlstream/shared';
+import type { Redis } from 'ioredis';
+import { moveCrawlStatus, notePagesProcessed } from './crawl-counts.js';
+
+export interface ActiveCrawl {
+  id: string;
+  /** When it entered `active` (epoch ms): a create that is still under way is this recent. */
+  since: number;
+}
+
+export class CrawlIndex {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  /**
+   * A crawl about to be created enters every index first, so the sweep sees
+   * it whatever step of its creation a crash interrupts. The list keeps the
+   * first time (a retried create does not move it); `active` takes the
+   * latest, so a retry is not taken for an abandoned create.
+   */
+  async add(id: string, now: number): Promise<void> {
+    const global = globalKeys(this.prefix);
+    const replies = await this.redis
+      .multi()
+      .zadd(global.crawlIndex, 'NX', now, id)
+      .zadd(global.active, 'GT', now, id)
+      .zadd(global.crawlsByStatus('running'), 'NX', now, id)
+      .exec();
+    for (const [error] of replies ?? []) if (error) throw error;
+  }
+
+  /** Crawls that may still be running (for the sweep). */
+  async active(): Promise<ActiveCrawl[]> {
+    const flat = await this.redis.zrange(globalKeys(this.prefix).active, 0, -1, 'WITHSCORES');
+    const out: ActiveCrawl[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ id: flat[i]!, since: Number(flat[i + 1]) });
+    return out;
+  }
+
+  /**
+   * A crawl ended: moved to its terminal status's set (crawl-counts.ts), then
+   * out of `active`. In that order: a crash in between leaves it in `active`,
+   * and the sweep calls this again. A crawl with no meta (expired, or a
+   * create interrupted before its script) leaves every index.
+   */
+  async forget(id: string): Promise<void> {
+    const [status = null, finishedAt = null] = await this.redis.hmget(crawlKeys(id, this.prefix).meta, 'status', 'finishedAt');
+    if (status !== 'running') {
+      const terminal = status !== null && isTerminalStatus(status) ? (status as CrawlStatus) : null;
+      await moveCrawlStatus(this.redis, this.prefix, id, terminal, Number(finishedAt) || Date.now());
+      if (status === null) await this.redis.zrem(globalKeys(this.prefix).crawlIndex, id);
+    }
+    await this.redis.zrem(globalKeys(this.prefix).active, id);
+  }
+
+  /** Pages processed by a settle call, for the cluster-wide pages per second. */
+  noteProcessed(count: number): Promise<void> {
+    return notePagesProcessed(this.redis, this.prefix, count);
+  }
+}

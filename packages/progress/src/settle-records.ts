@@ -1,0 +1,165 @@
+// What a page's outcome becomes in Redis: the settle record (its event, its
+// stored result, its links) and the chunks its links travel in. Pure
+// functions; settle-batcher.ts sends them.
+import {
+  type CrawlErrorItem,
+  type FAILURE_REASONS,
+  MAX_LINKS_PER_PAGE,
+  MAX_MESSAGE_LENGTH,
+  MAX_TITLE_LENGTH,
+  MAX_URL_LENGTH,
+  type PageResult,
+  type SKIP_REASONS,
+} from '@crawlstream/shared';
+import { encodePage } from './pages.js';
+import type { SettleRecord } from './scripts.js';
+import { truncateText } from './truncate.js';
+
+export type PageOutcome =
+  | {
+      kind: 'processed';
+      url: string;
+      title: string;
+      depth: number;
+      status: number;
+      bytes: number;
+      durationMs: number;
+      markdown: string;
+      fetchedAt?: string;
+      /**
+       * The URL the page was fetched from after redirects, when it differs
+       * from `url`: the settle claims it, or settles the page as skipped
+       * (`redirect_known`) when the crawl already knew it.
+       */
+      finalUrl?: string;
+      /** The markdown was cut at MAX_MARKDOWN_BYTES. */
+      truncated?: boolean;
+      /** In-scope links the caller did not pass (past MAX_LINKS_PER_PAGE). */
+      linksDropped?: number;
+      /**
+       * Normalized, in-scope links found on the page, claimed at depth + 1;
+       * those past MAX_LINKS_PER_PAGE are counted in the page's `linksDropped`.
+       */
+      links?: string[];
+    }
+  | {
+      kind: 'failed';
+      url: string;
+      reason: (typeof FAILURE_REASONS)[number];
+      message: string;
+      status?: number;
+      attempts: number;
+    }
+  | { kind: 'skipped'; url: string; reason: (typeof SKIP_REASONS)[number]; message?: string };
+
+/**
+ * At most this much per settle, claimLinks or claim call, so no call comes
+ * near MAX_REDIS_COMMAND_MS (50 ms): a page's links travel in chunks of at
+ * most LINK_CHUNK_COUNT links and LINK_CHUNK_BYTES characters, and a settle
+ * call carries at most one chunk's worth of links in all. Claiming a link
+ * costs Redis about 10 us plus 25 ns a character (it is stored in the seen
+ * hash, the frontier and a `discovered` event), so a chunk is 1-2 ms; measured
+ * by limits.redis.test.ts (SLOWLOG_DIAGNOSTIC=1): median call 0.9 ms.
+ */
+export const MAX_BATCH_RECORDS = 64;
+export const MAX_BATCH_BYTES = 1024 * 1024;
+export const LINK_CHUNK_COUNT = 100;
+const LINK_CHUNK_BYTES = 32 * 1024;
+
+/** Links in chunks of at most LINK_CHUNK_COUNT links and LINK_CHUNK_BYTES characters. */
+export function chunkLinks(links: string[]): string[][] {
+  const chunks: string[][] = [];
+  let chunk: string[] = [];
+  let bytes = 0;
+  for (const link of links) {
+    if (chunk.length > 0 && (chunk.length >= LINK_CHUNK_COUNT || bytes + link.length > LINK_CHUNK_BYTES)) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(link);
+    bytes += link.length;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
+/** URLs the store accepts at all (none over MAX_URL_LENGTH), in chunks. */
+export function urlChunks(urls: string[]): string[][] {
+  return chunkLinks(urls.filter((url) => url.length <= MAX_URL_LENGTH));
+}
+
+/** A processed page's links as the store keeps them: at most MAX_LINKS_PER_PAGE, none over MAX_URL_LENGTH. */
+export function keptLinks(outcome: Extract<PageOutcome, { kind: 'processed' }>, finalUrl: string) {
+  // The final URL is claimed by the settle itself (a self-link must not make the page redirect_known).
+  const links = (outcome.links ?? []).filter((link) => link.length <= MAX_URL_LENGTH && link !== finalUrl);
+  const dropped = Math.max(links.length - MAX_LINKS_PER_PAGE, 0) + (outcome.linksDropped ?? 0);
+  return { links: dropped > 0 ? links.slice(0, MAX_LINKS_PER_PAGE) : links, dropped };
+}
+
+/** The bytes a record adds to a settle call. */
+export function recordBytes(record: SettleRecord): number {
+  let n = 8 * 2;
+  for (const text of [record.url, record.outcome, record.eventType, record.payload, record.stored, record.finalUrl]) n += text.length;
+  n += record.redirectPayload.length + record.redirectItem.length;
+  for (const link of record.links) n += link.length;
+  return n;
+}
+
+/** One settle record (settle-13.lua), with the page's last chunk of links. */
+export function settleRecord(outcome: PageOutcome, finalUrl: string, lastLinks: string[], linksDropped: number): SettleRecord {
+  if (outcome.kind === 'processed') {
+    const { url, depth, status, bytes, durationMs, markdown } = outcome;
+    const title = truncateText(outcome.title, MAX_TITLE_LENGTH);
+    const page: PageResult = {
+      url,
+      title,
+      depth,
+      status,
+      markdown,
+      fetchedAt: outcome.fetchedAt ?? new Date().toISOString(),
+      ...(outcome.truncated ? { truncated: true } : {}),
+      ...(linksDropped > 0 ? { linksDropped } : {}),
+    };
+    const redirectItem: CrawlErrorItem = {
+      url,
+      kind: 'skipped',
+      reason: 'redirect_known',
+      message: truncateText(`redirects to ${finalUrl}, which this crawl already has`, MAX_MESSAGE_LENGTH),
+    };
+    return {
+      url,
+      outcome: 'processed',
+      eventType: 'page',
+      payload: JSON.stringify({ url, title, depth, status, bytes, durationMs }),
+      stored: encodePage(page),
+      childDepth: depth + 1,
+      finalUrl,
+      redirectPayload: finalUrl === '' ? '' : JSON.stringify({ url, reason: 'redirect_known' }),
+      redirectItem: finalUrl === '' ? '' : JSON.stringify(redirectItem),
+      links: lastLinks,
+    };
+  }
+  const status = outcome.kind === 'failed' && outcome.status !== undefined ? { status: outcome.status } : {};
+  const message = truncateText(
+    outcome.kind === 'failed' ? outcome.message : (outcome.message ?? outcome.reason.replaceAll('_', ' ')),
+    MAX_MESSAGE_LENGTH,
+  );
+  const item: CrawlErrorItem = { url: outcome.url, kind: outcome.kind, reason: outcome.reason, message, ...status };
+  const event =
+    outcome.kind === 'failed'
+      ? { url: outcome.url, reason: outcome.reason, message, ...status, attempts: outcome.attempts }
+      : { url: outcome.url, reason: outcome.reason };
+  return {
+    url: outcome.url,
+    outcome: outcome.kind,
+    eventType: outcome.kind === 'failed' ? 'page_failed' : 'page_skipped',
+    payload: JSON.stringify(event),
+    stored: JSON.stringify(item),
+    childDepth: 0,
+    finalUrl: '',
+    redirectPayload: '',
+    redirectItem: '',
+    links: [],
+  };
+}

@@ -87,6 +87,9 @@ describe('crawl counts kept as crawls change', () => {
     await store.settle(crawl.id, page(links[0]!));
     await store.settle(crawl.id, page(links[0]!)); // a duplicate
     await store.settle(crawl.id, { kind: 'skipped', url: links[1]!, reason: 'not_html' });
+    // Written once a second by the process, in one command however many settle calls there were.
+    await expect.poll(() => pagesPerSecond(connection, prefix), { timeout: 5000 }).toBe(2 / 60);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await pagesPerSecond(connection, prefix)).toBe(2 / 60);
   });
 });

@@ -10,8 +10,9 @@ import type { Scripts, SettleOne, SettleRecord } from './scripts.js';
 import {
   chunkLinks,
   keptLinks,
-  LINK_CHUNK_COUNT,
   MAX_BATCH_BYTES,
+  MAX_BATCH_LINK_BYTES,
+  MAX_BATCH_LINKS,
   MAX_BATCH_RECORDS,
   type PageOutcome,
   recordBytes,
@@ -28,6 +29,7 @@ interface SettleItem {
   /** Bytes and links the record adds to a settle call. */
   bytes: number;
   links: number;
+  linkBytes: number;
   resolve(result: SettleResult): void;
   reject(error: unknown): void;
 }
@@ -40,12 +42,18 @@ interface SettleBatch {
 function takeBatch(pending: SettleItem[]): SettleItem[] {
   let bytes = 0;
   let links = 0;
+  let linkBytes = 0;
   let count = 0;
   while (count < pending.length && count < MAX_BATCH_RECORDS) {
     const item = pending[count]!;
-    if (count > 0 && (bytes + item.bytes > MAX_BATCH_BYTES || links + item.links > LINK_CHUNK_COUNT)) break;
+    const full =
+      bytes + item.bytes > MAX_BATCH_BYTES ||
+      links + item.links > MAX_BATCH_LINKS ||
+      linkBytes + item.linkBytes > MAX_BATCH_LINK_BYTES;
+    if (count > 0 && full) break;
     bytes += item.bytes;
     links += item.links;
+    linkBytes += item.linkBytes;
     count++;
   }
   return pending.splice(0, count);
@@ -93,7 +101,8 @@ export class SettleBatcher {
         batch = { pending: [], flushing: false };
         this.batches.set(id, batch);
       }
-      batch.pending.push({ record, bytes: recordBytes(record), links: last.length, resolve, reject });
+      const linkBytes = last.reduce((n, link) => n + link.length, 0);
+      batch.pending.push({ record, bytes: recordBytes(record), links: last.length, linkBytes, resolve, reject });
       if (!batch.flushing) void this.flush(id, batch);
     });
   }
@@ -126,7 +135,7 @@ export class SettleBatcher {
       }
       // The rate is a metric: it never delays or fails a settle that Redis already applied.
       const processed = items.filter((item, i) => item.record.outcome === 'processed' && reply.results[i] === 'settled').length;
-      this.index.noteProcessed(processed).catch(() => {});
+      this.index.noteProcessed(processed);
       await this.jobs.add(id, reply.jobs);
       if (reply.completed) await this.index.forget(id);
       const { completed, counters } = reply;

@@ -23,7 +23,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type EventFrame, idTime, type LiveListener, type StreamReader } from '@crawlstream/progress';
-import { API_BASE, apiError, isCrawlId, isEventCursor, isTerminalStatus, routePatterns } from '@crawlstream/shared';
+import { API_BASE, apiError, backoffDelay, isCrawlId, isEventCursor, isTerminalStatus, routePatterns } from '@crawlstream/shared';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -190,7 +190,8 @@ class StreamConnection extends SseWriter implements LiveListener {
         failures++;
         this.streams.requests.of(this.requestId).warn({ err: error, failures }, 'stream read failed');
         if (failures >= MAX_READ_FAILURES) return this.finish();
-        await sleep(Math.min(1000 * failures, config.HEARTBEAT_MS));
+        // The one backoff (jittered, so thousands of streams that failed together do not retry together).
+        await sleep(backoffDelay(failures, undefined, { baseMs: 1000, capMs: config.HEARTBEAT_MS, jitter: 'equal' }));
         if (this.stopped || (await this.write(PINGS)) !== 'written') return this.finish();
         continue;
       }

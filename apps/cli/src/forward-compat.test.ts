@@ -2,27 +2,15 @@
 // fields, options and reasons it does not know), through `run` with a
 // scripted fetch: it carries on and shows what it knows.
 import { Writable } from 'node:stream';
+import { crawlOptionsSchema } from '@crawlstream/shared';
 import { describe, expect, it } from 'vitest';
 import { type Io, run } from './commands.js';
 import { EXIT } from './exit-codes.js';
 
 const API = 'http://127.0.0.1:9';
 const ID = '0b7c6f1e-2a4d-4c8e-9f3a-5d6e7f8a9b0c';
-const OPTIONS = {
-  maxPages: 100,
-  maxDepth: 3,
-  scope: 'prefix',
-  include: [],
-  exclude: [],
-  respectRobotsTxt: true,
-  useSitemap: true,
-  concurrency: 8,
-  delayMs: 0,
-  timeoutMs: 15_000,
-  maxBytes: 5_242_880,
-  // An option this CLI does not know.
-  renderJavaScript: true,
-};
+// The defaults, plus an option this CLI does not know.
+const OPTIONS = { ...crawlOptionsSchema().parse({}), renderJavaScript: true };
 const CRAWL = {
   id: ID,
   url: 'http://127.0.0.1:9/docs/',

@@ -2,6 +2,7 @@
 // types, fields, options and reasons they do not know. They carry on, show
 // what they know, and still stop on a known event that breaks the contract.
 import type { CrawlEvent } from '@crawlstream/client';
+import { crawlOptionsSchema } from '@crawlstream/shared';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DashboardApi } from './api.js';
 import { type ConnectionState, followCrawl } from './crawl-feed.js';
@@ -9,20 +10,8 @@ import { CrawlModel } from './crawl-model.js';
 
 const BASE = 'http://127.0.0.1:9';
 const ID = '3b241101-e2bb-4255-8caf-4136c566a962';
-const OPTIONS = {
-  maxPages: 100,
-  maxDepth: 3,
-  scope: 'prefix' as const,
-  include: [],
-  exclude: [],
-  respectRobotsTxt: true,
-  useSitemap: true,
-  concurrency: 8,
-  delayMs: 0,
-  timeoutMs: 15_000,
-  maxBytes: 5_242_880,
-  renderJavaScript: true,
-};
+// The defaults, plus an option this dashboard does not know.
+const OPTIONS = { ...crawlOptionsSchema().parse({}), renderJavaScript: true };
 const CRAWL = {
   id: ID,
   url: 'https://docs.example.com/',

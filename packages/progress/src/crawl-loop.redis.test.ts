@@ -7,20 +7,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { CrawlStore } from './crawl-store.js';
 import type { CreateStep } from './crawl-transitions.js';
 import { type ScriptName, scriptKeyNames } from './scripts.js';
-import { options, RecordingJobs, testStore } from './test-support/setup.js';
+import { options, page, RecordingJobs, testStore } from './test-support/setup.js';
 
 const START = 'http://127.0.0.1:9/docs/';
-const page = (url: string, links: string[] = [], depth = 0) => ({
-  kind: 'processed' as const,
-  url,
-  title: `T ${url}`,
-  depth,
-  status: 200,
-  bytes: 100,
-  durationMs: 5,
-  markdown: `# ${url}`,
-  links,
-});
 
 class Crash extends Error {}
 

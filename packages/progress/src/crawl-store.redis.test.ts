@@ -2,20 +2,9 @@ import { crawl as crawlSchema, isTerminalEvent } from '@crawlstream/shared';
 import { describe, expect, it } from 'vitest';
 import { parseFrame } from './frames.js';
 import { Scripts } from './scripts.js';
-import { allEvents, ofType, options, testStore, ttlOfAllKeys } from './test-support/setup.js';
+import { allEvents, ofType, options, page, testStore, ttlOfAllKeys } from './test-support/setup.js';
 
 const START = 'http://127.0.0.1:9/docs/';
-const page = (url: string, links: string[] = [], depth = 0) => ({
-  kind: 'processed' as const,
-  url,
-  title: `T ${url}`,
-  depth,
-  status: 200,
-  bytes: 100,
-  durationMs: 5,
-  markdown: `# ${url}`,
-  links,
-});
 
 describe('creating a crawl', () => {
   it('stores the crawl, appends started and discovered, and dispatches the start URL in one step', async () => {

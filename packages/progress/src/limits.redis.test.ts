@@ -14,9 +14,9 @@ import {
 } from '@crawlstream/shared';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { CrawlStore, type PageOutcome } from './crawl-store.js';
+import { CrawlStore } from './crawl-store.js';
 import type { EventFrame } from './frames.js';
-import { allEvents, ofType, RecordingJobs, testStore } from './test-support/setup.js';
+import { allEvents, ofType, page, RecordingJobs, testStore } from './test-support/setup.js';
 
 const START = 'http://127.0.0.1:9/docs/';
 const bigOptions = (concurrency = 8) =>
@@ -30,17 +30,6 @@ function urls(count: number, length: number, tag: string): string[] {
   });
 }
 
-const page = (url: string, links: string[] = [], depth = 0): Extract<PageOutcome, { kind: 'processed' }> => ({
-  kind: 'processed',
-  url,
-  title: `T ${url}`,
-  depth,
-  status: 200,
-  bytes: 100,
-  durationMs: 5,
-  markdown: `# ${url}`,
-  links,
-});
 
 /** What one SSE event weighs on the wire: its id line and its data line (envelope included). */
 const eventBytes = (frame: EventFrame) =>

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { CrawlStore, type CrawlStoreOptions } from '../crawl-store.js';
 import { type EventFrame, parseFrame } from '../frames.js';
 import type { PageJob, PageJobs } from '../page-jobs.js';
+import type { PageOutcome } from '../settle-records.js';
 
 /** A page queue in memory: what the store enqueued, in order; every job is alive unless `alive` says otherwise. */
 export class RecordingJobs implements PageJobs {
@@ -75,3 +76,16 @@ export async function ttlOfAllKeys(redis: Redis, prefix: string, id: string): Pr
   for (const key of keys) if (await redis.exists(key)) ttls.push(await redis.ttl(key));
   return ttls;
 }
+
+/** A processed page outcome with plausible fields, for settles in tests. */
+export const page = (url: string, links: string[] = [], depth = 0): Extract<PageOutcome, { kind: 'processed' }> => ({
+  kind: 'processed',
+  url,
+  title: `T ${url}`,
+  depth,
+  status: 200,
+  bytes: 100,
+  durationMs: 5,
+  markdown: `# ${url}`,
+  links,
+});

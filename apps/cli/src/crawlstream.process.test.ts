@@ -3,12 +3,12 @@
 // all on 127.0.0.1, on the run's real Redis.
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CrawlstreamClient } from '@crawlstream/client';
 import { crawl as crawlSchema, crawlEvent, pageResult } from '@crawlstream/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closedPort } from '@crawlstream/testkit';
 import { cli, startCli } from './test-support/cli.js';
 import { type Site, startSite, type TestApi, useStack } from '@crawlstream/e2e';
 
@@ -34,14 +34,6 @@ afterAll(async () => {
 
 const noSitemap = ['--no-sitemap', '--concurrency', '4'];
 
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('crawlstream crawl', () => {
   let crawlId: string;

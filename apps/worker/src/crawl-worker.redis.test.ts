@@ -1,7 +1,7 @@
 import { useRedis } from '@crawlstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CrawlWorker, createCrawlWorker } from './crawl-worker.js';
-import { startCrawl, waitForEnd } from './test-support/crawl.js';
+import { startCrawl, waitForEnd, testWorkerOptions } from './test-support/crawl.js';
 import { type Site, startSite } from './test-support/site.js';
 
 let site: Site;
@@ -11,14 +11,7 @@ beforeAll(async () => {
 afterAll(() => site.close());
 
 async function worker(redis: ReturnType<typeof useRedis>, extra: Partial<Parameters<typeof createCrawlWorker>[0]> = {}) {
-  return createCrawlWorker({
-    redisUrl: redis.url,
-    prefix: redis.prefix,
-    concurrency: 8,
-    ssrfAllow: ['127.0.0.1/32'],
-    retryBaseMs: 50,
-    ...extra,
-  });
+  return createCrawlWorker(testWorkerOptions(redis, extra));
 }
 
 describe('crawl worker', () => {

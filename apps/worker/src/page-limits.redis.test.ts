@@ -4,7 +4,7 @@ import { MAX_LINKS_PER_PAGE } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CrawlWorker, createCrawlWorker } from './crawl-worker.js';
-import { startCrawl, waitForEnd } from './test-support/crawl.js';
+import { startCrawl, waitForEnd, testWorkerOptions } from './test-support/crawl.js';
 import { type Site, startSite } from './test-support/site.js';
 
 let site: Site;
@@ -34,14 +34,7 @@ afterAll(async () => {
 });
 
 async function worker(redis: ReturnType<typeof useRedis>, extra: Partial<Parameters<typeof createCrawlWorker>[0]> = {}) {
-  const w = await createCrawlWorker({
-    redisUrl: redis.url,
-    prefix: redis.prefix,
-    concurrency: 8,
-    ssrfAllow: ['127.0.0.1/32'],
-    retryBaseMs: 50,
-    ...extra,
-  });
+  const w = await createCrawlWorker(testWorkerOptions(redis, extra));
   workers.push(w);
   return w;
 }

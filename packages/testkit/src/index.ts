@@ -1,4 +1,5 @@
 // Test helpers for real Redis: the run's Redis, a key prefix no other test
+import { createServer } from 'node:net';
 // shares, tracked connections, and extra private servers for fault tests.
 // Everything opened here is closed (and every key written under the prefix
 // deleted) after the test file.
@@ -82,3 +83,12 @@ afterAll(async () => {
   await Promise.allSettled([...servers].map((server) => server.stop()));
   servers.clear();
 });
+
+/** A loopback port nothing listens on (bound, then released), for "API unreachable" cases. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

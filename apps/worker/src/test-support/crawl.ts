@@ -4,6 +4,7 @@ import { createPageQueue, QueuePageJobs } from '@crawlstream/jobs';
 import { CrawlStore } from '@crawlstream/progress';
 import { type Crawl, type CrawlOptionsInput, crawlOptionsSchema, isTerminalStatus } from '@crawlstream/shared';
 import type { Redis } from 'ioredis';
+import type { CrawlWorkerOptions } from '../crawl-worker.js';
 
 /**
  * A store on the page queue, as the API and the worker have it. The queue
@@ -28,4 +29,12 @@ export async function waitForEnd(store: CrawlStore, id: string, timeoutMs = 120_
     if (Date.now() > deadline) throw new Error(`crawl did not end in time: ${JSON.stringify(crawl)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** A worker's options for tests: the test's Redis and prefix, loopback allowed, quick retries. */
+export function testWorkerOptions(
+  redis: { url: string; prefix: string },
+  extra: Partial<CrawlWorkerOptions> = {},
+): CrawlWorkerOptions {
+  return { redisUrl: redis.url, prefix: redis.prefix, concurrency: 8, ssrfAllow: ['127.0.0.1/32'], retryBaseMs: 50, ...extra };
 }

@@ -25,10 +25,18 @@ export const DEFAULT_RECONNECT: Required<ReconnectOptions> = {
  * The delay before attempt `attempt` (1 for the first reconnect): the
  * ceiling `min(maxMs, baseMs * 2^(attempt-1))`, of which a random half is
  * waited on top of the other half ("equal jitter"), so a reconnect is spread
- * out but never immediate. The one backoff of crawlstream (shared's `backoffDelay`).
+ * out but never immediate; and never sooner than the server's Retry-After,
+ * however small `maxMs` is (up to MAX_RETRY_AFTER_MS): coming back sooner
+ * would only be refused again. The one backoff of crawlstream (shared's `backoffDelay`).
  */
-export function reconnectDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  return backoffDelay(attempt, undefined, { baseMs, capMs: maxMs, jitter: 'equal', random });
+export function reconnectDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+  retryAfterMs?: number,
+): number {
+  return backoffDelay(attempt, retryAfterMs, { baseMs, capMs: maxMs, jitter: 'equal', random });
 }
 
 /** Waits `ms`, or rejects with the signal's reason when it aborts first. */

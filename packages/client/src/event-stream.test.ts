@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_RETRY_AFTER_MS } from '@crawlstream/shared';
 import { reconnectDelay } from './backoff.js';
 import { CrawlstreamClient } from './client.js';
 import { parseMessage, type ReconnectInfo, type SkippedEvent, type StreamedEvent, StreamPosition } from './event-stream.js';
@@ -243,15 +244,46 @@ describe('events()', () => {
     expect(api.requests.every((r) => r.headers['last-event-id'] === '0')).toBe(true);
   });
 
-  it('waits at least the Retry-After of a 429 or 503, within the cap', async () => {
+  // docs/sdk.md: "never comes back sooner than Retry-After". The reconnect cap
+  // (maxDelayMs) bounds the SDK's own backoff, not the server's answer; with
+  // Retry-After clamped to the cap (the old code) the first case waits 200 ms
+  // and fails.
+  it('never comes back sooner than the Retry-After of a 429 or 503, even above maxDelayMs', async () => {
     const api = new FakeApi([
       () => json(429, { error: { code: 'rate_limited', message: 'slow down' } }, { 'retry-after': '1' }),
+      () => json(503, { error: { code: 'unavailable', message: 'restarting' } }, { 'retry-after': '1' }),
       () => sse([completedFrame(1)]),
     ]);
     const seen: ReconnectInfo[] = [];
     const capped = client(api, { reconnect: { initialDelayMs: 1, maxDelayMs: 200 } });
+    const started = Date.now();
     await collect(capped.events(CRAWL_ID, { onReconnect: (info) => seen.push(info) }));
-    expect(seen.map((info) => [info.delayMs, info.error?.retryAfterMs])).toEqual([[200, 1000]]);
+    expect(seen.map((info) => [info.delayMs, info.error?.status, info.error?.retryAfterMs])).toEqual([
+      [1000, 429, 1000],
+      [1000, 503, 1000],
+    ]);
+    // The waits really happened (a lower bound only: the machine may be slower, never faster).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    expect(api.requests).toHaveLength(3);
+  });
+
+  it('waits a Retry-After of MAX_RETRY_AFTER_MS in full, and no longer for one second past it', async () => {
+    for (const seconds of [MAX_RETRY_AFTER_MS / 1000, MAX_RETRY_AFTER_MS / 1000 + 1]) {
+      const api = new FakeApi([() => json(503, { error: { code: 'unavailable', message: 'x' } }, { 'retry-after': String(seconds) })]);
+      const stop = new AbortController();
+      const seen: ReconnectInfo[] = [];
+      const reading = collect(
+        client(api).events(CRAWL_ID, {
+          signal: stop.signal,
+          onReconnect: (info) => {
+            seen.push(info);
+            stop.abort(); // the delay is decided; do not wait it
+          },
+        }),
+      );
+      await expect(reading).rejects.toBeDefined();
+      expect(seen.map((info) => [info.delayMs, info.error?.retryAfterMs])).toEqual([[MAX_RETRY_AFTER_MS, seconds * 1000]]);
+    }
   });
 
   it('gives up after maxAttempts consecutive failures, and counts afresh after an event', async () => {

@@ -266,11 +266,7 @@ export async function* streamEvents(
       });
     }
     const base = Math.min(serverRetryMs ?? reconnect.initialDelayMs, reconnect.maxDelayMs);
-    // The server's Retry-After is a floor (within the cap): coming back sooner would only be refused again.
-    const delayMs = Math.max(
-      reconnectDelay(failures, base, reconnect.maxDelayMs),
-      Math.min(failure?.retryAfterMs ?? 0, reconnect.maxDelayMs),
-    );
+    const delayMs = reconnectDelay(failures, base, reconnect.maxDelayMs, Math.random, failure?.retryAfterMs);
     options.onReconnect?.({
       attempt: failures,
       delayMs,

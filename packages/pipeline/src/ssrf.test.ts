@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type LookupFunction, type Server as NetServer } from 'node:net';
 import { loadConfig } from '@crawlstream/shared';
-import { request } from 'undici';
+import { Agent, type Dispatcher, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSsrfGuard, type Resolver, SSRF_BLOCKED } from './ssrf.js';
 
@@ -170,26 +170,7 @@ describe('guarded agent', () => {
     }
   });
 
-  it('checks the address of the connection itself, so DNS rebinding cannot pass', async () => {
-    // The first answer (say, a pre-flight check) is allowed; the connection's
-    // own lookup gets the rebound, blocked answer.
-    const answers = ['127.0.0.1', '127.0.0.2'];
-    let calls = 0;
-    const resolve: Resolver = async () => [{ address: answers[calls++] ?? '127.0.0.2', family: 4 }];
-    const guard = createSsrfGuard(['127.0.0.1/32'], { resolve });
-    await new Promise<void>((ok, fail) =>
-      guard.lookup('rebind.test', {}, (error) => (error ? fail(error) : ok())),
-    );
-    const agent = guard.createAgent();
-    try {
-      await expect(get(`http://rebind.test:${port}/`, agent)).rejects.toMatchObject({
-        code: SSRF_BLOCKED,
-      });
-      expect(calls).toBe(2);
-    } finally {
-      await agent.close();
-    }
-  });
+  // DNS rebinding and the connected-address re-check: 'decided at connect time' below.
 
   it('lets an allowed host name through to its private address', async () => {
     const resolve: Resolver = async () => [{ address: '127.0.0.1', family: 4 }];
@@ -203,5 +184,113 @@ describe('guarded agent', () => {
     } finally {
       await Promise.all([named.close(), unnamed.close()]);
     }
+  });
+});
+
+// The checks that matter happen while connecting: a host name that an earlier
+// check let through, but that resolves to a blocked address when the socket
+// connects, is refused there. 127.0.0.2 (a loopback alias) listens and counts
+// what reaches it; only 127.0.0.1/32 is allowed.
+describe('decided at connect time', () => {
+  let blocked: NetServer;
+  let port = 0;
+  let connections = 0;
+  let bytes = 0;
+  beforeAll(async () => {
+    blocked = createNetServer((socket) => {
+      connections++;
+      socket.on('data', (chunk) => {
+        bytes += chunk.length;
+        socket.end('HTTP/1.1 200 OK\r\ncontent-length: 6\r\nconnection: close\r\n\r\nsecret');
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((ok) => blocked.listen(0, '127.0.0.2', ok));
+    port = (blocked.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((ok) => blocked.close(() => ok())));
+
+  /** A DNS server that rebinds: its first answer is allowed, every later one is not. */
+  function rebinding() {
+    let calls = 0;
+    const resolve: Resolver = async () => [{ address: calls++ === 0 ? '127.0.0.1' : '127.0.0.2', family: 4 }];
+    return { resolve, calls: () => calls };
+  }
+
+  async function get(url: string, dispatcher: Dispatcher) {
+    const response = await request(url, { dispatcher });
+    return response.body.text();
+  }
+
+  /** An unguarded `net.connect` lookup over a resolver. */
+  function lookupFrom(resolve: Resolver): LookupFunction {
+    return (host, options, callback) => {
+      resolve(host, 4).then((addresses) => {
+        if (options.all) callback(null, addresses);
+        else callback(null, addresses[0]!.address, addresses[0]!.family);
+      }, callback);
+    };
+  }
+
+  it('refuses a host name that passed a check before the fetch but resolves to a blocked address when connecting', async () => {
+    // Control: a guard consulted only before the fetch (as a pre-check would
+    // be), with a plain agent doing the connecting, lets the request through
+    // to 127.0.0.2. This is the design the guard must not be.
+    const dns = rebinding();
+    const precheck = createSsrfGuard(['127.0.0.1/32'], { resolve: dns.resolve });
+    const [first] = await dns.resolve('rebind.test', 4);
+    expect(precheck.isAllowedAddress(first!.address, 'rebind.test')).toBe(true);
+    const plain = new Agent({ connect: { lookup: lookupFrom(dns.resolve) } });
+    try {
+      await expect(get(`http://rebind.test:${port}/`, plain)).resolves.toBe('secret');
+    } finally {
+      await plain.close();
+    }
+    expect(connections).toBe(1);
+    connections = 0;
+    bytes = 0;
+
+    // The guard's own agent: the same pre-check passes, the connection's lookup is refused, nothing reaches 127.0.0.2.
+    const again = rebinding();
+    const guard = createSsrfGuard(['127.0.0.1/32'], { resolve: again.resolve });
+    await new Promise<void>((ok, fail) => guard.lookup('rebind.test', {}, (error) => (error ? fail(error) : ok())));
+    const agent = guard.createAgent();
+    try {
+      await expect(get(`http://rebind.test:${port}/`, agent)).rejects.toMatchObject({ code: SSRF_BLOCKED });
+    } finally {
+      await agent.close();
+    }
+    expect(again.calls()).toBe(2);
+    expect([connections, bytes]).toEqual([0, 0]);
+  });
+
+  it('re-checks the address actually connected to, on its own, before a byte is sent', async () => {
+    // The guard's lookup answers 127.0.0.1 (allowed); the socket resolves by
+    // a lookup the guard does not control (socketLookup) and lands on
+    // 127.0.0.2. Only the check of the connected socket's remote address
+    // stands between the request and that server: without it, the request
+    // would be sent and answered `secret`.
+    let guardedCalls = 0;
+    const resolve: Resolver = async () => {
+      guardedCalls++;
+      return [{ address: '127.0.0.1', family: 4 }];
+    };
+    const socketLookup = lookupFrom(async () => [{ address: '127.0.0.2', family: 4 }]);
+    const guard = createSsrfGuard(['127.0.0.1/32'], { resolve, socketLookup });
+    expect(guard.isAllowedAddress('127.0.0.1', 'elsewhere.test')).toBe(true);
+    const agent = guard.createAgent();
+    try {
+      await expect(get(`http://elsewhere.test:${port}/`, agent)).rejects.toMatchObject({
+        code: SSRF_BLOCKED,
+        address: '127.0.0.2',
+      });
+    } finally {
+      await agent.close();
+    }
+    expect(guardedCalls).toBe(0); // the guarded lookup was bypassed: this was the re-check alone
+    // The TCP handshake happened (the remote address is known only then); no request byte followed.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(connections).toBe(1);
+    expect(bytes).toBe(0);
   });
 });

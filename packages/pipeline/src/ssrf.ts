@@ -32,6 +32,13 @@ export interface SsrfGuardOptions {
   resolve?: Resolver;
   /** TLS and socket options for the connector (e.g. `ca`, `timeout`). */
   connect?: buildConnector.BuildOptions;
+  /**
+   * The lookup the socket itself uses, in place of the guarded one. Tests only:
+   * it plays a resolver the guard does not control (another layer's DNS cache,
+   * a patched `dns`), to show that the address actually connected to is
+   * checked on its own, before a byte is sent.
+   */
+  socketLookup?: LookupFunction;
 }
 
 export interface SsrfGuard {
@@ -101,7 +108,7 @@ export function createSsrfGuard(
     );
   };
 
-  const inner = buildConnector({ ...options.connect, lookup });
+  const inner = buildConnector({ ...options.connect, lookup: options.socketLookup ?? lookup });
   const connect: buildConnector.connector = (connectOptions, callback) => {
     const hostname = stripBrackets(connectOptions.hostname);
     // net.connect skips the lookup for an IP literal, so check it here, before any packet.

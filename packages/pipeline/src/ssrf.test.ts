@@ -225,10 +225,13 @@ describe('decided at connect time', () => {
   /** An unguarded `net.connect` lookup over a resolver. */
   function lookupFrom(resolve: Resolver): LookupFunction {
     return (host, options, callback) => {
-      resolve(host, 4).then((addresses) => {
-        if (options.all) callback(null, addresses);
-        else callback(null, addresses[0]!.address, addresses[0]!.family);
-      }, callback);
+      resolve(host, 4).then(
+        (addresses) => {
+          if (options.all) callback(null, addresses);
+          else callback(null, addresses[0]!.address, addresses[0]!.family);
+        },
+        (error: NodeJS.ErrnoException) => callback(error, '', 0),
+      );
     };
   }
 

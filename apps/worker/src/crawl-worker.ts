@@ -13,7 +13,7 @@ import { type Logger, pino } from 'pino';
 import { ByteBudget } from './byte-budget.js';
 import { CrawlContexts } from './crawl-context.js';
 import { type PageJobDeps, processPageJob, RetryablePageError, settlePage } from './page-job.js';
-import { createSsrfGuard, USER_AGENT } from '@crawlstream/pipeline';
+import { createSsrfGuard, type Resolver, USER_AGENT } from '@crawlstream/pipeline';
 import { RobotsCache } from './robots-cache.js';
 
 export interface CrawlWorkerOptions {
@@ -26,6 +26,8 @@ export interface CrawlWorkerOptions {
   maxBytesInFlight?: number;
   /** SSRF_ALLOW. */
   ssrfAllow: readonly string[];
+  /** Replaces the system resolver of the SSRF guard (tests give host names loopback addresses). */
+  ssrfResolve?: Resolver;
   ttlSeconds?: number;
   /** How often this process sweeps for in-flight URLs whose job vanished. */
   sweepEveryMs?: number;
@@ -74,7 +76,7 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
   const shutdown = new AbortController();
   // Every in-flight fetch listens to this one signal.
   setMaxListeners(options.concurrency * 4 + 16, shutdown.signal);
-  const guard = createSsrfGuard(options.ssrfAllow);
+  const guard = createSsrfGuard(options.ssrfAllow, options.ssrfResolve ? { resolve: options.ssrfResolve } : {});
   const dispatcher = guard.createAgent({ connections: 64, keepAliveTimeout: 4_000 });
   const fetchDefaults = { userAgent: USER_AGENT, dispatcher, signal: shutdown.signal };
   const budget = new ByteBudget(options.maxBytesInFlight ?? DEFAULT_MAX_BYTES_IN_FLIGHT);

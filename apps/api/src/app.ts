@@ -9,7 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createPageQueue, QueuePageJobs } from '@crawlstream/jobs';
 import { CrawlStore, StreamHub } from '@crawlstream/progress';
-import { type Config, DEFAULT_KEY_PREFIX } from '@crawlstream/shared';
+import { type Config, DEFAULT_KEY_PREFIX, globalKeys } from '@crawlstream/shared';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { Redis } from 'ioredis';
@@ -126,7 +126,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     hub,
     queue,
     metrics,
-    tokens: new StreamTokens(redis, `${prefix}:streamtoken:secret`, settings.streamTokenTtlSeconds),
+    tokens: new StreamTokens(redis, globalKeys(prefix).streamTokenSecret, settings.streamTokenTtlSeconds),
     apiKeys,
   };
   app.decorate('crawlstream', ctx);

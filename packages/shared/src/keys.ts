@@ -72,6 +72,13 @@ export function globalKeys(prefix: string = DEFAULT_KEY_PREFIX) {
     crawlsByStatus: (status: string) => `${prefix}:bystatus:{${prefix}}:${status}`,
     /** Hash per minute (epoch minute): epoch second -> pages processed in it, cluster-wide. */
     processedPerSecond: (minute: number) => `${prefix}:processed:${minute}`,
+    /**
+     * String: the HMAC secret of stream tokens, shared by every API instance.
+     * No TTL, deliberately: a token signed by one instance must verify on all.
+     */
+    streamTokenSecret: `${prefix}:streamtoken:secret`,
+    /** @fastify/rate-limit's counter of one client (`key:<owner>` or `ip:<address>`); it expires with its window. */
+    rateLimit: (client: string) => `${prefix}:ratelimit:${client}`,
   };
 }
 

@@ -4,6 +4,7 @@
 // good on any non-200 answer, and a reconnect storm after an instance dies
 // must not lock clients out.
 import rateLimit from '@fastify/rate-limit';
+import { globalKeys } from '@crawlstream/shared';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
@@ -22,7 +23,7 @@ async function limits(app: FastifyInstance, options: RateLimitOptions): Promise<
     max: options.perMinute,
     timeWindow: 60_000,
     redis: options.redis,
-    nameSpace: `${options.prefix}:ratelimit:`,
+    nameSpace: globalKeys(options.prefix).rateLimit(''),
     // Redis trouble must not turn every request into an error.
     skipOnError: true,
     keyGenerator: (request) =>

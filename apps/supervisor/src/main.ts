@@ -1,7 +1,11 @@
 // `npm start`: the whole service on one machine. Without REDIS_URL it starts a
 // private redis-server (data under .data/redis, AOF on, noeviction), then the
 // API and one worker; Ctrl-C stops the apps first and Redis last, leaving no
-// process behind.
+// process behind. Redis runs in a process group of its own, so that Ctrl-C in
+// a terminal (a signal to the whole foreground group) does not stop it before
+// the apps. A watchdog (watchdog.ts) stops everything in the same order if
+// the supervisor itself is killed outright; a redis-server left over anyway
+// (the watchdog killed too) is stopped at the next start.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -16,6 +20,7 @@ import {
   startRedisServer,
 } from '@crawlstream/redis-runner';
 import { loadConfigOrExit } from '@crawlstream/shared';
+import { REDIS_STOP_MS, running, STOP_GRACE_MS, stopProcesses, type WatchdogMessage, type WatchedProcess } from './stop.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const { values: args } = parseArgs({
@@ -24,33 +29,50 @@ const { values: args } = parseArgs({
 const config = loadConfigOrExit();
 const say = (line: string) => process.stdout.write(`[crawlstream] ${line}\n`);
 
-const STOP_GRACE_MS = 15_000;
-const children: ChildProcess[] = [];
+const children: { name: string; child: ChildProcess }[] = [];
 let redis: RedisServer | undefined;
 let stopping = false;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A redis-server left by a supervisor that was killed outright: stop it. */
+/** A redis-server left by an earlier run that was killed outright (watchdog included): stop it. */
 async function stopLeftoverRedis(dir: string): Promise<void> {
   const pidFile = join(dir, 'redis.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  const cmdline = `/proc/${pid}/cmdline`;
-  const isRedis = existsSync(cmdline) && readFileSync(cmdline, 'utf8').includes('redis-server');
-  if (pid > 0 && isRedis && alive(pid)) {
+  if (pid > 0 && running(pid, 'redis-server')) {
     say(`stopping a redis-server left over from an earlier run (pid ${pid})`);
-    process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 200 && alive(pid); i++) await sleep(50);
+    await stopProcesses([{ pid, role: 'redis', marker: 'redis-server' }], REDIS_STOP_MS);
   }
   rmSync(pidFile, { force: true });
+}
+
+/**
+ * The watchdog, in a process group of its own: when this process dies
+ * without saying `done`, it stops what `watch` named (apps, then Redis).
+ */
+const watchdog: ChildProcess | undefined = (() => {
+  try {
+    const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'watchdog.js')], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      detached: true,
+    });
+    child.on('error', () => {});
+    child.unref();
+    child.channel?.unref();
+    return child;
+  } catch {
+    return undefined;
+  }
+})();
+
+function tellWatchdog(message: WatchdogMessage): Promise<void> {
+  return new Promise((done) => {
+    if (!watchdog?.connected) return done();
+    watchdog.send(message, () => done());
+  });
+}
+
+function watch(target: WatchedProcess): void {
+  void tellWatchdog({ watch: target });
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -63,14 +85,20 @@ async function shutdown(code: number): Promise<never> {
   stopping = true;
   say('stopping…');
   await Promise.all(
-    children.map(async (child) => {
+    children.map(async ({ name, child }) => {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
       await exited(child);
       clearTimeout(timer);
+      say(`${name} stopped`);
     }),
   );
-  if (redis) await redis.stop();
+  if (redis) {
+    await redis.stop();
+    say('redis-server stopped');
+  }
+  await tellWatchdog({ done: true });
+  watchdog?.disconnect();
   say('stopped');
   process.exit(code);
 }
@@ -82,7 +110,8 @@ function startApp(name: string, entry: string, env: NodeJS.ProcessEnv, flags: st
     say(`${name} exited (${signal ?? `code ${code}`}); stopping everything`);
     void shutdown(1);
   });
-  children.push(child);
+  children.push({ name, child });
+  if (child.pid) watch({ pid: child.pid, role: 'app', marker: entry });
   return child;
 }
 
@@ -110,7 +139,8 @@ if (!redisUrl) {
   }
   const dir = join(args['data-dir'], 'redis');
   await stopLeftoverRedis(dir);
-  redis = await startRedisServer({ dir, aof: true, maxmemoryPolicy: 'noeviction' });
+  redis = await startRedisServer({ dir, aof: true, maxmemoryPolicy: 'noeviction', ownProcessGroup: true });
+  watch({ pid: redis.pid, role: 'redis', marker: 'redis-server' });
   redisUrl = redis.url;
   say(`redis-server started at ${redisUrl} (data in ${dir})`);
 }

@@ -27,6 +27,12 @@ export interface RedisServerOptions {
   binary?: string;
   /** How long to wait for PING to answer. */
   startTimeoutMs?: number;
+  /**
+   * Start it in a process group of its own, so that a signal to the caller's
+   * group (Ctrl-C in a terminal) does not reach it and the caller decides
+   * when it stops (after the processes that use it). Default false.
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface RedisServer {
@@ -113,7 +119,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       '--appendfsync', 'everysec',
       '--maxmemory-policy', options.maxmemoryPolicy ?? 'noeviction',
     ];
-    const proc = spawn(binary, args, { stdio: 'ignore' });
+    const proc = spawn(binary, args, { stdio: 'ignore', detached: options.ownProcessGroup ?? false });
     child = proc;
     const deadline = Date.now() + (options.startTimeoutMs ?? 10_000);
     while (Date.now() < deadline) {

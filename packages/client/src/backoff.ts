@@ -6,7 +6,7 @@ import { backoffDelay } from '@crawlstream/shared';
 export interface ReconnectOptions {
   /** Delay before the first reconnect, in ms; the server's `retry:` line replaces it. Default 1000. */
   initialDelayMs?: number;
-  /** Longest delay between two attempts, in ms. Default 30000. */
+  /** Longest backoff between two attempts, in ms (a server's longer Retry-After is still honoured, up to MAX_RETRY_AFTER_MS). Default 30000. */
   maxDelayMs?: number;
   /**
    * Reconnects in a row that deliver no event before the iterator gives up

@@ -78,10 +78,19 @@ class CrawlFeed {
       for (;;) {
         const frames = await this.hub.store.readAfter(this.id, this.tail, this.hub.batchSize);
         if (frames === 'lost') {
-          // The log moved past our tail (trimmed faster than we read): start
-          // the ring afresh at the newest event; readers behind it reset.
+          // Our tail is no longer in the log: trimmed faster than we read, or
+          // lost with the last writes before a Redis restart (the log may now
+          // end before it, and new ids may pass it). Start the ring afresh at
+          // the newest event; every reader's cursor is then checked against
+          // Redis (fromRing serves known positions only), so whoever saw what
+          // the log no longer has gets reset + snapshot.
           const opened = await this.hub.store.open(this.id, '');
-          if (!opened) return;
+          if (!opened) {
+            // The crawl itself is gone (its creation was among the lost writes):
+            // end its readers; a reconnect then gets 404, not silence.
+            this.hub.forget(this);
+            return;
+          }
           this.ring = [];
           this.ringBase = opened.lastId;
           this.tail = opened.lastId;
@@ -125,11 +134,19 @@ class CrawlFeed {
     for (const reader of waiters) reader.wake();
   }
 
-  /** Frames after `cursor` from the ring, or undefined when the ring does not reach back that far. */
+  /**
+   * Frames after `cursor` from the ring, or undefined when the cursor is not a
+   * position the ring knows (before it, or an id it does not hold): Redis
+   * then answers, and says `lost` for an id the log does not have. A cursor
+   * between two ring ids, or past the tail, is such an id: after a Redis
+   * restart that lost the newest entries, a reader can hold one (and new ids
+   * can pass it), so serving "what follows it" from the ring would skip the
+   * loss in silence.
+   */
   fromRing(cursor: string, max: number): EventFrame[] | undefined {
     if (cursor === this.tail) return NOTHING; // the common case: a live reader, up to date
-    if (cursor !== '0' && compareEventIds(cursor, this.ringBase) < 0) return undefined;
-    if (cursor === '0' && this.ringBase !== '0') return undefined;
+    if (cursor === this.ringBase) return this.ring.slice(0, max);
+    if (cursor === '0') return undefined;
     let lo = 0;
     let hi = this.ring.length;
     while (lo < hi) {
@@ -137,6 +154,7 @@ class CrawlFeed {
       if (compareEventIds(this.ring[mid]!.id, cursor) <= 0) lo = mid + 1;
       else hi = mid;
     }
+    if (lo === 0 || this.ring[lo - 1]!.id !== cursor) return undefined;
     return this.ring.slice(lo, lo + max);
   }
 
@@ -311,9 +329,12 @@ export class StreamReader {
     // Our position is gone from the log: say so, then start over from a snapshot.
     const opened = await this.feed.hub.store.open(this.feed.id, '');
     if (!opened) {
-      this.closed = true;
+      // The crawl is gone: nothing more will come (close() still releases the feed).
+      this.ended = true;
       return [];
     }
+    // A snapshot of an ended crawl is the last frame: the terminal event is behind it.
+    if (opened.terminalId !== null) this.ended = true;
     const now = Date.now();
     return [
       makeFrame(this.feed.id, opened.lastId, 'reset', '{"reason":"cursor_trimmed"}', now),
@@ -361,10 +382,7 @@ export class StreamHub {
     this.pollMs = options.pollMs ?? 1000;
     this.batchSize = options.batchSize ?? 256;
     this.subscriber.on('message', (channel: string) => this.byChannel.get(channel)?.wake());
-    // After a reconnect every wake-up sent meanwhile is lost: read everything.
-    this.subscriber.on('ready', () => {
-      for (const feed of this.feeds.values()) feed.wake();
-    });
+    this.subscriber.on('ready', () => this.resubscribe());
   }
 
   /** Crawls currently watched by at least one reader of this process. */
@@ -435,10 +453,29 @@ export class StreamHub {
     return pending;
   }
 
+  /**
+   * The subscriber connected again (a Redis restart, a killed connection):
+   * every wake-up sent meanwhile is lost, and Redis may have restarted from
+   * older data. Subscribe to every watched crawl again (whether or not the
+   * connection does it by itself), then read: each feed's read checks that
+   * its tail is still in the log, and resets it when it is not.
+   */
+  private async resubscribe(): Promise<void> {
+    const channels = [...this.byChannel.keys()];
+    if (channels.length > 0) await this.subscriber.subscribe(...channels).catch(() => {});
+    for (const feed of this.feeds.values()) feed.wake();
+  }
+
   private release(feed: CrawlFeed): void {
     feed.readers--;
     if (feed.readers > 0) return;
+    this.forget(feed);
+  }
+
+  /** Closes a feed (its readers then end) and stops watching its crawl, unless a newer feed took its place. */
+  forget(feed: CrawlFeed): void {
     feed.close();
+    if (this.feeds.get(feed.id) !== feed) return;
     this.feeds.delete(feed.id);
     const channel = this.store.channel(feed.id);
     this.byChannel.delete(channel);

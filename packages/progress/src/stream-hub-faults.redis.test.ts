@@ -215,6 +215,7 @@ describe('stream hub across Redis restarts', () => {
     for (const { frames } of [puller, follower]) {
       const at = frames.findIndex((f) => f.type === 'reset');
       expect(frames.slice(at, at + 2).map((f) => f.type)).toEqual(['reset', 'snapshot']);
+      expect(parseFrame(frames[at]!)).toMatchObject({ type: 'reset', reason: 'cursor_unknown' });
       expect(parseFrame(frames[at + 1]!)).toMatchObject({ type: 'snapshot', counters: { skipped: 3 } });
       expect(frames.filter((f) => f.type === 'reset')).toHaveLength(1);
       expectWhole(frames);

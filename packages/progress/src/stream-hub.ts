@@ -326,8 +326,10 @@ export class StreamReader {
     if (fromRing) return fromRing;
     const frames = await this.feed.catchUp(this.cursor);
     if (frames !== 'lost') return frames;
-    // Our position is gone from the log: say so, then start over from a snapshot.
-    const opened = await this.feed.hub.store.open(this.feed.id, '');
+    // Our position is gone from the log: say so, then start over from a
+    // snapshot. Trimmed (older than the log's first entry), or unknown: an id
+    // the log lost when Redis restarted from older data.
+    const opened = await this.feed.hub.store.open(this.feed.id, this.cursor);
     if (!opened) {
       // The crawl is gone: nothing more will come (close() still releases the feed).
       this.ended = true;
@@ -337,7 +339,7 @@ export class StreamReader {
     if (opened.terminalId !== null) this.ended = true;
     const now = Date.now();
     return [
-      makeFrame(this.feed.id, opened.lastId, 'reset', '{"reason":"cursor_trimmed"}', now),
+      makeFrame(this.feed.id, opened.lastId, 'reset', `{"reason":"cursor_${opened.verdict === 'trimmed' ? 'trimmed' : 'unknown'}"}`, now),
       snapshotFrame(this.feed.id, opened.lastId, opened.crawl, now),
     ];
   }

@@ -232,6 +232,49 @@ describe('stream hub across Redis restarts', () => {
     await hub.close();
   });
 
+  it('restarted from older data: until the hub has checked its feed against Redis again, a new reader waits rather than get events the log lost', async () => {
+    const server = await startExtraRedis();
+    const prefix = uniquePrefix('win');
+    const admin = connect(server.url, { maxRetriesPerRequest: null });
+    const store = new CrawlStore({ redis: connect(server.url, { maxRetriesPerRequest: 1 }), prefix, jobs: new RecordingJobs() });
+    // The subscriber reconnects 4 s after it lost Redis, and there is no safety
+    // poll: that is the window in which the hub has not checked its ring yet.
+    const subscriber = connect(server.url, { maxRetriesPerRequest: null, retryStrategy: () => 4_000 });
+    const hub = new StreamHub({ store, subscriber, pollMs: NO_POLL });
+    const { crawl } = await store.create({ url: START, options: options() });
+    const urls = Array.from({ length: 6 }, (_, i) => `${START}v${i}`);
+    await store.claim(crawl.id, 'sitemap', 1, urls);
+    for (const url of urls.slice(0, 2)) await store.settle(crawl.id, skip(url));
+    const follower = follow(reader(await hub.open(crawl.id)), true);
+    await admin.save();
+    for (const url of urls.slice(2, 4)) await store.settle(crawl.id, skip(url));
+    const lost = (await allEvents(store, crawl.id)).slice(-2);
+    await expect.poll(() => follower.frames.filter((f) => lost.some((l) => l.id === f.id)).length, { timeout: 10_000 }).toBe(2);
+
+    await server.kill();
+    await server.restart();
+    await untilUp(store, crawl.id);
+    expect(subscriber.status).not.toBe('ready');
+    const fresh = reader(await hub.open(crawl.id));
+    const [snapshot] = (await fresh.next(1000))!;
+    expect(parseFrame(snapshot!)).toMatchObject({ type: 'snapshot', counters: { skipped: 2 } });
+    // A ring served as it was would hand on the two lost page events here.
+    expect(await fresh.next(300)).toEqual([]);
+
+    await expect.poll(() => follower.frames.some((f) => f.type === 'reset'), { timeout: 15_000 }).toBe(true);
+    for (const url of urls.slice(2)) await store.settle(crawl.id, skip(url));
+    await store.settle(crawl.id, skip(START));
+    const rest = follow(fresh);
+    await Promise.all([follower.done, rest.done]);
+    const seen = [snapshot!, ...rest.frames];
+    expect(seen.some((f) => f.type === 'reset' || lost.some((l) => l.id === f.id))).toBe(false);
+    expectWhole(seen);
+    await expectTailMatchesLog(store, crawl.id, seen);
+    expectWhole(follower.frames);
+    await expectTailMatchesLog(store, crawl.id, follower.frames);
+    await hub.close();
+  });
+
   it('a clean restart (SIGTERM, AOF) keeps everything: readers resume with no reset, no duplicate and no gap', async () => {
     const server = await startExtraRedis({ aof: true });
     const prefix = uniquePrefix('clean');

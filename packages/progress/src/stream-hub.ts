@@ -41,6 +41,13 @@ class CrawlFeed {
   readonly waiters = new Set<StreamReader>();
   /** Readers in live mode: new frames are handed to them synchronously, no wake-up, no promise. */
   readonly live = new Set<StreamReader>();
+  /**
+   * Set when the subscriber lost its connection (Redis may have restarted
+   * from older data, and the ring may hold what the log lost); cleared by the
+   * next read that reached Redis, which checked the tail. Meanwhile readers
+   * wait instead of being served from the ring.
+   */
+  stale = false;
   private fetching: Promise<void> | null = null;
   private again = false;
   private catchUps = new Map<string, Promise<EventFrame[] | 'lost'>>();
@@ -58,7 +65,8 @@ class CrawlFeed {
   }
 
   wake(): void {
-    if (this.terminal) return;
+    // After the terminal event nothing is appended, unless Redis lost it (stale: check).
+    if (this.terminal && !this.stale) return;
     if (this.fetching) {
       this.again = true;
       return;
@@ -94,10 +102,17 @@ class CrawlFeed {
           this.ring = [];
           this.ringBase = opened.lastId;
           this.tail = opened.lastId;
+          // A terminal event the ring held may be among the lost: read on.
+          this.terminal = opened.terminalId !== null && opened.terminalId === opened.lastId;
+          this.stale = false;
           changed = true;
           // Live readers were behind the new tail: back to pulling, where they get reset.
           for (const reader of [...this.live]) reader.detach();
           break;
+        }
+        if (this.stale) {
+          this.stale = false;
+          changed = true; // readers held back by the stale ring go on
         }
         const before = this.tail;
         for (const frame of frames) this.push(frame);
@@ -144,7 +159,7 @@ class CrawlFeed {
    * loss in silence.
    */
   fromRing(cursor: string, max: number): EventFrame[] | undefined {
-    if (cursor === this.tail) return NOTHING; // the common case: a live reader, up to date
+    if (cursor === this.tail || this.stale) return NOTHING; // up to date (the common case), or wait for the check
     if (cursor === this.ringBase) return this.ring.slice(0, max);
     if (cursor === '0') return undefined;
     let lo = 0;
@@ -385,6 +400,9 @@ export class StreamHub {
     this.batchSize = options.batchSize ?? 256;
     this.subscriber.on('message', (channel: string) => this.byChannel.get(channel)?.wake());
     this.subscriber.on('ready', () => this.resubscribe());
+    this.subscriber.on('close', () => {
+      for (const feed of this.feeds.values()) feed.stale = true;
+    });
   }
 
   /** Crawls currently watched by at least one reader of this process. */

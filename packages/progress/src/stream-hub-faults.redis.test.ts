@@ -275,6 +275,29 @@ describe('stream hub across Redis restarts', () => {
     await hub.close();
   });
 
+  it('restarted from data older than the crawl itself: its readers end (a reconnect gets "missing"), never wait in silence', async () => {
+    const server = await startExtraRedis();
+    const prefix = uniquePrefix('gone');
+    const admin = connect(server.url, { maxRetriesPerRequest: null });
+    const { store, hub } = onServer(server.url, prefix);
+    await admin.save(); // T: before the crawl
+    const { crawl } = await store.create({ url: START, options: options() });
+    await store.claim(crawl.id, 'sitemap', 1, [`${START}z`]);
+    const follower = follow(reader(await hub.open(crawl.id)), true);
+    const puller = follow(reader(await hub.open(crawl.id, '0')));
+    await expect.poll(() => puller.frames.length, { timeout: 10_000 }).toBe(3);
+
+    await server.kill();
+    await server.restart();
+    await expect.poll(() => store.get(crawl.id).catch(() => 'down'), { timeout: 20_000 }).toBeNull();
+    // Without the check the feed keeps its old tail and its readers wait for good.
+    await Promise.all([follower.done, puller.done]);
+    expect(follower.frames.some((f) => isTerminalEvent(f.type))).toBe(false);
+    expect(hub.watched).toBe(0);
+    expect((await hub.open(crawl.id)).kind).toBe('missing');
+    await hub.close();
+  });
+
   it('a clean restart (SIGTERM, AOF) keeps everything: readers resume with no reset, no duplicate and no gap', async () => {
     const server = await startExtraRedis({ aof: true });
     const prefix = uniquePrefix('clean');

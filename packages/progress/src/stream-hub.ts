@@ -96,7 +96,7 @@ class CrawlFeed {
           if (!opened) {
             // The crawl itself is gone (its creation was among the lost writes):
             // end its readers; a reconnect then gets 404, not silence.
-            this.hub.forget(this);
+            this.hub.unwatch(this);
             return;
           }
           this.ring = [];
@@ -489,11 +489,11 @@ export class StreamHub {
   private release(feed: CrawlFeed): void {
     feed.readers--;
     if (feed.readers > 0) return;
-    this.forget(feed);
+    this.unwatch(feed);
   }
 
   /** Closes a feed (its readers then end) and stops watching its crawl, unless a newer feed took its place. */
-  forget(feed: CrawlFeed): void {
+  unwatch(feed: CrawlFeed): void {
     feed.close();
     if (this.feeds.get(feed.id) !== feed) return;
     this.feeds.delete(feed.id);

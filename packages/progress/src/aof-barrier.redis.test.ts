@@ -2,7 +2,7 @@
 // on Redis 7.0 (this machine's) a create still succeeds and says `unsupported`.
 import { connect, startExtraRedis, uniquePrefix, useRedis } from '@crawlstream/testkit';
 import { describe, expect, it } from 'vitest';
-import { durabilityOf, durabilityOfError, knowsCommand } from './aof-barrier.js';
+import { aofEnabled, durabilityOf, durabilityOfError, knowsCommand, serverDurability } from './aof-barrier.js';
 import { CrawlStore } from './crawl-store.js';
 import { options, RecordingJobs } from './test-support/setup.js';
 
@@ -27,6 +27,21 @@ describe('detecting WAITAOF', () => {
       const error = await redis.call('WAITAOF', '1', '0', '10').catch((e: unknown) => e);
       expect(durabilityOfError(error)).toBe('unsupported');
     }
+  });
+
+  it('reads whether AOF is on from INFO persistence, on servers with and without it', async () => {
+    const withAof = connect((await startExtraRedis({ aof: true })).url);
+    const withoutAof = connect((await startExtraRedis()).url);
+    const [withInfo, withoutInfo] = [await withAof.info('persistence'), await withoutAof.info('persistence')];
+    expect(aofEnabled(withInfo)).toBe(true);
+    expect(aofEnabled(withoutInfo)).toBe(false);
+    const wait = await withAof.call('COMMAND', 'INFO', 'WAIT');
+    const waitAof = await withAof.call('COMMAND', 'INFO', 'WAITAOF');
+    // The three answers, on real replies (WAIT stands in for WAITAOF on a 7.0 server).
+    expect(serverDurability(wait, withInfo)).toBe('waitaof');
+    expect(serverDurability(wait, withoutInfo)).toBe('aof_off');
+    const [major, minor] = await redisVersion(withAof);
+    if (major! < 7 || (major === 7 && minor! < 2)) expect(serverDurability(waitAof, withInfo)).toBe('unsupported');
   });
 
   it("reads WAITAOF's reply and errors (the 7.2+ branch, whose server this machine lacks)", () => {

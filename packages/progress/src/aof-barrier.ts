@@ -6,8 +6,10 @@
 // than every write acknowledged before it), and one barrier serves every
 // caller that arrived before it started (group commit): at most one WAITAOF
 // in flight and one waiting, however many creates. A server without WAITAOF
-// (Redis 7.0 answers COMMAND INFO with nil) is detected once; there, and with
-// AOF off, nothing is waited for and the window is documented instead.
+// (Redis 7.0 answers COMMAND INFO with nil) or without AOF is detected once
+// per connection (again after a reconnect: the server may have been upgraded
+// or reconfigured); there nothing is waited for, no connection is opened, and
+// the window is documented instead.
 import type { Redis } from 'ioredis';
 
 /**
@@ -20,6 +22,17 @@ export type Durability = 'fsynced' | 'unconfirmed' | 'aof_off' | 'unsupported';
 /** COMMAND INFO <name>'s reply: one entry per name, nil for a command the server does not have. */
 export function knowsCommand(reply: unknown): boolean {
   return Array.isArray(reply) && Array.isArray(reply[0]);
+}
+
+/** INFO persistence's `aof_enabled` line. */
+export function aofEnabled(infoPersistence: string): boolean {
+  return /^aof_enabled:1\r?$/m.test(infoPersistence);
+}
+
+/** What the server offers, from COMMAND INFO WAITAOF and INFO persistence. */
+export function serverDurability(commandInfo: unknown, infoPersistence: string): 'waitaof' | 'unsupported' | 'aof_off' {
+  if (!knowsCommand(commandInfo)) return 'unsupported';
+  return aofEnabled(infoPersistence) ? 'waitaof' : 'aof_off';
 }
 
 /** WAITAOF's reply [numlocal, numreplicas]: fsynced once the local count reached 1. */
@@ -36,7 +49,7 @@ export function durabilityOfError(error: unknown): Durability | null {
 }
 
 export interface AofBarrierOptions {
-  /** The connection to probe the server with (not blocked: only COMMAND INFO runs on it). */
+  /** The connection to probe the server with (not blocked: only COMMAND INFO and INFO run on it). */
   redis: Redis;
   /** The marker key each barrier writes (with a TTL). */
   markerKey: string;
@@ -45,7 +58,8 @@ export interface AofBarrierOptions {
 }
 
 export class AofBarrier {
-  private supported: Promise<boolean> | null = null;
+  private offer: Promise<'waitaof' | 'unsupported' | 'aof_off'> | null = null;
+  private listening = false;
   private connection: Redis | null = null;
   private current: Promise<Durability> | null = null;
   private following: Promise<Durability> | null = null;
@@ -85,7 +99,8 @@ export class AofBarrier {
 
   private async barrier(): Promise<Durability> {
     try {
-      if (!(await this.detect())) return 'unsupported';
+      const offer = await this.detect();
+      if (offer !== 'waitaof') return offer;
       this.connection ??= this.options.redis.duplicate();
       const { markerKey, timeoutMs } = this.options;
       const [, reply] = await Promise.all([
@@ -99,12 +114,22 @@ export class AofBarrier {
     }
   }
 
-  /** Once per barrier: does the server have WAITAOF? A failed probe is tried again next time. */
-  private detect(): Promise<boolean> {
-    this.supported ??= this.options.redis.call('COMMAND', 'INFO', 'WAITAOF').then(knowsCommand, (error) => {
-      this.supported = null;
-      throw error;
-    });
-    return this.supported;
+  /** Once per connection: WAITAOF and AOF there? A failed probe is tried again next time. */
+  private detect(): Promise<'waitaof' | 'unsupported' | 'aof_off'> {
+    const { redis } = this.options;
+    if (!this.listening) {
+      this.listening = true;
+      redis.on('ready', () => {
+        this.offer = null;
+      });
+    }
+    this.offer ??= Promise.all([redis.call('COMMAND', 'INFO', 'WAITAOF'), redis.info('persistence')]).then(
+      ([commandInfo, info]) => serverDurability(commandInfo, info),
+      (error) => {
+        this.offer = null;
+        throw error;
+      },
+    );
+    return this.offer;
   }
 }

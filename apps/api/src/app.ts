@@ -22,7 +22,7 @@ import { boardRoutes } from './plugins/board.js';
 import { docsPlugin, docsRoutes } from './plugins/docs.js';
 import { ApiMetrics, metricsRoutes } from './plugins/metrics.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
-import { crawlRoutes } from './routes/crawls.js';
+import { crawlRoutes, type PostStep } from './routes/crawls.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes } from './routes/health.js';
 import { Streams, streamRoutes } from './routes/stream.js';
@@ -52,6 +52,8 @@ export interface AppOptions {
    * it, or when it holds no index.html, `/` is a small page pointing at /docs.
    */
   dashboardDir?: string;
+  /** Called after each step of a POST's create (crash tests stop it there: routes/crawls.ts PostStep). */
+  afterCreateStep?: (step: PostStep) => void | Promise<void>;
   /** Where the log lines go (tests read them); default stdout. */
   logStream?: { write(line: string): void };
 }
@@ -112,7 +114,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     connection.on('error', (error) => app.log.warn({ err: error, connection: name }, 'redis connection error'));
   }
   const queue = createPageQueue(queueConnection, prefix);
-  const store = new CrawlStore({ redis, prefix, ttlSeconds: config.CRAWL_TTL_SECONDS, jobs: new QueuePageJobs(queue) });
+  const { afterCreateStep } = options;
+  const store = new CrawlStore({
+    redis,
+    prefix,
+    ttlSeconds: config.CRAWL_TTL_SECONDS,
+    jobs: new QueuePageJobs(queue),
+    ...(afterCreateStep ? { afterCreateStep } : {}),
+  });
   const hub = new StreamHub({ store, subscriber, ...options.hub });
   queue.on('error', (error) => app.log.warn({ err: error }, 'page queue error'));
   const metrics = new ApiMetrics(redis, prefix, config.CRAWL_TTL_SECONDS);
@@ -151,7 +160,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(docsPlugin);
 
   await app.register(healthRoutes, { ctx });
-  await app.register(crawlRoutes, { ctx });
+  await app.register(crawlRoutes, { ctx, afterStep: afterCreateStep });
   await app.register(streamRoutes, { ctx, streams });
   await app.register(boardRoutes, { queue, readOnly: !apiKeys.enabled });
   await app.register(dashboardRoutes, { root: options.dashboardDir });
@@ -159,6 +168,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.addHook('onClose', async () => {
     await hub.close();
+    await store.close();
     await atMost(queue.close(), 2_000);
     await atMost(Promise.all([redis.quit(), subscriber.quit(), queueConnection.quit()]), 2_000);
     for (const connection of [redis, subscriber, queueConnection]) connection.disconnect();

@@ -11,8 +11,18 @@
 // the page queue it was given (page-jobs.ts) before the call resolves, so
 // callers never see dispatches, job ids or Redis keys. Every write refuses
 // once the crawl has ended, so no key is written after its TTL is set.
-import { type Counters, type Crawl, type CrawlErrorItem, DEFAULT_KEY_PREFIX, type ErrorInfo, type PageResult } from '@crawlstream/shared';
+import {
+  CREATE_AOF_WAIT_MS,
+  type Counters,
+  type Crawl,
+  type CrawlErrorItem,
+  DEFAULT_KEY_PREFIX,
+  type ErrorInfo,
+  globalKeys,
+  type PageResult,
+} from '@crawlstream/shared';
 import type { Redis } from 'ioredis';
+import { AofBarrier, type Durability } from './aof-barrier.js';
 import { CrawlIndex } from './crawl-index.js';
 import { CrawlResults, type InflightEntry, type OpenedCrawl } from './crawl-results.js';
 import { type CreateInput, type CreateStep, CrawlTransitions, type TransitionResult } from './crawl-transitions.js';
@@ -36,6 +46,8 @@ export interface CrawlStoreOptions {
   maxEvents?: number;
   /** Called after each step of a create (crash tests stop it there). */
   afterCreateStep?: (step: CreateStep) => void | Promise<void>;
+  /** Longest wait for a created crawl's AOF fsync (WAITAOF, Redis 7.2+); default CREATE_AOF_WAIT_MS. */
+  aofWaitMs?: number;
 }
 
 export class CrawlStore {
@@ -46,6 +58,7 @@ export class CrawlStore {
   private readonly settler: SettleBatcher;
   private readonly hosts: HostState;
   private readonly jobs: PageJobs;
+  private readonly barrier: AofBarrier;
 
   constructor(options: CrawlStoreOptions) {
     const { redis } = options;
@@ -56,9 +69,11 @@ export class CrawlStore {
     this.results = new CrawlResults(redis, prefix, this.scripts);
     this.hosts = new HostState(redis, prefix, this.scripts);
     this.settler = new SettleBatcher(this.scripts, this.jobs, this.index);
+    this.barrier = new AofBarrier({ redis, markerKey: globalKeys(prefix).aofBarrier, timeoutMs: options.aofWaitMs ?? CREATE_AOF_WAIT_MS });
     this.transitions = new CrawlTransitions(this.scripts, this.jobs, this.index, this.results, {
       ttlSeconds: options.ttlSeconds ?? 86_400,
       maxEvents: options.maxEvents ?? 100_000,
+      barrier: this.barrier,
       ...(options.afterCreateStep ? { afterCreateStep: options.afterCreateStep } : {}),
     });
   }
@@ -70,9 +85,18 @@ export class CrawlStore {
 
   // Transitions: each enqueues what it dispatched before it resolves.
 
-  /** Creates a crawl and enqueues its start URL; throws when the id exists already. */
-  create(input: CreateInput): Promise<{ crawl: Crawl }> {
+  /**
+   * Creates a crawl and enqueues its start URL; throws when the id exists
+   * already. Resolves once the crawl is on disk where Redis can say so
+   * (WAITAOF, Redis 7.2+); `durability` tells which (aof-barrier.ts).
+   */
+  create(input: CreateInput): Promise<{ crawl: Crawl; durability: Durability }> {
     return this.transitions.create(input);
+  }
+
+  /** Closes the connection of its AOF barrier, if it opened one (the caller owns `redis`). */
+  close(): Promise<void> {
+    return this.barrier.close();
   }
 
   /** Settles one URL exactly once (group commit; see settle-batcher.ts). */
@@ -88,6 +112,11 @@ export class CrawlStore {
   /** Fills free slots from the frontier; completes a drained crawl. */
   dispatch(id: string) {
     return this.transitions.dispatch(id);
+  }
+
+  /** Re-adds (same job id) the job of every in-flight URL the queue lost; how many. */
+  requeue(id: string): Promise<number> {
+    return this.transitions.requeue(id);
   }
 
   /** Gives an in-flight URL a new job if its generation is still `generation`. */
@@ -194,4 +223,4 @@ export class CrawlStore {
   }
 }
 
-export type { CreateStep, InflightEntry, PageOutcome, Refused, SettleResult, TransitionResult };
+export type { CreateStep, Durability, InflightEntry, PageOutcome, Refused, SettleResult, TransitionResult };

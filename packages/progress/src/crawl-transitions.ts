@@ -2,6 +2,7 @@
 // (sitemaps), dispatch, re-dispatch, cancel and fail. Each is one Lua call;
 // whatever it dispatched is enqueued before it resolves.
 import { type Crawl, type CrawlOptions, type ErrorInfo, MAX_MESSAGE_LENGTH, newCrawlId } from '@crawlstream/shared';
+import type { AofBarrier, Durability } from './aof-barrier.js';
 import type { CrawlIndex } from './crawl-index.js';
 import type { CrawlResults } from './crawl-results.js';
 import type { PageJobs } from './page-jobs.js';
@@ -32,6 +33,8 @@ export interface TransitionSettings {
   maxEvents: number;
   /** Called after each step of a create; crash tests throw from it. */
   afterCreateStep?: (step: CreateStep) => void | Promise<void>;
+  /** Waits until a stored crawl is on disk (WAITAOF), where the server can say so. */
+  barrier: AofBarrier;
 }
 
 export class CrawlTransitions {
@@ -45,10 +48,11 @@ export class CrawlTransitions {
 
   /**
    * Creates a crawl: indexed, stored with its `started` event, and its start
-   * URL enqueued before this resolves, so any instance can serve it at once.
+   * URL enqueued before this resolves, so any instance can serve it at once;
+   * and, where Redis has WAITAOF, on disk (`durability` says whether it is).
    * Throws when a crawl with this id exists already.
    */
-  async create(input: CreateInput): Promise<{ crawl: Crawl }> {
+  async create(input: CreateInput): Promise<{ crawl: Crawl; durability: Durability }> {
     const id = input.id ?? newCrawlId();
     const { options } = input;
     const step = this.settings.afterCreateStep ?? (() => {});
@@ -71,10 +75,12 @@ export class CrawlTransitions {
       throw new Error(`crawl ${id} exists already`);
     }
     await step('stored');
+    // Started after the create script, alongside the enqueue (a lost job is the sweep's to heal).
+    const durable = this.settings.barrier.wait();
     await this.jobs.add(id, created.jobs);
     await step('enqueued');
     const crawl = await this.results.get(id);
-    return { crawl: crawl! };
+    return { crawl: crawl!, durability: await durable };
   }
 
   /**
@@ -107,6 +113,21 @@ export class CrawlTransitions {
     await this.jobs.add(id, reply.jobs);
     if (reply.completed) await this.index.forget(id);
     return { result: 'dispatched', completed: reply.completed, dispatched: reply.jobs.length };
+  }
+
+  /**
+   * Adds again, under the same job id, the job of every in-flight URL that
+   * the queue does not have (a create stopped between storing the crawl and
+   * enqueueing its start page). Adding an id the queue has is a no-op, so a
+   * create still under way loses nothing to it. Returns how many were added.
+   */
+  async requeue(id: string): Promise<number> {
+    const lost = [];
+    for (const entry of await this.results.inflight(id)) {
+      if (entry.jobId !== '' && !(await this.jobs.alive(entry.jobId))) lost.push({ url: entry.url, depth: entry.depth, jobId: entry.jobId });
+    }
+    await this.jobs.add(id, lost);
+    return lost.length;
   }
 
   /** Gives an in-flight URL a new job (enqueued) if its generation is still `generation`; false when it is not. */

@@ -117,12 +117,14 @@ describe('event log and stream readers', () => {
 
   it('a trimmed, unknown or foreign cursor gets reset, then snapshot, then live events', async () => {
     const redis = useRedis('t');
-    const { store, hub } = instance(redis, { maxEvents: 100 });
+    // A ring of 8 frames and a log capped near 100 entries (XADD MAXLEN ~ trims whole
+    // 100-entry nodes): 500 events after a reader's cursor trim it from both.
+    const { store, hub } = instance(redis, { maxEvents: 100, ringSize: 8 });
     const { crawl } = await store.create({ url: START, options: options({ maxPages: 2000 }) });
     const firstId = (await allEvents(store, crawl.id))[0]!.id;
     const urls = Array.from({ length: 1000 }, (_, i) => `${START}t${i}`);
     await store.claim(crawl.id, 'sitemap', 1, urls);
-    for (const url of urls.slice(0, 900)) await store.settle(crawl.id, { kind: 'skipped', url, reason: 'robots' });
+    for (const url of urls.slice(0, 500)) await store.settle(crawl.id, { kind: 'skipped', url, reason: 'robots' });
     const stored = await allEvents(store, crawl.id).catch(() => null);
     expect(stored).toBeNull(); // '0' itself is lost: the log was trimmed
 
@@ -132,28 +134,30 @@ describe('event log and stream readers', () => {
       const r = reader(await hub.open(crawl.id, cursor));
       const first = await r.next(1000);
       expect(first!.map((f) => f.type), `cursor ${cursor}`).toEqual(['reset', 'snapshot']);
-      expect(parseFrame(first![1]!)).toMatchObject({ type: 'snapshot', counters: { skipped: 900 } });
+      expect(parseFrame(first![1]!)).toMatchObject({ type: 'snapshot', counters: { skipped: 500 } });
       expect(first![0]!.id).toBe(first![1]!.id);
       r.close();
     }
 
-    // A reader that falls behind the trimming mid-stream is told so too.
+    // A reader that falls behind the trimming mid-stream: its cursor is gone
+    // from the log and from the 8-frame ring, so its next read is reset +
+    // snapshot (a reader served from a stale ring, or told nothing, fails here),
+    // then every event after the snapshot, to the one terminal event.
     const slow = reader(await hub.open(crawl.id));
-    await slow.next(1000); // snapshot
-    for (const url of urls.slice(900)) await store.settle(crawl.id, { kind: 'skipped', url, reason: 'robots' });
-    const rest: EventFrame[] = [];
-    for (;;) {
-      const batch = await slow.next(2000);
-      if (!batch || batch.length === 0) break;
-      rest.push(...batch);
-      if (rest.some((f) => f.type === 'reset')) break;
-    }
-    slow.close();
-    // The ring may still hold what was lost; either the reader sees every
-    // event after its cursor, or it sees reset + snapshot. Never a silent gap.
-    const resetAt = rest.findIndex((f) => f.type === 'reset');
-    if (resetAt >= 0) expect(rest[resetAt + 1]!.type).toBe('snapshot');
-    else expect(rest.filter((f) => f.type === 'page_skipped')).toHaveLength(100);
+    const [snapshot] = (await slow.next(1000))!;
+    expect(snapshot!.type).toBe('snapshot');
+    for (const url of urls.slice(500)) await store.settle(crawl.id, { kind: 'skipped', url, reason: 'robots' });
+    expect(await store.readAfter(crawl.id, snapshot!.id, 1)).toBe('lost');
+    const told = (await slow.next(1000))!;
+    expect(told.map((f) => f.type)).toEqual(['reset', 'snapshot']);
+    expect(parseFrame(told[0]!)).toMatchObject({ type: 'reset', reason: 'cursor_trimmed' });
+    expect(parseFrame(told[1]!)).toMatchObject({ type: 'snapshot', status: 'running', counters: { skipped: 1000 } });
+    await store.settle(crawl.id, { kind: 'skipped', url: START, reason: 'robots' });
+    const rest = await drain(slow);
+    const after = await store.readAfter(crawl.id, told[1]!.id, 10_000);
+    expect(after).not.toBe('lost');
+    expect(rest.map((f) => f.id)).toEqual((after as EventFrame[]).map((f) => f.id));
+    expect(rest.filter((f) => isTerminalEvent(f.type)).map((f) => f.type)).toEqual(['completed']);
   });
 
   it('a reader left behind the ring catches up from Redis, in order, without a gap', async () => {

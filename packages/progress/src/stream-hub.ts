@@ -41,6 +41,13 @@ class CrawlFeed {
   readonly waiters = new Set<StreamReader>();
   /** Readers in live mode: new frames are handed to them synchronously, no wake-up, no promise. */
   readonly live = new Set<StreamReader>();
+  /**
+   * Set when the subscriber lost its connection (Redis may have restarted
+   * from older data, and the ring may hold what the log lost); cleared by the
+   * next read that reached Redis, which checked the tail. Meanwhile readers
+   * wait instead of being served from the ring.
+   */
+  stale = false;
   private fetching: Promise<void> | null = null;
   private again = false;
   private catchUps = new Map<string, Promise<EventFrame[] | 'lost'>>();
@@ -58,7 +65,8 @@ class CrawlFeed {
   }
 
   wake(): void {
-    if (this.terminal) return;
+    // After the terminal event nothing is appended, unless Redis lost it (stale: check).
+    if (this.terminal && !this.stale) return;
     if (this.fetching) {
       this.again = true;
       return;
@@ -78,17 +86,33 @@ class CrawlFeed {
       for (;;) {
         const frames = await this.hub.store.readAfter(this.id, this.tail, this.hub.batchSize);
         if (frames === 'lost') {
-          // The log moved past our tail (trimmed faster than we read): start
-          // the ring afresh at the newest event; readers behind it reset.
+          // Our tail is no longer in the log: trimmed faster than we read, or
+          // lost with the last writes before a Redis restart (the log may now
+          // end before it, and new ids may pass it). Start the ring afresh at
+          // the newest event; every reader's cursor is then checked against
+          // Redis (fromRing serves known positions only), so whoever saw what
+          // the log no longer has gets reset + snapshot.
           const opened = await this.hub.store.open(this.id, '');
-          if (!opened) return;
+          if (!opened) {
+            // The crawl itself is gone (its creation was among the lost writes):
+            // end its readers; a reconnect then gets 404, not silence.
+            this.hub.unwatch(this);
+            return;
+          }
           this.ring = [];
           this.ringBase = opened.lastId;
           this.tail = opened.lastId;
+          // A terminal event the ring held may be among the lost: read on.
+          this.terminal = opened.terminalId !== null && opened.terminalId === opened.lastId;
+          this.stale = false;
           changed = true;
           // Live readers were behind the new tail: back to pulling, where they get reset.
           for (const reader of [...this.live]) reader.detach();
           break;
+        }
+        if (this.stale) {
+          this.stale = false;
+          changed = true; // readers held back by the stale ring go on
         }
         const before = this.tail;
         for (const frame of frames) this.push(frame);
@@ -125,11 +149,19 @@ class CrawlFeed {
     for (const reader of waiters) reader.wake();
   }
 
-  /** Frames after `cursor` from the ring, or undefined when the ring does not reach back that far. */
+  /**
+   * Frames after `cursor` from the ring, or undefined when the cursor is not a
+   * position the ring knows (before it, or an id it does not hold): Redis
+   * then answers, and says `lost` for an id the log does not have. A cursor
+   * between two ring ids, or past the tail, is such an id: after a Redis
+   * restart that lost the newest entries, a reader can hold one (and new ids
+   * can pass it), so serving "what follows it" from the ring would skip the
+   * loss in silence.
+   */
   fromRing(cursor: string, max: number): EventFrame[] | undefined {
-    if (cursor === this.tail) return NOTHING; // the common case: a live reader, up to date
-    if (cursor !== '0' && compareEventIds(cursor, this.ringBase) < 0) return undefined;
-    if (cursor === '0' && this.ringBase !== '0') return undefined;
+    if (cursor === this.tail || this.stale) return NOTHING; // up to date (the common case), or wait for the check
+    if (cursor === this.ringBase) return this.ring.slice(0, max);
+    if (cursor === '0') return undefined;
     let lo = 0;
     let hi = this.ring.length;
     while (lo < hi) {
@@ -137,6 +169,7 @@ class CrawlFeed {
       if (compareEventIds(this.ring[mid]!.id, cursor) <= 0) lo = mid + 1;
       else hi = mid;
     }
+    if (lo === 0 || this.ring[lo - 1]!.id !== cursor) return undefined;
     return this.ring.slice(lo, lo + max);
   }
 
@@ -308,15 +341,20 @@ export class StreamReader {
     if (fromRing) return fromRing;
     const frames = await this.feed.catchUp(this.cursor);
     if (frames !== 'lost') return frames;
-    // Our position is gone from the log: say so, then start over from a snapshot.
-    const opened = await this.feed.hub.store.open(this.feed.id, '');
+    // Our position is gone from the log: say so, then start over from a
+    // snapshot. Trimmed (older than the log's first entry), or unknown: an id
+    // the log lost when Redis restarted from older data.
+    const opened = await this.feed.hub.store.open(this.feed.id, this.cursor);
     if (!opened) {
-      this.closed = true;
+      // The crawl is gone: nothing more will come (close() still releases the feed).
+      this.ended = true;
       return [];
     }
+    // A snapshot of an ended crawl is the last frame: the terminal event is behind it.
+    if (opened.terminalId !== null) this.ended = true;
     const now = Date.now();
     return [
-      makeFrame(this.feed.id, opened.lastId, 'reset', '{"reason":"cursor_trimmed"}', now),
+      makeFrame(this.feed.id, opened.lastId, 'reset', `{"reason":"cursor_${opened.verdict === 'trimmed' ? 'trimmed' : 'unknown'}"}`, now),
       snapshotFrame(this.feed.id, opened.lastId, opened.crawl, now),
     ];
   }
@@ -361,9 +399,9 @@ export class StreamHub {
     this.pollMs = options.pollMs ?? 1000;
     this.batchSize = options.batchSize ?? 256;
     this.subscriber.on('message', (channel: string) => this.byChannel.get(channel)?.wake());
-    // After a reconnect every wake-up sent meanwhile is lost: read everything.
-    this.subscriber.on('ready', () => {
-      for (const feed of this.feeds.values()) feed.wake();
+    this.subscriber.on('ready', () => this.resubscribe());
+    this.subscriber.on('close', () => {
+      for (const feed of this.feeds.values()) feed.stale = true;
     });
   }
 
@@ -435,10 +473,29 @@ export class StreamHub {
     return pending;
   }
 
+  /**
+   * The subscriber connected again (a Redis restart, a killed connection):
+   * every wake-up sent meanwhile is lost, and Redis may have restarted from
+   * older data. Subscribe to every watched crawl again (whether or not the
+   * connection does it by itself), then read: each feed's read checks that
+   * its tail is still in the log, and resets it when it is not.
+   */
+  private async resubscribe(): Promise<void> {
+    const channels = [...this.byChannel.keys()];
+    if (channels.length > 0) await this.subscriber.subscribe(...channels).catch(() => {});
+    for (const feed of this.feeds.values()) feed.wake();
+  }
+
   private release(feed: CrawlFeed): void {
     feed.readers--;
     if (feed.readers > 0) return;
+    this.unwatch(feed);
+  }
+
+  /** Closes a feed (its readers then end) and stops watching its crawl, unless a newer feed took its place. */
+  unwatch(feed: CrawlFeed): void {
     feed.close();
+    if (this.feeds.get(feed.id) !== feed) return;
     this.feeds.delete(feed.id);
     const channel = this.store.channel(feed.id);
     this.byChannel.delete(channel);

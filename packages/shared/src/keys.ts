@@ -70,6 +70,8 @@ export function globalKeys(prefix: string = DEFAULT_KEY_PREFIX) {
      * status (for metrics). One hash tag for all five, so that a move is one MULTI.
      */
     crawlsByStatus: (status: string) => `${prefix}:bystatus:{${prefix}}:${status}`,
+    /** Written (with a 60 s TTL) by each WAITAOF barrier on its own connection, so the barrier has a write to wait for. */
+    aofBarrier: `${prefix}:aof-barrier`,
     /** Hash per minute (epoch minute): epoch second -> pages processed in it, cluster-wide. */
     processedPerSecond: (minute: number) => `${prefix}:processed:${minute}`,
     /**

@@ -20,6 +20,14 @@ export const MAX_TITLE_LENGTH = 1000;
 /** A failure message (page_failed, errors[], a failed crawl's error) is cut to this many characters. */
 export const MAX_MESSAGE_LENGTH = 1000;
 
+/**
+ * Longest wait, after a crawl is stored, for Redis to fsync its AOF past it
+ * (WAITAOF, Redis 7.2 and later) before POST answers 201. `appendfsync
+ * everysec` fsyncs once a second, and postpones a slow fsync up to 2 s.
+ * Past it the 201 is sent anyway (logged as unconfirmed).
+ */
+export const CREATE_AOF_WAIT_MS = 2_000;
+
 /** No stream event (its JSON data line) is larger than this, in bytes of UTF-8. */
 export const MAX_EVENT_BYTES = 64 * 1024;
 

@@ -1,8 +1,12 @@
 // The crawl resource (DESIGN.md section 1): start, list, read, cancel, and
 // the results (pages, one markdown document, errors). A crawl is stored in
 // Redis and its first job enqueued (by the store) before POST answers, so any instance
-// serves its id at once. `Idempotency-Key` maps (owner, key) to a crawl id
-// with SET NX, so two instances racing with the same key return one crawl.
+// serves its id at once, and (where Redis has WAITAOF) it is on disk. An
+// `Idempotency-Key` maps (owner, key) to a crawl id with SET NX, so two
+// instances racing with the same key return one crawl; a retry after a crash
+// at any step of the create gets that crawl whole, never one left without a
+// job.
+import type { CreateStep } from '@crawlstream/progress';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { isCrawlListCursor, listCrawls } from '@crawlstream/progress';
@@ -25,7 +29,7 @@ import {
   pageList,
   routePatterns,
 } from '@crawlstream/shared';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type ApiContext, visibleCrawlOwner } from '../context.js';
@@ -56,9 +60,16 @@ function markdownSection(page: PageResult): string {
   return `# ${title}\n\n> Source: ${page.url}\n\n${page.markdown.trim()}\n`;
 }
 
-export async function crawlRoutes(app: FastifyInstance, options: { ctx: ApiContext }): Promise<void> {
+/** The steps of a POST with an Idempotency-Key: the key taken, then the store's (CreateStep). */
+export type PostStep = 'keyed' | CreateStep;
+
+export async function crawlRoutes(
+  app: FastifyInstance,
+  options: { ctx: ApiContext; afterStep?: ((step: PostStep) => void | Promise<void>) | undefined },
+): Promise<void> {
   const { ctx } = options;
   const { store } = ctx;
+  const afterStep = options.afterStep ?? (() => {});
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
   async function withToken(found: Crawl, owner: string): Promise<Crawl & { streamToken?: string }> {
@@ -67,43 +78,62 @@ export async function crawlRoutes(app: FastifyInstance, options: { ctx: ApiConte
   }
 
   /**
-   * Stores the crawl and enqueues its first job, both before the answer. A
-   * create interrupted part way is healed or removed by the sweep; a retry
-   * with the same Idempotency-Key then finds the crawl (which the sweep gives
-   * its job) or creates it afresh.
+   * Stores the crawl and enqueues its first job, both before the answer, and
+   * waits for Redis to have it on disk where it can say so (WAITAOF, Redis
+   * 7.2+; a wait past CREATE_AOF_WAIT_MS is logged). A create interrupted
+   * part way is healed or removed by the sweep, and healed at once by a retry
+   * with the same Idempotency-Key (idempotent()).
    */
-  async function start(url: string, crawlOptions: CrawlOptions, owner: string, id?: string): Promise<Crawl> {
-    return (await store.create({ url, options: crawlOptions, owner, ...(id ? { id } : {}) })).crawl;
+  async function start(url: string, crawlOptions: CrawlOptions, owner: string, log: FastifyBaseLogger, id?: string): Promise<Crawl> {
+    const { crawl, durability } = await store.create({ url, options: crawlOptions, owner, ...(id ? { id } : {}) });
+    if (durability === 'unconfirmed') log.warn({ crawlId: crawl.id }, 'crawl created, but Redis did not confirm its AOF fsync in time');
+    return crawl;
   }
 
   /**
    * The crawl an Idempotency-Key stands for. Whoever's SET NX wins answers
-   * 201; the others 200 with the same crawl. A loser that finds the crawl
-   * not stored yet (the winner is still creating it, or died) creates it
-   * under the same id; the store refuses a second create, so there is one.
+   * 201; the others 200 with the same crawl. What a retry finds, for each
+   * step a crash (API kill -9) can stop the winner after:
+   * - the key only, or the key and the indexes: no crawl yet. It creates it
+   *   under the same id (the store refuses a second create, so there is one).
+   * - the crawl stored, its first job never enqueued: it enqueues that job
+   *   (same job id, a no-op for a queue that has it) before answering, so the
+   *   crawl it returns is never one waiting for the sweep.
+   * - the job enqueued: the crawl, as it is.
    */
   async function idempotent(
     key: string,
     url: string,
     crawlOptions: CrawlOptions,
     owner: string,
+    log: FastifyBaseLogger,
   ): Promise<{ crawl: Crawl; created: boolean }> {
     const redisKey = globalKeys(ctx.prefix).idempotency(owner, key);
     const print = fingerprint(url, crawlOptions);
     const id = newCrawlId();
     const won = await ctx.redis.set(redisKey, `${id} ${print}`, 'EX', ctx.config.CRAWL_TTL_SECONDS, 'NX');
-    if (won === 'OK') return { crawl: await start(url, crawlOptions, owner, id), created: true };
+    if (won === 'OK') {
+      await afterStep('keyed');
+      return { crawl: await start(url, crawlOptions, owner, log, id), created: true };
+    }
     const stored = await ctx.redis.get(redisKey);
     const [existingId, existingPrint] = (stored ?? '').split(' ');
     if (!existingId) {
       // The mapping expired between our SET and GET: try once more from the top.
-      return idempotent(key, url, crawlOptions, owner);
+      return idempotent(key, url, crawlOptions, owner, log);
     }
     if (existingPrint !== print) throw new ApiError('idempotency_key_reused');
     const found = await store.get(existingId);
-    if (found) return { crawl: found, created: false };
+    if (found) {
+      // Nothing settled yet: the create may have stopped before its first job.
+      const settled = found.counters.processed + found.counters.failed + found.counters.skipped;
+      if (found.status === 'running' && settled === 0 && (await store.requeue(existingId)) > 0) {
+        log.info({ crawlId: existingId }, 'idempotent retry: enqueued the first job of a crawl whose create had stopped');
+      }
+      return { crawl: found, created: false };
+    }
     try {
-      return { crawl: await start(url, crawlOptions, owner, existingId), created: false };
+      return { crawl: await start(url, crawlOptions, owner, log, existingId), created: false };
     } catch (error) {
       const raced = await store.get(existingId);
       if (raced) return { crawl: raced, created: false };
@@ -148,10 +178,10 @@ export async function crawlRoutes(app: FastifyInstance, options: { ctx: ApiConte
       const key = request.headers['idempotency-key'];
       let result: { crawl: Crawl; created: boolean };
       if (key === undefined) {
-        result = { crawl: await start(url, request.body.options, owner), created: true };
+        result = { crawl: await start(url, request.body.options, owner, request.log), created: true };
       } else {
         if (!IDEMPOTENCY_KEY.test(key)) throw new ApiError('invalid_idempotency_key');
-        result = await idempotent(key, url, request.body.options, owner);
+        result = await idempotent(key, url, request.body.options, owner, request.log);
       }
       return reply
         .code(result.created ? 201 : 200)

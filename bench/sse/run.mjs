@@ -7,28 +7,37 @@
 // own process; everything talks over loopback to a private redis-server.
 //   BENCH_SSE_CONNECTIONS (10000) BENCH_SSE_RATE (events/s, 10) BENCH_SSE_SECONDS (20)
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CrawlStore } from '@crawlstream/progress';
 import { startRedisServer } from '@crawlstream/redis-runner';
-import { crawlKeys, crawlOptionsSchema, streamPath } from '@crawlstream/shared';
+import { crawlKeys, crawlOptionsSchema, DEFAULT_KEY_PREFIX, streamPath } from '@crawlstream/shared';
 import { Redis } from 'ioredis';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const MAIN = fileURLToPath(new URL('../../apps/api/dist/main.js', import.meta.url));
 const CONNECTIONS = Number(process.env.BENCH_SSE_CONNECTIONS ?? 10_000);
 const RATE = Number(process.env.BENCH_SSE_RATE ?? 10);
 const SECONDS = Number(process.env.BENCH_SSE_SECONDS ?? 20);
+const STORM = Number(process.env.BENCH_SSE_STORM ?? 10_000);
+const STORM_RATE = Number(process.env.BENCH_SSE_STORM_RATE ?? 8_000);
+const PHASES = (process.env.BENCH_SSE_PHASES ?? 'storm,fanout,two').split(',');
 const START = 'http://127.0.0.1:9/docs/';
 /** Each process may need a file descriptor per connection (hard limit here: 20,000). */
 const FILES = Math.min(20_000, CONNECTIONS + 2_000);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A node process started through a shell that raises its open-files limit. */
-function spawnNode(script, args, ipc = false) {
-  const quoted = [process.execPath, join(here, script), ...args].map((a) => `'${a}'`).join(' ');
+function spawnNode(script, args, ipc = false, env = {}) {
+  const flags = script === MAIN && process.env.BENCH_SSE_API_FLAGS ? process.env.BENCH_SSE_API_FLAGS.split(' ') : [];
+  const path = script.startsWith('/') ? script : join(here, script);
+  const quoted = [process.execPath, ...flags, path, ...args].map((a) => `'${a}'`).join(' ');
   return spawn('bash', ['-c', `ulimit -n ${FILES} 2>/dev/null || ulimit -n hard; exec ${quoted}`], {
     stdio: ipc ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
   });
 }
 
@@ -44,6 +53,36 @@ async function startServer(script, args) {
     child.on('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
   return { child, port };
+}
+
+async function freePort() {
+  const probe = net.createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** apps/api/dist/main.js with `env` on top of ours; resolves once /healthz answers. */
+async function startMain(redisUrl, env = {}) {
+  const port = await freePort();
+  const child = spawnNode(MAIN, [], false, { REDIS_URL: redisUrl, PORT: String(port), HOST: '127.0.0.1', ...env });
+  child.stdout.resume();
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+    if (ok) return { child, port };
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error('main.js did not start');
+    await sleep(100);
+  }
+}
+
+/** The kernel's TcpExt counters (ListenOverflows, TCPSynRetrans …), machine-wide. */
+function tcpExt() {
+  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
+  const names = lines[0].split(/\s+/).slice(1);
+  const values = lines[1].split(/\s+/).slice(1).map(Number);
+  return Object.fromEntries(names.map((name, i) => [name, values[i]]));
 }
 
 function rssKb(pid) {
@@ -79,6 +118,29 @@ function publisher(store, crawlId, urls) {
     if (url) store.settle(crawlId, { kind: 'skipped', url, reason: 'not_html' }).catch(() => {});
   }, 1000 / RATE);
   return { stop: () => clearInterval(timer), get published() { return next; } };
+}
+
+/** Opens COUNT streams at STORM_RATE/s against a fresh server and reports time to response head. */
+async function stormPhase(name, redisUrl, admin) {
+  // The API as `npm run start:api` runs it (main.js, its default settings and log level), under the default key prefix.
+  const prefix = name === 'crawlstream API' ? DEFAULT_KEY_PREFIX : `ssestorm${Date.now()}`;
+  const store = new CrawlStore({ redis: admin, prefix, jobs: { add: async () => {}, alive: async () => true } });
+  const options = crawlOptionsSchema(1_000_000).parse({ maxPages: 10, maxDepth: 1 });
+  const { crawl } = await store.create({ url: START, options });
+  const server = name === 'crawlstream API' ? await startMain(redisUrl) : await startServer('server-bare.mjs', [redisUrl, prefix, crawl.id]);
+  await sleep(500);
+  const client = startClient();
+  await client.ready;
+  const before = tcpExt();
+  const storm = await client.ask('connectStorm', { port: server.port, path: streamPath(crawl.id), count: STORM, rate: STORM_RATE });
+  const after = tcpExt();
+  storm.listenOverflows = after.ListenOverflows - before.ListenOverflows;
+  storm.synRetransmits = after.TCPSynRetrans - before.TCPSynRetrans;
+  await client.ask('exit');
+  server.child.kill('SIGTERM');
+  await new Promise((resolve) => server.child.once('exit', resolve));
+  await store.cancel(crawl.id);
+  return { name, ...storm };
 }
 
 async function phase(name, redisUrl, admin) {
@@ -135,6 +197,24 @@ async function phase(name, redisUrl, admin) {
 const redis = await startRedisServer();
 const admin = new Redis(redis.url);
 try {
+  if (PHASES.includes('storm')) {
+    console.log(`bench/sse connect storm: ${STORM} stream opens at ${STORM_RATE}/s, load client in its own process`);
+    const storms = [await stormPhase('bare node:http', redis.url, admin), await stormPhase('crawlstream API', redis.url, admin)];
+    console.log('                     200s  resets  other  head p50 ms  p90 ms  p99 ms  max ms  opened in ms  listen overflows  SYN retransmits');
+    for (const r of storms) {
+      const other = Object.entries(r.statuses).filter(([s]) => s !== '200').reduce((n, [, v]) => n + v, 0) + r.unanswered +
+        Object.entries(r.errors).filter(([e]) => e !== 'ECONNRESET').reduce((n, [, v]) => n + v, 0);
+      console.log(
+        `  ${r.name.padEnd(18)} ${String(r.statuses[200] ?? 0).padStart(5)}  ${String(r.errors.ECONNRESET ?? 0).padStart(6)}  ${String(other).padStart(5)}  ${String(r.p50).padStart(11)}  ${String(r.p90).padStart(6)}  ${String(r.p99).padStart(6)}  ${String(r.max).padStart(6)}  ${String(r.openedInMs).padStart(12)}  ${String(r.listenOverflows).padStart(16)}  ${String(r.synRetransmits).padStart(15)}`,
+      );
+    }
+    const api = storms[1];
+    const stormOk = api.statuses[200] === STORM && api.p99 !== null && api.p99 <= 2000;
+    console.log(`  API: ${api.statuses[200] ?? 0}/${STORM} answered 200, p99 ${api.p99} ms (target: all 200, no reset, p99 <= 2000 ms) ${stormOk ? 'OK' : 'MISSED'}`);
+    if (!stormOk) process.exitCode = 1;
+    console.log(JSON.stringify({ storms }));
+  }
+  if (!PHASES.includes('fanout')) process.exit(process.exitCode ?? 0);
   console.log(`bench/sse: ${CONNECTIONS} connections, ${RATE} events/s for ${SECONDS} s, load client in its own process`);
   const bare = await phase('bare node:http', redis.url, admin);
   const ours = await phase('crawlstream API', redis.url, admin);

@@ -24,7 +24,7 @@ try {
 const { DASHBOARD_DIR } = process.env;
 const dashboardDir = DASHBOARD_DIR?.trim() || fileURLToPath(new URL('../../dashboard/dist/', import.meta.url));
 const app = await buildApp({ config, redisUrl: config.REDIS_URL, settings, dashboardDir });
-await app.listen({ port: config.PORT, host: config.HOST });
+await app.listen({ port: config.PORT, host: config.HOST, backlog: settings.listenBacklog });
 
 /** A shutdown that takes longer than this is cut short. */
 const SHUTDOWN_LIMIT_MS = 10_000;

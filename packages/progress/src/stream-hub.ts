@@ -22,11 +22,27 @@ export interface StreamHubOptions {
   batchSize?: number;
 }
 
+/** `owner`: the crawl's recorded owner ('' when none), read with the rest, for the caller's access check. */
 export type OpenResult =
   | { kind: 'missing' }
   /** The cursor is at or past the terminal event: nothing more will come (HTTP 204). */
-  | { kind: 'ended' }
-  | { kind: 'stream'; reader: StreamReader };
+  | { kind: 'ended'; owner: string }
+  | { kind: 'stream'; reader: StreamReader; owner: string };
+
+/** Where every reader of one crawl opening at one cursor starts: read once, shared by all of them. */
+type ReaderStart =
+  | { kind: 'missing' }
+  | { kind: 'ended'; owner: string }
+  | {
+      kind: 'start';
+      owner: string;
+      /** The newest stored event id when read: where a new feed starts. */
+      lastId: string;
+      /** The reader's cursor. */
+      cursor: string;
+      /** Frames handed out before anything from the feed (snapshot, or reset + snapshot); never mutated. */
+      initial: EventFrame[];
+    };
 
 const NOTHING: EventFrame[] = [];
 
@@ -353,6 +369,8 @@ export class StreamHub {
   private readonly feeds = new Map<string, CrawlFeed>();
   private readonly byChannel = new Map<string, CrawlFeed>();
   private readonly opening = new Map<string, Promise<CrawlFeed>>();
+  /** Open reads in flight, by crawl and cursor (sharedStart). */
+  private readonly starting = new Map<string, Promise<ReaderStart>>();
 
   constructor(options: StreamHubOptions) {
     this.store = options.store;
@@ -377,29 +395,9 @@ export class StreamHub {
    * event from the first), or an event id (the events after it).
    */
   async open(crawlId: string, cursor?: string): Promise<OpenResult> {
-    const opened = await this.store.open(crawlId, cursor ?? '');
-    if (!opened) return { kind: 'missing' };
-    if (opened.verdict === 'ended') return { kind: 'ended' };
-    const now = Date.now();
-    let start: string;
-    let initial: EventFrame[];
-    switch (opened.verdict) {
-      case 'snapshot':
-        start = opened.lastId;
-        initial = [snapshotFrame(crawlId, opened.lastId, opened.crawl, now)];
-        break;
-      case 'replay':
-        start = cursor!;
-        initial = [];
-        break;
-      default:
-        start = opened.lastId;
-        initial = [
-          makeFrame(crawlId, opened.lastId, 'reset', `{"reason":"cursor_${opened.verdict}"}`, now),
-          snapshotFrame(crawlId, opened.lastId, opened.crawl, now),
-        ];
-    }
-    const feed = await this.feed(crawlId, opened.lastId);
+    const start = await this.sharedStart(crawlId, cursor ?? '');
+    if (start.kind !== 'start') return start;
+    const feed = await this.feed(crawlId, start.lastId);
     feed.readers++;
     let released = false;
     const reader = new StreamReader(
@@ -409,10 +407,56 @@ export class StreamHub {
         released = true;
         this.release(feed);
       },
-      start,
-      initial,
+      start.cursor,
+      start.initial,
     );
-    return { kind: 'stream', reader };
+    return { kind: 'stream', reader, owner: start.owner };
+  }
+
+  /**
+   * The open path's one Redis read (open-3.lua), shared: readers of a crawl
+   * that open at the same cursor while a read for it is in flight wait for
+   * that read, so a connect storm of N readers costs O(1) Redis calls per
+   * crawl, and the snapshot frame is built (and encoded) once for all of
+   * them. A shared `missing` is not trusted by those who joined: the crawl
+   * may have been created after the read began, so each of them reads again,
+   * alone.
+   */
+  private async sharedStart(crawlId: string, cursor: string): Promise<ReaderStart> {
+    const key = `${crawlId} ${cursor}`;
+    const pending = this.starting.get(key);
+    if (pending) {
+      const shared = await pending;
+      return shared.kind === 'missing' ? this.readStart(crawlId, cursor) : shared;
+    }
+    const own = this.readStart(crawlId, cursor).finally(() => this.starting.delete(key));
+    this.starting.set(key, own);
+    return own;
+  }
+
+  private async readStart(crawlId: string, cursor: string): Promise<ReaderStart> {
+    const opened = await this.store.open(crawlId, cursor);
+    if (!opened) return { kind: 'missing' };
+    const { owner, lastId } = opened;
+    if (opened.verdict === 'ended') return { kind: 'ended', owner };
+    const now = Date.now();
+    switch (opened.verdict) {
+      case 'snapshot':
+        return { kind: 'start', owner, lastId, cursor: lastId, initial: [snapshotFrame(crawlId, lastId, opened.crawl, now)] };
+      case 'replay':
+        return { kind: 'start', owner, lastId, cursor, initial: [] };
+      default:
+        return {
+          kind: 'start',
+          owner,
+          lastId,
+          cursor: lastId,
+          initial: [
+            makeFrame(crawlId, lastId, 'reset', `{"reason":"cursor_${opened.verdict}"}`, now),
+            snapshotFrame(crawlId, lastId, opened.crawl, now),
+          ],
+        };
+    }
   }
 
   private async feed(crawlId: string, lastId: string): Promise<CrawlFeed> {

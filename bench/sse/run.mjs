@@ -131,11 +131,15 @@ async function stormPhase(name, redisUrl, admin) {
   await sleep(500);
   const client = startClient();
   await client.ready;
+  await admin.config('RESETSTAT');
   const before = tcpExt();
   const storm = await client.ask('connectStorm', { port: server.port, path: streamPath(crawl.id), count: STORM, rate: STORM_RATE });
   const after = tcpExt();
   storm.listenOverflows = after.ListenOverflows - before.ListenOverflows;
   storm.synRetransmits = after.TCPSynRetrans - before.TCPSynRetrans;
+  // Client calls only: commands run inside scripts are counted under their own names too.
+  const stats = await admin.info('commandstats');
+  storm.redisCalls = [...stats.matchAll(/^cmdstat_(evalsha|eval|hget|subscribe|unsubscribe|xrange|xread|ping):calls=(\d+)/gm)].reduce((n, m) => n + Number(m[2]), 0);
   await client.ask('exit');
   server.child.kill('SIGTERM');
   await new Promise((resolve) => server.child.once('exit', resolve));
@@ -200,12 +204,12 @@ try {
   if (PHASES.includes('storm')) {
     console.log(`bench/sse connect storm: ${STORM} stream opens at ${STORM_RATE}/s, load client in its own process`);
     const storms = [await stormPhase('bare node:http', redis.url, admin), await stormPhase('crawlstream API', redis.url, admin)];
-    console.log('                     200s  resets  other  head p50 ms  p90 ms  p99 ms  max ms  opened in ms  listen overflows  SYN retransmits');
+    console.log('                     200s  resets  other  head p50 ms  p90 ms  p99 ms  max ms  opened in ms  listen overflows  SYN retransmits  Redis calls');
     for (const r of storms) {
       const other = Object.entries(r.statuses).filter(([s]) => s !== '200').reduce((n, [, v]) => n + v, 0) + r.unanswered +
         Object.entries(r.errors).filter(([e]) => e !== 'ECONNRESET').reduce((n, [, v]) => n + v, 0);
       console.log(
-        `  ${r.name.padEnd(18)} ${String(r.statuses[200] ?? 0).padStart(5)}  ${String(r.errors.ECONNRESET ?? 0).padStart(6)}  ${String(other).padStart(5)}  ${String(r.p50).padStart(11)}  ${String(r.p90).padStart(6)}  ${String(r.p99).padStart(6)}  ${String(r.max).padStart(6)}  ${String(r.openedInMs).padStart(12)}  ${String(r.listenOverflows).padStart(16)}  ${String(r.synRetransmits).padStart(15)}`,
+        `  ${r.name.padEnd(18)} ${String(r.statuses[200] ?? 0).padStart(5)}  ${String(r.errors.ECONNRESET ?? 0).padStart(6)}  ${String(other).padStart(5)}  ${String(r.p50).padStart(11)}  ${String(r.p90).padStart(6)}  ${String(r.p99).padStart(6)}  ${String(r.max).padStart(6)}  ${String(r.openedInMs).padStart(12)}  ${String(r.listenOverflows).padStart(16)}  ${String(r.synRetransmits).padStart(15)}  ${String(r.redisCalls).padStart(11)}`,
       );
     }
     const api = storms[1];

@@ -46,6 +46,9 @@ type ReaderStart =
 
 const NOTHING: EventFrame[] = [];
 
+/** Catch-up reads a feed keeps for later readers at the same cursor (CrawlFeed.catchUp). */
+const KEPT_CATCH_UPS = 8;
+
 class CrawlFeed {
   ring: EventFrame[] = [];
   /** Id just before ring[0]; the ring holds every event after it, contiguously. */
@@ -61,6 +64,9 @@ class CrawlFeed {
   private again = false;
   private catchUps = new Map<string, Promise<EventFrame[] | 'lost'>>();
   private timer: NodeJS.Timeout;
+  /** Reader starts read when the tail was `startsTail`, by cursor (StreamHub.sharedStart). */
+  readonly starts = new Map<string, ReaderStart & { kind: 'start' }>();
+  startsTail = '';
 
   constructor(
     readonly hub: StreamHub,
@@ -156,14 +162,25 @@ class CrawlFeed {
     return this.ring.slice(lo, lo + max);
   }
 
-  /** One Redis read per distinct cursor, shared by every reader at that position. */
+  /**
+   * One Redis read per distinct cursor, shared by every reader at that
+   * position: while in flight, and afterwards for the last KEPT_CATCH_UPS
+   * cursors read (a reconnect storm resumes thousands of readers at the same
+   * few cursors, most of them behind a new feed's ring). Events after a
+   * cursor never change, so a kept read stays true; a trimmed log shows on
+   * the reader's next read.
+   */
   catchUp(cursor: string): Promise<EventFrame[] | 'lost'> {
     let pending = this.catchUps.get(cursor);
     if (!pending) {
-      pending = this.hub.store.readAfter(this.id, cursor, this.hub.batchSize).finally(() => {
-        this.catchUps.delete(cursor);
-      });
-      this.catchUps.set(cursor, pending);
+      const read = this.hub.store.readAfter(this.id, cursor, this.hub.batchSize);
+      const forget = () => {
+        if (this.catchUps.get(cursor) === read) this.catchUps.delete(cursor);
+      };
+      read.then((frames) => frames === 'lost' && forget(), forget);
+      this.catchUps.set(cursor, read);
+      if (this.catchUps.size > KEPT_CATCH_UPS) this.catchUps.delete(this.catchUps.keys().next().value!);
+      pending = read;
     }
     return pending;
   }
@@ -398,6 +415,7 @@ export class StreamHub {
     const start = await this.sharedStart(crawlId, cursor ?? '');
     if (start.kind !== 'start') return start;
     const feed = await this.feed(crawlId, start.lastId);
+    this.remember(feed, cursor ?? '', start);
     feed.readers++;
     let released = false;
     const reader = new StreamReader(
@@ -414,15 +432,25 @@ export class StreamHub {
   }
 
   /**
-   * The open path's one Redis read (open-3.lua), shared: readers of a crawl
-   * that open at the same cursor while a read for it is in flight wait for
-   * that read, so a connect storm of N readers costs O(1) Redis calls per
-   * crawl, and the snapshot frame is built (and encoded) once for all of
-   * them. A shared `missing` is not trusted by those who joined: the crawl
-   * may have been created after the read began, so each of them reads again,
-   * alone.
+   * The open path's one Redis read (open-3.lua), shared, so that a connect
+   * storm of N readers of a crawl costs O(1) Redis calls, and the snapshot
+   * frame is built (and encoded) once for all of them:
+   * - readers opening at the same cursor while a read for it is in flight
+   *   wait for that read;
+   * - while the crawl's feed is subscribed and its tail is still the newest
+   *   id that read saw, later readers at that cursor start from it too. It is
+   *   what a read would return (every change to a crawl appends an event), or
+   *   was a moment ago, before a wake-up still on its way: either way the
+   *   reader starts at an id and gets every event after it from the feed.
+   * A `missing` is never shared with those who joined (the crawl may have been
+   * created after the read began): each of them reads again, alone.
    */
   private async sharedStart(crawlId: string, cursor: string): Promise<ReaderStart> {
+    const feed = this.feeds.get(crawlId);
+    if (feed && feed.startsTail === feed.tail && this.subscriber.status === 'ready') {
+      const known = feed.starts.get(cursor);
+      if (known) return known;
+    }
     const key = `${crawlId} ${cursor}`;
     const pending = this.starting.get(key);
     if (pending) {
@@ -432,6 +460,16 @@ export class StreamHub {
     const own = this.readStart(crawlId, cursor).finally(() => this.starting.delete(key));
     this.starting.set(key, own);
     return own;
+  }
+
+  /** Keeps `start` for later readers while the feed's tail is where it was read. */
+  private remember(feed: CrawlFeed, cursor: string, start: ReaderStart & { kind: 'start' }): void {
+    if (start.lastId !== feed.tail) return;
+    if (feed.startsTail !== feed.tail) {
+      feed.starts.clear();
+      feed.startsTail = feed.tail;
+    }
+    feed.starts.set(cursor, start);
   }
 
   private async readStart(crawlId: string, cursor: string): Promise<ReaderStart> {

@@ -250,7 +250,9 @@ process.on('message', async (message) => {
         return reply({});
       }
       measuring = false;
-      return reply({ samples, p50: percentile(0.5), p99: percentile(0.99), max: percentile(1) });
+      const hist = [];
+      for (let ms = 0; ms < histogram.length; ms++) if (histogram[ms]) hist.push([ms, histogram[ms]]);
+      return reply({ samples, p50: percentile(0.5), p99: percentile(0.99), max: percentile(1), hist });
     }
     case 'storm': {
       const started = Date.now();

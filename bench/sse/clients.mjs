@@ -258,8 +258,15 @@ process.on('message', async (message) => {
       const started = Date.now();
       for (const c of connections) c.drop();
       await sleep(50);
-      const reopened = await openAll(message.port, message.path, connections);
-      return reply({ reopened, ms: Date.now() - started });
+      const batches = [];
+      let reopened = 0;
+      for (let i = 0; i < connections.length; i += BATCH) {
+        const at = Date.now();
+        const results = await Promise.all(connections.slice(i, i + BATCH).map((c) => c.open(message.port, message.path)));
+        reopened += results.filter(Boolean).length;
+        batches.push(Date.now() - at);
+      }
+      return reply({ reopened, ms: Date.now() - started, batches });
     }
     case 'awaitEnd': {
       const deadline = Date.now() + message.timeoutMs;

@@ -174,7 +174,10 @@ function merged(histograms) {
   const samples = sorted.reduce((n, [, c]) => n + c, 0);
   const at = (p) => {
     let seen = 0;
-    for (const [ms, n] of sorted) if ((seen += n) >= Math.ceil(samples * p)) return ms;
+    for (const [ms, n] of sorted) {
+      seen += n;
+      if (seen >= Math.ceil(samples * p)) return ms;
+    }
     return null;
   };
   return { samples, p50: at(0.5), p99: at(0.99), max: at(1) };

@@ -162,6 +162,72 @@ async function openAll(port, path, list) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * A connect storm: `count` new connections opened at `rate` per second (paced
+ * on the clock, not in awaited batches), each timed from its connect() call to
+ * its response head. Connections stay open (they are streams) until `exit`.
+ */
+async function connectStorm(port, path, count, rate) {
+  const heads = new Float64Array(count).fill(-1);
+  const statuses = {};
+  const errors = {};
+  let done = 0;
+  let finish;
+  const all = new Promise((resolve) => {
+    finish = resolve;
+  });
+  const started = performance.now();
+  const openOne = (i) => {
+    const at = performance.now();
+    const socket = net.connect({ host: '127.0.0.1', port, localAddress: SOURCES[i % SOURCES.length] });
+    socket.setEncoding('latin1');
+    let head = '';
+    let settled = false;
+    const settle = (status, error) => {
+      if (settled) return;
+      settled = true;
+      if (status) {
+        heads[i] = performance.now() - at;
+        statuses[status] = (statuses[status] ?? 0) + 1;
+      } else errors[error] = (errors[error] ?? 0) + 1;
+      if (++done === count) finish();
+    };
+    socket.on('connect', () => {
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`);
+    });
+    socket.on('data', (chunk) => {
+      if (settled) return;
+      head += chunk;
+      if (head.indexOf('\r\n\r\n') >= 0) settle(Number(head.slice(9, 12)));
+    });
+    socket.on('error', (error) => settle(0, error.code ?? error.message));
+    socket.on('close', () => settle(0, 'closed before head'));
+    stormSockets.push(socket);
+  };
+  let next = 0;
+  while (next < count) {
+    const due = Math.min(count, Math.floor(((performance.now() - started) * rate) / 1000) + 1);
+    while (next < due) openOne(next++);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const openedInMs = performance.now() - started;
+  await Promise.race([all, sleep(180_000)]);
+  const answered = Array.from(heads.filter((ms) => ms >= 0)).sort((a, b) => a - b);
+  const pick = (p) => (answered.length ? Math.round(answered[Math.min(answered.length - 1, Math.ceil(answered.length * p) - 1)]) : null);
+  return {
+    count,
+    openedInMs: Math.round(openedInMs),
+    statuses,
+    errors,
+    unanswered: count - done,
+    p50: pick(0.5),
+    p90: pick(0.9),
+    p99: pick(0.99),
+    max: pick(1),
+  };
+}
+const stormSockets = [];
+
 process.on('message', async (message) => {
   const reply = (body) => process.send({ seq: message.seq, ...body });
   switch (message.cmd) {
@@ -184,14 +250,23 @@ process.on('message', async (message) => {
         return reply({});
       }
       measuring = false;
-      return reply({ samples, p50: percentile(0.5), p99: percentile(0.99), max: percentile(1) });
+      const hist = [];
+      for (let ms = 0; ms < histogram.length; ms++) if (histogram[ms]) hist.push([ms, histogram[ms]]);
+      return reply({ samples, p50: percentile(0.5), p99: percentile(0.99), max: percentile(1), hist });
     }
     case 'storm': {
       const started = Date.now();
       for (const c of connections) c.drop();
       await sleep(50);
-      const reopened = await openAll(message.port, message.path, connections);
-      return reply({ reopened, ms: Date.now() - started });
+      const batches = [];
+      let reopened = 0;
+      for (let i = 0; i < connections.length; i += BATCH) {
+        const at = Date.now();
+        const results = await Promise.all(connections.slice(i, i + BATCH).map((c) => c.open(message.port, message.path)));
+        reopened += results.filter(Boolean).length;
+        batches.push(Date.now() - at);
+      }
+      return reply({ reopened, ms: Date.now() - started, batches });
     }
     case 'awaitEnd': {
       const deadline = Date.now() + message.timeoutMs;
@@ -219,8 +294,11 @@ process.on('message', async (message) => {
       }
       return reply({ lost, duplicated, resets, unverifiable });
     }
+    case 'connectStorm':
+      return reply(await connectStorm(message.port, message.path, message.count, message.rate));
     case 'exit':
       for (const c of connections) c.drop();
+      for (const socket of stormSockets) socket.destroy();
       reply({});
       setTimeout(() => process.exit(0), 50);
   }

@@ -24,9 +24,10 @@ try {
 const { DASHBOARD_DIR } = process.env;
 const dashboardDir = DASHBOARD_DIR?.trim() || fileURLToPath(new URL('../../dashboard/dist/', import.meta.url));
 const app = await buildApp({ config, redisUrl: config.REDIS_URL, settings, dashboardDir });
-await app.listen({ port: config.PORT, host: config.HOST });
+await app.listen({ port: config.PORT, host: config.HOST, backlog: settings.listenBacklog });
 
-/** A shutdown that takes longer than this is cut short. */
+const STREAMS_CUT_OFF = 'crawlstream_streams_cut_off_total';
+/** A shutdown that takes longer than this is cut short (exit code 1). */
 const SHUTDOWN_LIMIT_MS = 10_000;
 let closing = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -36,7 +37,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     app.log.info({ signal }, 'shutting down');
     setTimeout(() => process.exit(1), SHUTDOWN_LIMIT_MS).unref();
     app.close().then(
-      () => process.exit(0),
+      async () => {
+        // The process's last word on the streams it ended, as /metrics would show it (no scrape can reach it now).
+        const metrics = await app.crawlstream.metrics.registry.getSingleMetricAsString(STREAMS_CUT_OFF);
+        app.log.info({ metrics }, 'stopped');
+        process.exit(0);
+      },
       () => process.exit(1),
     );
   });

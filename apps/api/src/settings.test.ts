@@ -1,6 +1,6 @@
 import { ConfigError } from '@crawlstream/shared';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_API_SETTINGS, loadApiSettings } from './settings.js';
+import { DEFAULT_API_SETTINGS, loadApiSettings, MAX_LISTEN_BACKLOG } from './settings.js';
 
 describe('API settings', () => {
   it('has defaults and parses what is set', () => {
@@ -25,6 +25,9 @@ describe('API settings', () => {
       metricsToken: 'scrape-token-0123456789',
     });
     expect(loadApiSettings({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    // LISTEN_BACKLOG at its bounds (one past each is refused below).
+    expect(loadApiSettings({ LISTEN_BACKLOG: '1' }).listenBacklog).toBe(1);
+    expect(loadApiSettings({ LISTEN_BACKLOG: String(MAX_LISTEN_BACKLOG) }).listenBacklog).toBe(MAX_LISTEN_BACKLOG);
   });
 
   it.each([
@@ -37,6 +40,8 @@ describe('API settings', () => {
     ['HTTP_REQUEST_TIMEOUT_MS', '0'],
     ['STREAM_MAX_PER_KEY', '-1'],
     ['STREAM_MAX_PER_ADDRESS', '1.5'],
+    ['LISTEN_BACKLOG', '0'],
+    ['LISTEN_BACKLOG', String(MAX_LISTEN_BACKLOG + 1)],
     ['METRICS_TOKEN', 'short'],
     ['METRICS_TOKEN', 'has a space 0123456789'],
   ])('stops on a bad %s (%s), naming it', (name, value) => {

@@ -36,6 +36,15 @@ export interface ApiSettings {
   streamMaxPerAddress: number;
   /** When set, /metrics needs `Authorization: Bearer <token>`. */
   metricsToken: string | null;
+  /**
+   * The listen backlog: connections the kernel holds, handshake done, until
+   * the process accepts them. Linux caps it at net.core.somaxconn (4096 on
+   * the development machine). Past it the kernel drops the handshake's last
+   * ACK and the client waits for SYN/ACK retransmissions (1, 3, 7, 15, 31,
+   * 63 s) or sees a reset: Node's default of 511 fills in 64 ms of a connect
+   * storm at 8,000/s.
+   */
+  listenBacklog: number;
 }
 
 export const DEFAULT_API_SETTINGS: ApiSettings = {
@@ -48,7 +57,11 @@ export const DEFAULT_API_SETTINGS: ApiSettings = {
   streamMaxPerKey: 0,
   streamMaxPerAddress: 0,
   metricsToken: null,
+  listenBacklog: 4096,
 };
+
+/** Highest LISTEN_BACKLOG (the kernel's own cap, net.core.somaxconn, is usually lower). */
+export const MAX_LISTEN_BACKLOG = 65_535;
 
 /** A bearer token: visible ASCII without spaces, long enough not to be guessed (as API_KEYS). */
 const TOKEN = /^[\x21-\x7e]{16,256}$/;
@@ -95,5 +108,6 @@ export function loadApiSettings(env: Record<string, string | undefined> = proces
     streamMaxPerKey: whole('STREAM_MAX_PER_KEY', env.STREAM_MAX_PER_KEY, DEFAULT_API_SETTINGS.streamMaxPerKey, 0, 10_000_000),
     streamMaxPerAddress: whole('STREAM_MAX_PER_ADDRESS', env.STREAM_MAX_PER_ADDRESS, DEFAULT_API_SETTINGS.streamMaxPerAddress, 0, 10_000_000),
     metricsToken,
+    listenBacklog: whole('LISTEN_BACKLOG', env.LISTEN_BACKLOG, DEFAULT_API_SETTINGS.listenBacklog, 1, MAX_LISTEN_BACKLOG),
   };
 }

@@ -37,6 +37,8 @@ export interface OpenedCrawl {
   lastId: string;
   terminalId: string | null;
   crawl: Crawl;
+  /** The owner recorded at creation ('' when none): a stream is authorized on the same read. */
+  owner: string;
 }
 
 /** Page blobs read per round trip while filling a byte budget: the first read, and the most per read. */
@@ -90,7 +92,7 @@ export class CrawlResults {
     const opened = await this.scripts.open(id, cursor);
     if (!opened) return null;
     const { verdict, lastId, terminalId, meta, counters } = opened;
-    return { verdict, lastId, terminalId, crawl: crawlFromMeta(meta, counters) };
+    return { verdict, lastId, terminalId, crawl: crawlFromMeta(meta, counters), owner: meta.owner ?? '' };
   }
 
   /** The owner recorded at creation ('' when none). */

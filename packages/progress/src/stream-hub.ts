@@ -22,13 +22,32 @@ export interface StreamHubOptions {
   batchSize?: number;
 }
 
+/** `owner`: the crawl's recorded owner ('' when none), read with the rest, for the caller's access check. */
 export type OpenResult =
   | { kind: 'missing' }
   /** The cursor is at or past the terminal event: nothing more will come (HTTP 204). */
-  | { kind: 'ended' }
-  | { kind: 'stream'; reader: StreamReader };
+  | { kind: 'ended'; owner: string }
+  | { kind: 'stream'; reader: StreamReader; owner: string };
+
+/** Where every reader of one crawl opening at one cursor starts: read once, shared by all of them. */
+type ReaderStart =
+  | { kind: 'missing' }
+  | { kind: 'ended'; owner: string }
+  | {
+      kind: 'start';
+      owner: string;
+      /** The newest stored event id when read: where a new feed starts. */
+      lastId: string;
+      /** The reader's cursor. */
+      cursor: string;
+      /** Frames handed out before anything from the feed (snapshot, or reset + snapshot); never mutated. */
+      initial: EventFrame[];
+    };
 
 const NOTHING: EventFrame[] = [];
+
+/** Catch-up reads a feed keeps for later readers at the same cursor (CrawlFeed.catchUp). */
+const KEPT_CATCH_UPS = 8;
 
 class CrawlFeed {
   ring: EventFrame[] = [];
@@ -52,6 +71,9 @@ class CrawlFeed {
   private again = false;
   private catchUps = new Map<string, Promise<EventFrame[] | 'lost'>>();
   private timer: NodeJS.Timeout;
+  /** Reader starts read when the tail was `startsTail`, by cursor (StreamHub.sharedStart). */
+  readonly starts = new Map<string, ReaderStart & { kind: 'start' }>();
+  startsTail = '';
 
   constructor(
     readonly hub: StreamHub,
@@ -173,14 +195,25 @@ class CrawlFeed {
     return this.ring.slice(lo, lo + max);
   }
 
-  /** One Redis read per distinct cursor, shared by every reader at that position. */
+  /**
+   * One Redis read per distinct cursor, shared by every reader at that
+   * position: while in flight, and afterwards for the last KEPT_CATCH_UPS
+   * cursors read (a reconnect storm resumes thousands of readers at the same
+   * few cursors, most of them behind a new feed's ring). Events after a
+   * cursor never change, so a kept read stays true; a trimmed log shows on
+   * the reader's next read.
+   */
   catchUp(cursor: string): Promise<EventFrame[] | 'lost'> {
     let pending = this.catchUps.get(cursor);
     if (!pending) {
-      pending = this.hub.store.readAfter(this.id, cursor, this.hub.batchSize).finally(() => {
-        this.catchUps.delete(cursor);
-      });
-      this.catchUps.set(cursor, pending);
+      const read = this.hub.store.readAfter(this.id, cursor, this.hub.batchSize);
+      const forget = () => {
+        if (this.catchUps.get(cursor) === read) this.catchUps.delete(cursor);
+      };
+      read.then((frames) => frames === 'lost' && forget(), forget);
+      this.catchUps.set(cursor, read);
+      if (this.catchUps.size > KEPT_CATCH_UPS) this.catchUps.delete(this.catchUps.keys().next().value!);
+      pending = read;
     }
     return pending;
   }
@@ -391,6 +424,8 @@ export class StreamHub {
   private readonly feeds = new Map<string, CrawlFeed>();
   private readonly byChannel = new Map<string, CrawlFeed>();
   private readonly opening = new Map<string, Promise<CrawlFeed>>();
+  /** Open reads in flight, by crawl and cursor (sharedStart). */
+  private readonly starting = new Map<string, Promise<ReaderStart>>();
 
   constructor(options: StreamHubOptions) {
     this.store = options.store;
@@ -415,29 +450,10 @@ export class StreamHub {
    * event from the first), or an event id (the events after it).
    */
   async open(crawlId: string, cursor?: string): Promise<OpenResult> {
-    const opened = await this.store.open(crawlId, cursor ?? '');
-    if (!opened) return { kind: 'missing' };
-    if (opened.verdict === 'ended') return { kind: 'ended' };
-    const now = Date.now();
-    let start: string;
-    let initial: EventFrame[];
-    switch (opened.verdict) {
-      case 'snapshot':
-        start = opened.lastId;
-        initial = [snapshotFrame(crawlId, opened.lastId, opened.crawl, now)];
-        break;
-      case 'replay':
-        start = cursor!;
-        initial = [];
-        break;
-      default:
-        start = opened.lastId;
-        initial = [
-          makeFrame(crawlId, opened.lastId, 'reset', `{"reason":"cursor_${opened.verdict}"}`, now),
-          snapshotFrame(crawlId, opened.lastId, opened.crawl, now),
-        ];
-    }
-    const feed = await this.feed(crawlId, opened.lastId);
+    const start = await this.sharedStart(crawlId, cursor ?? '');
+    if (start.kind !== 'start') return start;
+    const feed = await this.feed(crawlId, start.lastId);
+    this.remember(feed, cursor ?? '', start);
     feed.readers++;
     let released = false;
     const reader = new StreamReader(
@@ -447,10 +463,76 @@ export class StreamHub {
         released = true;
         this.release(feed);
       },
-      start,
-      initial,
+      start.cursor,
+      start.initial,
     );
-    return { kind: 'stream', reader };
+    return { kind: 'stream', reader, owner: start.owner };
+  }
+
+  /**
+   * The open path's one Redis read (open-3.lua), shared, so that a connect
+   * storm of N readers of a crawl costs O(1) Redis calls, and the snapshot
+   * frame is built (and encoded) once for all of them:
+   * - readers opening at the same cursor while a read for it is in flight
+   *   wait for that read;
+   * - while the crawl's feed is subscribed and its tail is still the newest
+   *   id that read saw, later readers at that cursor start from it too. It is
+   *   what a read would return (every change to a crawl appends an event), or
+   *   was a moment ago, before a wake-up still on its way: either way the
+   *   reader starts at an id and gets every event after it from the feed.
+   * A `missing` is never shared with those who joined (the crawl may have been
+   * created after the read began): each of them reads again, alone.
+   */
+  private async sharedStart(crawlId: string, cursor: string): Promise<ReaderStart> {
+    const feed = this.feeds.get(crawlId);
+    if (feed && feed.startsTail === feed.tail && this.subscriber.status === 'ready') {
+      const known = feed.starts.get(cursor);
+      if (known) return known;
+    }
+    const key = `${crawlId} ${cursor}`;
+    const pending = this.starting.get(key);
+    if (pending) {
+      const shared = await pending;
+      return shared.kind === 'missing' ? this.readStart(crawlId, cursor) : shared;
+    }
+    const own = this.readStart(crawlId, cursor).finally(() => this.starting.delete(key));
+    this.starting.set(key, own);
+    return own;
+  }
+
+  /** Keeps `start` for later readers while the feed's tail is where it was read. */
+  private remember(feed: CrawlFeed, cursor: string, start: ReaderStart & { kind: 'start' }): void {
+    if (start.lastId !== feed.tail) return;
+    if (feed.startsTail !== feed.tail) {
+      feed.starts.clear();
+      feed.startsTail = feed.tail;
+    }
+    feed.starts.set(cursor, start);
+  }
+
+  private async readStart(crawlId: string, cursor: string): Promise<ReaderStart> {
+    const opened = await this.store.open(crawlId, cursor);
+    if (!opened) return { kind: 'missing' };
+    const { owner, lastId } = opened;
+    if (opened.verdict === 'ended') return { kind: 'ended', owner };
+    const now = Date.now();
+    switch (opened.verdict) {
+      case 'snapshot':
+        return { kind: 'start', owner, lastId, cursor: lastId, initial: [snapshotFrame(crawlId, lastId, opened.crawl, now)] };
+      case 'replay':
+        return { kind: 'start', owner, lastId, cursor, initial: [] };
+      default:
+        return {
+          kind: 'start',
+          owner,
+          lastId,
+          cursor: lastId,
+          initial: [
+            makeFrame(crawlId, lastId, 'reset', `{"reason":"cursor_${opened.verdict}"}`, now),
+            snapshotFrame(crawlId, lastId, opened.crawl, now),
+          ],
+        };
+    }
   }
 
   private async feed(crawlId: string, lastId: string): Promise<CrawlFeed> {

@@ -10,7 +10,9 @@ import fp from 'fastify-plugin';
 import { createJsonSchemaTransform } from 'fastify-type-provider-zod';
 import { defaultRouteAuth } from './auth.js';
 
-const UI_PREFIX = `${routePatterns.docs}/ui`;
+/** Where the Swagger UI is served (exempt from the rate limit, as /docs is: plugins/rate-limit.ts). */
+export const DOCS_UI_PREFIX = `${routePatterns.docs}/ui`;
+const UI_PREFIX = DOCS_UI_PREFIX;
 
 async function docs(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {

@@ -6,11 +6,37 @@ import { readFileSync } from 'node:fs';
 import { useRedis } from '@crawlstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { loadApiSettings } from '../settings.js';
-import { call, errorCode, startApi } from '../test-support/harness.js';
+import { call, errorCode, openStream, startApi } from '../test-support/harness.js';
 
 const LIMIT = 3;
 const list = (base: string, forwardedFor: string) =>
   call(base, 'GET', '/api/crawl-v2', { headers: { 'x-forwarded-for': forwardedFor } });
+
+describe('rate-limit exemptions', () => {
+  // Each exempt route is asked LIMIT + 2 times: were it limited, the last
+  // answers would be 429; were it counted, the budget left for /api/crawl-v2
+  // afterwards would be gone before its LIMIT - 1 requests.
+  it('streams (both paths), health, metrics, docs and the dashboard are neither limited nor counted; the rest is, at the limit and one past it', async () => {
+    const settings = loadApiSettings({ RATE_LIMIT_PER_MINUTE: String(LIMIT) });
+    const api = await startApi(useRedis('rl-exempt'), { settings });
+    // One of the LIMIT requests.
+    const created = await call(api.base, 'POST', '/api/crawl-v2', { body: { url: 'http://127.0.0.1:9/docs/' } });
+    expect(created.status).toBe(201);
+    const { id } = created.json as { id: string };
+    const exempt = ['/healthz', '/readyz', '/metrics', '/docs', '/docs/ui/', '/'];
+    for (let i = 0; i < LIMIT + 2; i++) {
+      for (const path of exempt) expect((await call(api.base, 'GET', path)).status, path).toBe(200);
+      for (const path of [`/api/crawl-v2/${id}/stream`, `/api/crawl-v2/${id}/stream?pad=%20`]) {
+        const stream = await openStream(api.base, path);
+        expect(stream.status, path).toBe(200);
+        stream.close();
+      }
+    }
+    const statuses: number[] = [];
+    for (let i = 0; i < LIMIT; i++) statuses.push((await list(api.base, '203.0.113.1')).status);
+    expect(statuses).toEqual([...Array(LIMIT - 1).fill(200), 429]);
+  });
+});
 
 describe('rate-limit key and X-Forwarded-For', () => {
   it('TRUST_PROXY=127.0.0.1: the key is the last hop; rotating the spoofed first address does not escape the limit', async () => {

@@ -28,7 +28,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type RouteAuth, requestOwner, unauthorized } from '../access.js';
-import { type ApiContext, visibleCrawlOwner } from '../context.js';
+import type { ApiContext } from '../context.js';
 import { ApiError, sendErrorRaw } from '../errors.js';
 import { checkRequestTarget, type RequestLog, requestId } from '../requests.js';
 import { PINGS, SseWriter, type WriteResult } from '../sse.js';
@@ -87,18 +87,18 @@ const STREAM_ROUTE_CONFIG: { readonly rateLimit: false; readonly auth: RouteAuth
 
 /**
  * May a request of `owner` (access.ts requestOwner, `stream` rule) with
- * `token` (`?token=`) watch crawl `id`? Without a key only a stream token for
- * this very crawl will do (401); with one, another key's crawl is answered as
- * missing (404). Returns the owner the stream counts against: the key's, or
- * for a token the crawl's ('' with keys off).
+ * `token` (`?token=`) watch crawl `id`, whose recorded owner is `crawlOwner`
+ * (read by the hub's open, no call of its own)? Without a key only a stream
+ * token for this very crawl will do (401); with one, another key's crawl is
+ * answered as missing (404). Returns the owner the stream counts against: the
+ * key's, or for a token the crawl's ('' with keys off).
  */
-async function authorizeStream(ctx: ApiContext, id: string, owner: string | null, token: string | undefined): Promise<string> {
+async function authorizeStream(ctx: ApiContext, id: string, owner: string | null, token: string | undefined, crawlOwner: string): Promise<string> {
   if (owner === null) {
-    const crawlOwner = token ? await ctx.store.owner(id) : null;
-    if (token === undefined || crawlOwner === null || !(await ctx.tokens.verify(token, id, crawlOwner))) throw unauthorized();
+    if (token === undefined || !(await ctx.tokens.verify(token, id, crawlOwner))) throw unauthorized();
     return crawlOwner;
   }
-  if (ctx.apiKeys.enabled) await visibleCrawlOwner(ctx, id, owner);
+  if (ctx.apiKeys.enabled && crawlOwner !== owner) throw new ApiError('not_found');
   return owner;
 }
 
@@ -353,19 +353,21 @@ export class Streams {
     address: string | undefined,
   ): Promise<OpenedStream | null> {
     const cursor = cursorOf(lastEventIdHeader, target.lastEventId);
-    const countedOwner = await authorizeStream(this.ctx, target.id, owner, target.token);
-    const slot = this.slots.take(this.ctx.apiKeys.enabled ? countedOwner : null, address);
-    let opened: Awaited<ReturnType<ApiContext['hub']['open']>>;
+    // Without a key only a token will do: refused before any Redis call.
+    if (owner === null && target.token === undefined) throw unauthorized();
+    // One read for the crawl, its owner and the cursor, shared by every reader opening it meanwhile (StreamHub.open).
+    const opened = await this.ctx.hub.open(target.id, cursor);
+    if (opened.kind === 'missing') throw owner === null ? unauthorized() : new ApiError('not_found');
+    const reader = opened.kind === 'stream' ? opened.reader : null;
     try {
-      opened = await this.ctx.hub.open(target.id, cursor);
+      const countedOwner = await authorizeStream(this.ctx, target.id, owner, target.token, opened.owner);
+      if (reader === null) return null;
+      const slot = this.slots.take(this.ctx.apiKeys.enabled ? countedOwner : null, address);
+      return { reader, slot };
     } catch (error) {
-      this.slots.release(slot);
+      reader?.close();
       throw error;
     }
-    if (opened.kind === 'stream') return { reader: opened.reader, slot };
-    this.slots.release(slot);
-    if (opened.kind === 'missing') throw new ApiError('not_found');
-    return null;
   }
 
   /** Sends the SSE head and runs the connection on its own. */

@@ -14,7 +14,7 @@ import type { ByteBudget } from './byte-budget.js';
 import type { CrawlContext, CrawlContexts } from './crawl-context.js';
 import {
   cutChars,
-  extractPage,
+  type ExtractedPage,
   type FetchFailed,
   type FetchOptions,
   fetchPage,
@@ -37,6 +37,8 @@ export interface PageJobDeps {
   shutdown: AbortSignal;
   /** Bytes of bodies this process may hold at once (WORKER_MAX_BYTES_IN_FLIGHT). */
   budget: ByteBudget;
+  /** A page's title, links and markdown, computed off the event loop (page-extractor.ts). */
+  extract(html: string, url: string, signal?: AbortSignal): Promise<ExtractedPage>;
 }
 
 /** A failure worth another attempt; BullMQ's backoff strategy reads `retryAfterMs`. */
@@ -154,6 +156,7 @@ async function fetchAndSettle(
   const { options, scope } = context;
   if (depth === 0 && options.useSitemap && url === context.startUrl) {
     const seeds = await sitemapUrls(url, rules, options.maxPages, scope.inScope, fetchOptions);
+    if (deps.shutdown.aborted) throw new Error('worker shutting down: page handed back');
     if (seeds.length > 0) {
       await deps.store.claim(crawlId, `sitemap:${url}`, 1, seeds);
     }
@@ -182,7 +185,7 @@ async function fetchAndSettle(
     await settlePage(deps, crawlId, { kind: 'skipped', url, reason: fetched.reason, message: fetched.message });
     return;
   }
-  const page = extractPage(fetched.html, fetched.finalUrl);
+  const page = await deps.extract(fetched.html, fetched.finalUrl, deps.shutdown);
   // A redirect target is claimed by the settle itself (redirect_known when the crawl already has it).
   const links = keepLinks(page.links, scope.inScope, MAX_LINKS_PER_PAGE);
   await settlePage(deps, crawlId, {

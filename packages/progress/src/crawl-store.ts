@@ -46,6 +46,8 @@ export class CrawlStore {
   private readonly settler: SettleBatcher;
   private readonly hosts: HostState;
   private readonly jobs: PageJobs;
+  /** Per crawl, the requeue of lost jobs under way in this process (duplicate settles share it). */
+  private readonly requeues = new Map<string, Promise<number>>();
 
   constructor(options: CrawlStoreOptions) {
     const { redis } = options;
@@ -75,9 +77,26 @@ export class CrawlStore {
     return this.transitions.create(input);
   }
 
-  /** Settles one URL exactly once (group commit; see settle-batcher.ts). */
-  settle(id: string, outcome: PageOutcome): Promise<SettleResult> {
-    return this.settler.settle(id, outcome);
+  /**
+   * Settles one URL exactly once (group commit; see settle-batcher.ts). A
+   * `duplicate` answer may mean the first settle's reply was lost before its
+   * dispatches were enqueued: the crawl's in-flight URLs whose job is gone
+   * are enqueued again before this resolves (CrawlTransitions.requeueVanished).
+   */
+  async settle(id: string, outcome: PageOutcome): Promise<SettleResult> {
+    const result = await this.settler.settle(id, outcome);
+    if (result.result === 'duplicate') await this.requeueVanished(id);
+    return result;
+  }
+
+  /** Enqueues again the in-flight URLs of a crawl whose job is gone; one pass per crawl at a time in this process. */
+  requeueVanished(id: string): Promise<number> {
+    let pass = this.requeues.get(id);
+    if (!pass) {
+      pass = this.transitions.requeueVanished(id).finally(() => this.requeues.delete(id));
+      this.requeues.set(id, pass);
+    }
+    return pass;
   }
 
   /** Claims URLs found outside a settle (sitemaps), idempotent per parent. */

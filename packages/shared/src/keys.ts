@@ -70,6 +70,8 @@ export function globalKeys(prefix: string = DEFAULT_KEY_PREFIX) {
      * status (for metrics). One hash tag for all five, so that a move is one MULTI.
      */
     crawlsByStatus: (status: string) => `${prefix}:bystatus:{${prefix}}:${status}`,
+    /** String with a TTL: held by the process whose stalled-work sweep has this interval's turn (sweep.ts). */
+    sweepTurn: `${prefix}:sweep-turn`,
     /** Hash per minute (epoch minute): epoch second -> pages processed in it, cluster-wide. */
     processedPerSecond: (minute: number) => `${prefix}:processed:${minute}`,
   };

@@ -121,8 +121,9 @@ export async function processPageJob(deps: PageJobDeps, job: Job<PageJobData>, t
     gapMs = Math.max(gapMs, rules.crawlDelayMs(ROBOTS_TOKEN) ?? 0);
   }
 
-  if (gapMs > 0 && job.data.slotAt === undefined) {
-    const slot = await deps.store.reserveHostSlot(crawlId, new URL(url).host, gapMs);
+  if (gapMs > 0) {
+    // A job woken for the slot it holds sends only once the gap since the host's last request has passed.
+    const slot = await deps.store.reserveHostSlot(crawlId, new URL(url).host, gapMs, job.data.slotAt);
     if (!slot) {
       forgetCrawl(deps, crawlId); // ended meanwhile: fetch nothing more
       return;
@@ -130,8 +131,8 @@ export async function processPageJob(deps: PageJobDeps, job: Job<PageJobData>, t
     const { waitMs, slotAt } = slot;
     if (waitMs > 0) {
       // Wait for the slot as a delayed job, not in a worker slot.
-      await job.updateData({ ...job.data, slotAt });
-      await job.moveToDelayed(slotAt, token);
+      if (job.data.slotAt !== slotAt) await job.updateData({ ...job.data, slotAt });
+      await job.moveToDelayed(Date.now() + waitMs, token);
       throw new DelayedError();
     }
   }

@@ -196,8 +196,9 @@ export class CrawlStore {
 
   // Host state.
 
-  reserveHostSlot(id: string, host: string, gapMs: number): Promise<{ waitMs: number; slotAt: number } | null> {
-    return this.hosts.reserveHostSlot(id, host, gapMs);
+  /** A host's next politeness slot, or (with `heldSlotAt`) the go-ahead to send in the slot held (host-state.ts). */
+  reserveHostSlot(id: string, host: string, gapMs: number, heldSlotAt?: number): Promise<{ waitMs: number; slotAt: number } | null> {
+    return this.hosts.reserveHostSlot(id, host, gapMs, heldSlotAt);
   }
 
   robots(id: string, host: string): Promise<string | null> {

@@ -14,11 +14,19 @@ export class HostState {
 
   /**
    * Reserves this host's next request slot for the crawl (politeness across
-   * workers): the wait in ms (0 = now) and the slot's time; null when the
-   * crawl is not running (nothing is written then).
+   * workers): the wait in ms (0 = now, the send recorded) and the slot's time;
+   * null when the crawl is not running (nothing is written then). With
+   * `heldSlotAt` (a job woken for the slot it holds) it reserves nothing: the
+   * wait is what is left of the gap since the host's last request (0 = go now,
+   * the send recorded), so a job that woke late does not shorten the next gap.
    */
-  async reserveHostSlot(id: string, host: string, gapMs: number): Promise<{ waitMs: number; slotAt: number } | null> {
-    const reply = await this.scripts.hostSlot(id, host, gapMs);
+  async reserveHostSlot(
+    id: string,
+    host: string,
+    gapMs: number,
+    heldSlotAt?: number,
+  ): Promise<{ waitMs: number; slotAt: number } | null> {
+    const reply = await this.scripts.hostSlot(id, host, gapMs, heldSlotAt);
     return reply.result === 'slot' ? { waitMs: reply.waitMs, slotAt: reply.slotAt } : null;
   }
 

@@ -59,7 +59,7 @@ export interface CrawlWorkerOptions {
   retryBaseMs?: number;
   /** Longest wait for in-flight pages on close before they are handed back (WORKER_CLOSE_TIMEOUT_MS). */
   closeTimeoutMs?: number;
-  /** Extraction threads (default: the machine's available parallelism). */
+  /** Extraction threads (default: the machine's available parallelism less one, at least one). */
   extractThreads?: number;
   /** Where the worker logs (main.ts builds it from LOG_LEVEL); silent when absent. */
   logger?: Logger;

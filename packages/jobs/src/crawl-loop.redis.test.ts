@@ -5,7 +5,7 @@
 // across processes; and a settle whose reply was lost comes back
 // `duplicate` and re-enqueues at once what the lost call dispatched.
 import { CrawlStore, type PageJobs, type PageOutcome } from '@crawlstream/progress';
-import { crawlOptionsSchema } from '@crawlstream/shared';
+import { crawlKeys, crawlOptionsSchema } from '@crawlstream/shared';
 import { type TestRedis, useRedis } from '@crawlstream/testkit';
 import { Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -93,6 +93,20 @@ describe('the sweep on the real page queue', () => {
       expect.objectContaining({ url: START, reason: 'stalled', message: 'no worker finished this page after 2 attempts' }),
     ]);
     expect(await store.activeIds()).not.toContain(crawl.id);
+  });
+
+  it('completes a crawl found drained (nothing in flight, nothing waiting) that is still running', async () => {
+    // Fails without the sweep's dispatch pass: such a crawl (its last in-flight record
+    // lost, say) would stay running forever with no job to end it.
+    const { redis, store, queue } = setup();
+    const crawl = await create(store);
+    const [start] = await store.inflight(crawl.id);
+    await queue.remove(start!.jobId);
+    await redis.connect().del(crawlKeys(crawl.id, redis.prefix).inflight);
+    expect(await store.sweep({ staleMs: 0, maxGenerations: 3 })).toMatchObject({ crawls: 1, redispatched: 0, completed: 1 });
+    expect(await store.get(crawl.id)).toMatchObject({ status: 'completed' });
+    expect(await store.activeIds()).not.toContain(crawl.id);
+    expect(await queue.count()).toBe(0);
   });
 
   it('takes one turn per interval across processes: of five sweepers at once, one runs', async () => {

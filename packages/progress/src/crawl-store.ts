@@ -212,6 +212,11 @@ export class CrawlStore {
   lockRobots(id: string, host: string, ms: number): Promise<'locked' | 'busy' | 'stored' | 'finished'> {
     return this.hosts.lockRobots(id, host, ms);
   }
+
+  /** Gives up the robots.txt fetch lock (a worker stopping mid-fetch; host-state.ts). */
+  unlockRobots(id: string, host: string): Promise<void> {
+    return this.hosts.unlockRobots(id, host);
+  }
 }
 
 export type { CreateStep, InflightEntry, PageOutcome, Refused, SettleResult, TransitionResult };

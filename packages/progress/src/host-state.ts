@@ -50,4 +50,15 @@ export class HostState {
     const reply = await this.scripts.lockRobots(id, host, ms);
     return reply.result === 'locked' || reply.result === 'busy' || reply.result === 'stored' ? reply.result : 'finished';
   }
+
+  /**
+   * Gives up the right to fetch a host's robots.txt (a worker stopping
+   * mid-fetch), so the next worker fetches it at once instead of waiting for
+   * the lock to expire. Deleting a field creates no key (nothing outlives the
+   * crawl's TTL); at worst, past its own expiry, it frees another worker's
+   * lock and robots.txt is fetched twice.
+   */
+  async unlockRobots(id: string, host: string): Promise<void> {
+    await this.redis.hdel(crawlKeys(id, this.prefix).robots, `lock ${host}`);
+  }
 }

@@ -26,6 +26,7 @@ import {
   SWEEP_INTERVAL_MS,
   SWEEP_STALE_MS,
   WORKER_CLOSE_TIMEOUT_MS,
+  WORKER_HAND_BACK_MS,
 } from '@crawlstream/shared';
 import { DelayedError, type Job, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -79,9 +80,6 @@ export interface CrawlWorker {
 const MAX_GENERATIONS = 3;
 /** A job whose worker vanished is handed to another this many times; one more stall fails it (`stalled`). */
 const MAX_STALLED_COUNT = 1;
-/** Longest wait, past the close's bound, for aborted pages to move back to the queue. */
-const HAND_BACK_MS = 2_000;
-
 /** Whether `promise` settled within `ms`. */
 function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -221,7 +219,7 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
       if (!(await within(graceful, options.closeTimeoutMs ?? WORKER_CLOSE_TIMEOUT_MS))) {
         // Fetches and extractions stop; runPage hands each job back.
         shutdown.abort();
-        if (!(await within(graceful, HAND_BACK_MS))) {
+        if (!(await within(graceful, WORKER_HAND_BACK_MS))) {
           // Stuck where no abort reaches (a Redis call that never answers): its lock
           // expires and the stall check hands the page on (PAGE_LOCK_MS + STALLED_CHECK_MS).
           logger.warn('in-flight pages did not hand back in time: their locks will expire');

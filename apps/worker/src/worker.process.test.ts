@@ -196,7 +196,7 @@ describe('worker processes', () => {
         expect(retry).toMatchObject({ pid: second.pid, answered: true });
         const retryMs = retry!.at - signalledAt;
         console.log(`[SIGTERM, hanging page] exit ${exitMs} ms after the signal, retry elsewhere ${retryMs} ms after it`);
-        // The grace, then the hand-back (2 s at most), with room for a loaded machine.
+        // The grace, then the hand-back (WORKER_HAND_BACK_MS at most), with room for a loaded machine.
         expect(exitMs).toBeGreaterThanOrEqual(WORKER_CLOSE_TIMEOUT_MS - 50);
         expect(exitMs).toBeLessThan(WORKER_CLOSE_TIMEOUT_MS + 5_000);
         expect(await stalledEvents(redis, 'cs')).toEqual([]);

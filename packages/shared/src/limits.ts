@@ -104,6 +104,14 @@ export const STALLED_CHECK_MS = 2_000;
 export const WORKER_CLOSE_TIMEOUT_MS = 10_000;
 
 /**
+ * After WORKER_CLOSE_TIMEOUT_MS, the longest wait for the aborted pages to
+ * move back to the queue; past it (a call no abort reaches) the process
+ * exits anyway and those pages' locks expire (PAGE_LOCK_MS +
+ * STALLED_CHECK_MS). So a stopping worker exits within 12 s.
+ */
+export const WORKER_HAND_BACK_MS = 2_000;
+
+/**
  * The stalled-work sweep (in-flight URLs whose job vanished: an enqueue lost
  * to a crash) runs once per SWEEP_INTERVAL_MS across all workers (a
  * `SET NX PX` turn), and looks only at in-flight URLs dispatched at least

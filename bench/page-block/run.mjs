@@ -16,7 +16,7 @@ import { MAX_LINKS_PER_PAGE, MAX_PAGE_BYTES, PAGE_LOCK_MS } from '@crawlstream/s
 import { Piscina } from 'piscina';
 
 const pool = new Piscina({
-  filename: new URL('../../apps/worker/dist/extract-thread.js', import.meta.url).href,
+  filename: new URL('../../apps/worker/dist/extract-thread.cjs', import.meta.url).href,
   minThreads: 1,
   maxThreads: 1,
 });

@@ -1,7 +1,7 @@
 // Page extraction off the event loop: a page past INLINE_EXTRACT_MAX_CHARS
 // is extracted in a worker thread (the loop stays free to renew job locks),
 // one at the limit inline, and both give what extractPage gives. Needs the
-// build (the thread runs dist/extract-thread.js).
+// build (the thread runs dist/extract-thread.cjs).
 import { extractPage } from '@crawlstream/pipeline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { INLINE_EXTRACT_MAX_CHARS, PageExtractor } from './page-extractor.js';

@@ -11,13 +11,18 @@
 import { availableParallelism } from 'node:os';
 import { type ExtractedPage, extractPage } from '@crawlstream/pipeline';
 import { Piscina } from 'piscina';
-import type { ExtractTask } from './extract-thread.js';
+
+/** What a thread is given (extract-thread.cts). */
+interface ExtractTask {
+  html: string;
+  url: string;
+}
 
 /**
  * The compiled thread module: from src/ (vitest) and from dist/ alike, this
- * resolves to dist/extract-thread.js (tests run after the build).
+ * resolves to dist/extract-thread.cjs (tests run after the build).
  */
-const THREAD = new URL('../dist/extract-thread.js', import.meta.url).href;
+const THREAD = new URL('../dist/extract-thread.cjs', import.meta.url).href;
 
 /** Pages of more characters than this are extracted in a thread. */
 export const INLINE_EXTRACT_MAX_CHARS = 128 * 1024;

@@ -136,4 +136,36 @@ describe('crawl worker', () => {
     w = undefined;
     await slow.close();
   });
+
+  it('a worker stopped mid-robots.txt stores nothing and hands the page back: the next worker fetches robots.txt at once', async () => {
+    // The first robots.txt request never gets an answer. Fails without the
+    // abort check (the cut fetch was stored as "unreachable": disallow all, the
+    // page skipped as robots) and without the unlock (the next worker waits for
+    // the 30 s robots lock: past the bound below).
+    let parked = false;
+    const route = (path: string, res: import('node:http').ServerResponse) => {
+      if (path !== '/robots.txt') return false;
+      if (!parked) {
+        parked = true;
+        return true;
+      }
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('User-agent: *\nAllow: /\n');
+      return true;
+    };
+    const robotsSite = await startSite({ pages: 1, route });
+    const redis = useRedis('w');
+    const stopping = await worker(redis, { closeTimeoutMs: 300 });
+    const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, robotsSite.start, { maxPages: 1, useSitemap: false });
+    await expect.poll(() => robotsSite.hits.get('/robots.txt') ?? 0, { timeout: 10_000 }).toBe(1);
+    const next = await worker(redis);
+    await stopping.close();
+    const closedAt = Date.now();
+    const done = await waitForEnd(store, crawl.id, 30_000);
+    expect(Date.now() - closedAt).toBeLessThan(10_000);
+    expect(done).toMatchObject({ status: 'completed', counters: { processed: 1, skipped: 0 } });
+    expect(robotsSite.hits.get('/robots.txt')).toBe(2);
+    await next.close();
+    await robotsSite.close();
+  });
 });

@@ -1,19 +1,41 @@
 // A crawl worker process's moving parts, built from config: the BullMQ
 // worker that runs page jobs, the page queue it feeds, the progress store
-// and publisher, the budget of body bytes in flight, the stalled-work sweep,
-// and a bounded graceful close. It logs through the pino logger it is given
-// (a `crawlId` child for what concerns one crawl; errors as `err`, stack kept).
+// and publisher, the budget of body bytes in flight, the extraction threads,
+// the stalled-work sweep, and a bounded close that hands unfinished pages
+// back. It logs through the pino logger it is given (a `crawlId` child for
+// what concerns one crawl; errors as `err`, stack kept).
+//
+// Faults (numbers in packages/shared/src/limits.ts, docs/settings.md):
+// - killed (kill -9, a lost machine): its jobs' locks (PAGE_LOCK_MS) are no
+//   longer renewed; BullMQ's stall check (every STALLED_CHECK_MS, one across
+//   all workers) puts them back within PAGE_LOCK_MS + STALLED_CHECK_MS = 7 s,
+//   and a waiting worker takes them at once;
+// - stopped (SIGTERM): no new job is taken; in-flight pages get
+//   WORKER_CLOSE_TIMEOUT_MS to finish and settle; the rest are aborted and
+//   moved back to the queue with their lock released (`moveToWait`: no
+//   attempt used, no stall), so another worker takes them at once.
 import { setMaxListeners } from 'node:events';
 import { createPageQueue, PAGE_QUEUE, type PageJobData, type PageQueue, pageJobData, QueuePageJobs } from '@crawlstream/jobs';
 import { CrawlStore, ProgressPublisher } from '@crawlstream/progress';
-import { backoffDelay, DEFAULT_KEY_PREFIX, queuePrefix } from '@crawlstream/shared';
-import { type Job, Worker } from 'bullmq';
+import {
+  backoffDelay,
+  DEFAULT_KEY_PREFIX,
+  PAGE_LOCK_MS,
+  queuePrefix,
+  STALLED_CHECK_MS,
+  SWEEP_INTERVAL_MS,
+  SWEEP_STALE_MS,
+  WORKER_CLOSE_TIMEOUT_MS,
+  WORKER_HAND_BACK_MS,
+} from '@crawlstream/shared';
+import { DelayedError, type Job, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import { ByteBudget } from './byte-budget.js';
 import { CrawlContexts } from './crawl-context.js';
 import { type PageJobDeps, processPageJob, RetryablePageError, settlePage } from './page-job.js';
 import { createSsrfGuard, type Resolver, USER_AGENT } from '@crawlstream/pipeline';
+import { PageExtractor } from './page-extractor.js';
 import { RobotsCache } from './robots-cache.js';
 
 export interface CrawlWorkerOptions {
@@ -29,17 +51,19 @@ export interface CrawlWorkerOptions {
   /** Replaces the system resolver of the SSRF guard (tests give host names loopback addresses). */
   ssrfResolve?: Resolver;
   ttlSeconds?: number;
-  /** How often this process sweeps for in-flight URLs whose job vanished. */
+  /** The sweep's turn: one pass per this interval across all workers (SWEEP_INTERVAL_MS). */
   sweepEveryMs?: number;
-  /** In-flight entries younger than this are not swept. */
+  /** In-flight entries younger than this are not swept (SWEEP_STALE_MS). */
   sweepStaleMs?: number;
-  /** BullMQ lock and stall check; shorter values hand a killed worker's pages on sooner. */
+  /** BullMQ lock and stall check (PAGE_LOCK_MS, STALLED_CHECK_MS); tests only. */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
   /** First retry's backoff ceiling (doubles per attempt, full jitter). */
   retryBaseMs?: number;
-  /** Longest wait for in-flight pages on close before they are handed back. */
+  /** Longest wait for in-flight pages on close before they are handed back (WORKER_CLOSE_TIMEOUT_MS). */
   closeTimeoutMs?: number;
+  /** Extraction threads (default: the machine's available parallelism less one, at least one). */
+  extractThreads?: number;
   /** Where the worker logs (main.ts builds it from LOG_LEVEL); silent when absent. */
   logger?: Logger;
 }
@@ -58,6 +82,23 @@ export interface CrawlWorker {
 const MAX_GENERATIONS = 3;
 /** A job whose worker vanished is handed to another this many times; one more stall fails it (`stalled`). */
 const MAX_STALLED_COUNT = 1;
+/** Whether `promise` settled within `ms`. */
+function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    promise.then(
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+    );
+  });
+}
+
 /** WORKER_MAX_BYTES_IN_FLIGHT's default. */
 export const DEFAULT_MAX_BYTES_IN_FLIGHT = 256 * 1024 * 1024;
 
@@ -80,6 +121,7 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
   const dispatcher = guard.createAgent({ connections: 64, keepAliveTimeout: 4_000 });
   const fetchDefaults = { userAgent: USER_AGENT, dispatcher, signal: shutdown.signal };
   const budget = new ByteBudget(options.maxBytesInFlight ?? DEFAULT_MAX_BYTES_IN_FLIGHT);
+  const extractor = new PageExtractor(options.extractThreads);
   const deps: PageJobDeps = {
     store,
     publisher,
@@ -88,14 +130,31 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
     dispatcher,
     shutdown: shutdown.signal,
     budget,
+    extract: (html, url, signal) => extractor.extract(html, url, signal),
   };
 
-  const worker = new Worker<PageJobData>(PAGE_QUEUE, (job, token) => processPageJob(deps, job, token), {
+  /**
+   * A page cut short by the close's bound goes back to the queue at once:
+   * `moveToWait` releases its lock without using an attempt or counting a
+   * stall, and WaitingError tells BullMQ the job has moved.
+   */
+  const runPage = async (job: Job<PageJobData>, token?: string): Promise<void> => {
+    try {
+      await processPageJob(deps, job, token);
+    } catch (err) {
+      if (!shutdown.signal.aborted || err instanceof DelayedError || token === undefined) throw err;
+      await job.moveToWait(token);
+      logger.info({ crawlId: job.data.crawlId, url: job.data.url, jobId: job.id }, 'page handed back (worker stopping)');
+      throw new WaitingError();
+    }
+  };
+
+  const worker = new Worker<PageJobData>(PAGE_QUEUE, runPage, {
     connection: workerConnection,
     prefix: queuePrefix(prefix),
     concurrency: options.concurrency,
-    lockDuration: options.lockDurationMs ?? 30_000,
-    stalledInterval: options.stalledIntervalMs ?? 30_000,
+    lockDuration: options.lockDurationMs ?? PAGE_LOCK_MS,
+    stalledInterval: options.stalledIntervalMs ?? STALLED_CHECK_MS,
     maxStalledCount: MAX_STALLED_COUNT,
     settings: {
       backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) =>
@@ -135,10 +194,12 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
   });
 
   let sweeping: Promise<unknown> | undefined;
+  const sweepEveryMs = options.sweepEveryMs ?? SWEEP_INTERVAL_MS;
   const sweepTimer = setInterval(() => {
     if (sweeping) return;
     sweeping = store
-      .sweep({ staleMs: options.sweepStaleMs ?? 60_000, maxGenerations: MAX_GENERATIONS })
+      // The turn ends a little before this process's next tick, so one process can keep it.
+      .sweep({ staleMs: options.sweepStaleMs ?? SWEEP_STALE_MS, maxGenerations: MAX_GENERATIONS, turnMs: Math.floor(sweepEveryMs * 0.9) })
       .then((report) => {
         if (report.redispatched || report.failed || report.completed) logger.info({ ...report }, 'sweep');
       })
@@ -146,7 +207,7 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
       .finally(() => {
         sweeping = undefined;
       });
-  }, options.sweepEveryMs ?? 15_000);
+  }, sweepEveryMs);
   sweepTimer.unref();
 
   await worker.waitUntilReady();
@@ -155,20 +216,21 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
   const close = () => {
     closing ??= (async () => {
       clearInterval(sweepTimer);
-      const bound = options.closeTimeoutMs ?? 20_000;
+      // BullMQ stops taking jobs at once and waits for the running ones.
       const graceful = worker.close();
-      const timedOut = await Promise.race([
-        graceful.then(() => false),
-        new Promise<boolean>((resolve) => setTimeout(() => resolve(true), bound).unref()),
-      ]);
-      if (timedOut) {
-        // Hand the rest back: aborting fetches makes their jobs throw; the
-        // jobs are retried by whichever worker is up.
+      if (!(await within(graceful, options.closeTimeoutMs ?? WORKER_CLOSE_TIMEOUT_MS))) {
+        // Fetches and extractions stop; runPage hands each job back.
         shutdown.abort();
-        await worker.close(true);
+        if (!(await within(graceful, WORKER_HAND_BACK_MS))) {
+          // Stuck where no abort reaches (a Redis call that never answers): its lock
+          // expires and the stall check hands the page on (PAGE_LOCK_MS + STALLED_CHECK_MS).
+          logger.warn('in-flight pages did not hand back in time: their locks will expire');
+        }
       }
       await sweeping;
       publisher.close();
+      await store.close();
+      await extractor.close();
       await queue.close();
       await dispatcher.close();
       for (const connection of [storeConnection, queueConnection, workerConnection]) connection.disconnect();

@@ -14,7 +14,7 @@ import type { ByteBudget } from './byte-budget.js';
 import type { CrawlContext, CrawlContexts } from './crawl-context.js';
 import {
   cutChars,
-  extractPage,
+  type ExtractedPage,
   type FetchFailed,
   type FetchOptions,
   fetchPage,
@@ -37,6 +37,8 @@ export interface PageJobDeps {
   shutdown: AbortSignal;
   /** Bytes of bodies this process may hold at once (WORKER_MAX_BYTES_IN_FLIGHT). */
   budget: ByteBudget;
+  /** A page's title, links and markdown, computed off the event loop (page-extractor.ts). */
+  extract(html: string, url: string, signal?: AbortSignal): Promise<ExtractedPage>;
 }
 
 /** A failure worth another attempt; BullMQ's backoff strategy reads `retryAfterMs`. */
@@ -119,8 +121,9 @@ export async function processPageJob(deps: PageJobDeps, job: Job<PageJobData>, t
     gapMs = Math.max(gapMs, rules.crawlDelayMs(ROBOTS_TOKEN) ?? 0);
   }
 
-  if (gapMs > 0 && job.data.slotAt === undefined) {
-    const slot = await deps.store.reserveHostSlot(crawlId, new URL(url).host, gapMs);
+  if (gapMs > 0) {
+    // A job woken for the slot it holds sends only once the gap since the host's last request has passed.
+    const slot = await deps.store.reserveHostSlot(crawlId, new URL(url).host, gapMs, job.data.slotAt);
     if (!slot) {
       forgetCrawl(deps, crawlId); // ended meanwhile: fetch nothing more
       return;
@@ -128,8 +131,8 @@ export async function processPageJob(deps: PageJobDeps, job: Job<PageJobData>, t
     const { waitMs, slotAt } = slot;
     if (waitMs > 0) {
       // Wait for the slot as a delayed job, not in a worker slot.
-      await job.updateData({ ...job.data, slotAt });
-      await job.moveToDelayed(slotAt, token);
+      if (job.data.slotAt !== slotAt) await job.updateData({ ...job.data, slotAt });
+      await job.moveToDelayed(Date.now() + waitMs, token);
       throw new DelayedError();
     }
   }
@@ -154,6 +157,7 @@ async function fetchAndSettle(
   const { options, scope } = context;
   if (depth === 0 && options.useSitemap && url === context.startUrl) {
     const seeds = await sitemapUrls(url, rules, options.maxPages, scope.inScope, fetchOptions);
+    if (deps.shutdown.aborted) throw new Error('worker shutting down: page handed back');
     if (seeds.length > 0) {
       await deps.store.claim(crawlId, `sitemap:${url}`, 1, seeds);
     }
@@ -182,7 +186,7 @@ async function fetchAndSettle(
     await settlePage(deps, crawlId, { kind: 'skipped', url, reason: fetched.reason, message: fetched.message });
     return;
   }
-  const page = extractPage(fetched.html, fetched.finalUrl);
+  const page = await deps.extract(fetched.html, fetched.finalUrl, deps.shutdown);
   // A redirect target is claimed by the settle itself (redirect_known when the crawl already has it).
   const links = keepLinks(page.links, scope.inScope, MAX_LINKS_PER_PAGE);
   await settlePage(deps, crawlId, {

@@ -55,6 +55,11 @@ export class RobotsCache {
       if (lock === 'finished') return {}; // the crawl ended: its settle will be refused anyway
       if (lock === 'locked') {
         const fetched = await fetchText(robotsUrl, { ...this.fetchOptions, timeoutMs, maxBytes: 512 * 1024 });
+        // Cut short by a worker stopping, not an answer of the site: store nothing, and let the next worker fetch it.
+        if (this.fetchOptions.signal?.aborted) {
+          await this.store.unlockRobots(crawlId, host);
+          throw new Error('worker shutting down: robots.txt not fetched');
+        }
         const value: StoredRobots =
           fetched.kind === 'text'
             ? { status: fetched.status, body: fetched.text }

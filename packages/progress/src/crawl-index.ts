@@ -38,6 +38,15 @@ export class CrawlIndex {
     for (const [error] of replies ?? []) if (error) throw error;
   }
 
+  /**
+   * The stalled-work sweep's turn for the next `ms` (one `SET NX PX`): one
+   * process across the deployment gets it, so the sweep's Redis cost per
+   * interval does not grow with the number of workers.
+   */
+  async takeSweepTurn(ms: number): Promise<boolean> {
+    return (await this.redis.set(globalKeys(this.prefix).sweepTurn, String(Date.now()), 'PX', ms, 'NX')) === 'OK';
+  }
+
   /** Crawls that may still be running (for the sweep). */
   async active(): Promise<ActiveCrawl[]> {
     const flat = await this.redis.zrange(globalKeys(this.prefix).active, 0, -1, 'WITHSCORES');

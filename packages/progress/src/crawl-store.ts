@@ -59,6 +59,8 @@ export class CrawlStore {
   private readonly hosts: HostState;
   private readonly jobs: PageJobs;
   private readonly barrier: AofBarrier;
+  /** Per crawl, the requeue of lost jobs under way in this process (duplicate settles share it). */
+  private readonly requeues = new Map<string, Promise<number>>();
 
   constructor(options: CrawlStoreOptions) {
     const { redis } = options;
@@ -99,9 +101,26 @@ export class CrawlStore {
     return this.barrier.close();
   }
 
-  /** Settles one URL exactly once (group commit; see settle-batcher.ts). */
-  settle(id: string, outcome: PageOutcome): Promise<SettleResult> {
-    return this.settler.settle(id, outcome);
+  /**
+   * Settles one URL exactly once (group commit; see settle-batcher.ts). A
+   * `duplicate` answer may mean the first settle's reply was lost before its
+   * dispatches were enqueued: the crawl's in-flight URLs whose job is gone
+   * are enqueued again before this resolves (CrawlTransitions.requeueVanished).
+   */
+  async settle(id: string, outcome: PageOutcome): Promise<SettleResult> {
+    const result = await this.settler.settle(id, outcome);
+    if (result.result === 'duplicate') await this.requeueVanished(id);
+    return result;
+  }
+
+  /** Enqueues again the in-flight URLs of a crawl whose job is gone; one pass per crawl at a time in this process. */
+  requeueVanished(id: string): Promise<number> {
+    let pass = this.requeues.get(id);
+    if (!pass) {
+      pass = this.transitions.requeueVanished(id).finally(() => this.requeues.delete(id));
+      this.requeues.set(id, pass);
+    }
+    return pass;
   }
 
   /** Claims URLs found outside a settle (sitemaps), idempotent per parent. */
@@ -206,8 +225,9 @@ export class CrawlStore {
 
   // Host state.
 
-  reserveHostSlot(id: string, host: string, gapMs: number): Promise<{ waitMs: number; slotAt: number } | null> {
-    return this.hosts.reserveHostSlot(id, host, gapMs);
+  /** A host's next politeness slot, or (with `heldSlotAt`) the go-ahead to send in the slot held (host-state.ts). */
+  reserveHostSlot(id: string, host: string, gapMs: number, heldSlotAt?: number): Promise<{ waitMs: number; slotAt: number } | null> {
+    return this.hosts.reserveHostSlot(id, host, gapMs, heldSlotAt);
   }
 
   robots(id: string, host: string): Promise<string | null> {
@@ -220,6 +240,11 @@ export class CrawlStore {
 
   lockRobots(id: string, host: string, ms: number): Promise<'locked' | 'busy' | 'stored' | 'finished'> {
     return this.hosts.lockRobots(id, host, ms);
+  }
+
+  /** Gives up the robots.txt fetch lock (a worker stopping mid-fetch; host-state.ts). */
+  unlockRobots(id: string, host: string): Promise<void> {
+    return this.hosts.unlockRobots(id, host);
   }
 }
 

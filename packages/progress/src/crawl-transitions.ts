@@ -138,6 +138,28 @@ export class CrawlTransitions {
     return true;
   }
 
+  /**
+   * Enqueues again, under their stored job ids, the crawl's in-flight URLs
+   * whose job is gone: what a settle whose reply was lost had dispatched but
+   * never enqueued (the page's retry then settles `duplicate`). An entry is
+   * enqueued only if it is still in flight, same generation and job, after its
+   * job was found gone: a job settles its URL before it completes, so a page
+   * settled meanwhile is not fetched again. Returns how many were enqueued.
+   */
+  async requeueVanished(id: string): Promise<number> {
+    const entries = (await this.results.inflight(id)).filter((entry) => entry.jobId !== '');
+    const alive = await Promise.all(entries.map((entry) => this.jobs.alive(entry.jobId)));
+    const gone = entries.filter((_, i) => !alive[i]);
+    if (gone.length === 0) return 0;
+    const now = new Map((await this.results.inflight(id)).map((entry) => [entry.url, entry]));
+    const lost = gone.filter((entry) => {
+      const current = now.get(entry.url);
+      return current?.generation === entry.generation && current.jobId === entry.jobId;
+    });
+    await this.jobs.add(id, lost.map(({ url, depth, jobId }) => ({ url, depth, jobId })));
+    return lost.length;
+  }
+
   async cancel(id: string): Promise<TransitionResult> {
     const reply = await this.scripts.cancel(id);
     if (reply.result !== 'cancelled') return reply;

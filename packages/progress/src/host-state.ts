@@ -14,11 +14,19 @@ export class HostState {
 
   /**
    * Reserves this host's next request slot for the crawl (politeness across
-   * workers): the wait in ms (0 = now) and the slot's time; null when the
-   * crawl is not running (nothing is written then).
+   * workers): the wait in ms (0 = now, the send recorded) and the slot's time;
+   * null when the crawl is not running (nothing is written then). With
+   * `heldSlotAt` (a job woken for the slot it holds) it reserves nothing: the
+   * wait is what is left of the gap since the host's last request (0 = go now,
+   * the send recorded), so a job that woke late does not shorten the next gap.
    */
-  async reserveHostSlot(id: string, host: string, gapMs: number): Promise<{ waitMs: number; slotAt: number } | null> {
-    const reply = await this.scripts.hostSlot(id, host, gapMs);
+  async reserveHostSlot(
+    id: string,
+    host: string,
+    gapMs: number,
+    heldSlotAt?: number,
+  ): Promise<{ waitMs: number; slotAt: number } | null> {
+    const reply = await this.scripts.hostSlot(id, host, gapMs, heldSlotAt);
     return reply.result === 'slot' ? { waitMs: reply.waitMs, slotAt: reply.slotAt } : null;
   }
 
@@ -41,5 +49,16 @@ export class HostState {
   async lockRobots(id: string, host: string, ms: number): Promise<'locked' | 'busy' | 'stored' | 'finished'> {
     const reply = await this.scripts.lockRobots(id, host, ms);
     return reply.result === 'locked' || reply.result === 'busy' || reply.result === 'stored' ? reply.result : 'finished';
+  }
+
+  /**
+   * Gives up the right to fetch a host's robots.txt (a worker stopping
+   * mid-fetch), so the next worker fetches it at once instead of waiting for
+   * the lock to expire. Deleting a field creates no key (nothing outlives the
+   * crawl's TTL); at worst, past its own expiry, it frees another worker's
+   * lock and robots.txt is fetched twice.
+   */
+  async unlockRobots(id: string, host: string): Promise<void> {
+    await this.redis.hdel(crawlKeys(id, this.prefix).robots, `lock ${host}`);
   }
 }

@@ -345,8 +345,13 @@ export class Scripts {
     return rows;
   }
 
-  async hostSlot(id: string, host: string, gapMs: number): Promise<Refused | { result: 'slot'; waitMs: number; slotAt: number }> {
-    const reply = await this.run('hostSlot', id, [host, gapMs]);
+  async hostSlot(
+    id: string,
+    host: string,
+    gapMs: number,
+    heldSlotAt?: number,
+  ): Promise<Refused | { result: 'slot'; waitMs: number; slotAt: number }> {
+    const reply = await this.run('hostSlot', id, [host, gapMs, heldSlotAt ?? '']);
     return refused(reply) ?? { result: 'slot', waitMs: Number(reply[1]), slotAt: Number(reply[2]) };
   }
 

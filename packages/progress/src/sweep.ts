@@ -20,9 +20,16 @@ export interface SweepOptions {
   staleMs: number;
   /** Dispatches of one URL before it is settled as failed. */
   maxGenerations: number;
+  /**
+   * When set, the pass runs only if this process takes the sweep's turn for
+   * this long (one pass per turn across all processes; SWEEP_INTERVAL_MS).
+   */
+  turnMs?: number;
 }
 
 export interface SweepReport {
+  /** False when another process had the turn (nothing was looked at). */
+  ran: boolean;
   crawls: number;
   redispatched: number;
   failed: number;
@@ -42,7 +49,9 @@ export interface SweepParts {
 
 export async function sweep(parts: SweepParts, options: SweepOptions): Promise<SweepReport> {
   const { index, results, transitions, settler, jobs } = parts;
-  const report: SweepReport = { crawls: 0, redispatched: 0, failed: 0, completed: 0, removed: 0 };
+  const report: SweepReport = { ran: false, crawls: 0, redispatched: 0, failed: 0, completed: 0, removed: 0 };
+  if (options.turnMs !== undefined && !(await index.takeSweepTurn(options.turnMs))) return report;
+  report.ran = true;
   const now = Date.now();
   for (const { id, since } of await index.active()) {
     const status = await results.status(id);

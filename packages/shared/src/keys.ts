@@ -72,6 +72,8 @@ export function globalKeys(prefix: string = DEFAULT_KEY_PREFIX) {
     crawlsByStatus: (status: string) => `${prefix}:bystatus:{${prefix}}:${status}`,
     /** Written (with a 60 s TTL) by each WAITAOF barrier on its own connection, so the barrier has a write to wait for. */
     aofBarrier: `${prefix}:aof-barrier`,
+    /** String with a TTL: held by the process whose stalled-work sweep has this interval's turn (sweep.ts). */
+    sweepTurn: `${prefix}:sweep-turn`,
     /** Hash per minute (epoch minute): epoch second -> pages processed in it, cluster-wide. */
     processedPerSecond: (minute: number) => `${prefix}:processed:${minute}`,
     /**

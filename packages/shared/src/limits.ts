@@ -77,3 +77,55 @@ export const MAX_GLOB_EXPANDED_LENGTH = 1024;
 
 /** No single Redis command (Lua script included) should run longer than this; settles are chunked to stay under it. */
 export const MAX_REDIS_COMMAND_MS = 50;
+
+// Worker faults: how fast a dead or stopping worker's pages go to another
+// (docs/settings.md "Worker faults"; the arithmetic is written once, here).
+
+/**
+ * BullMQ lock on a running page job. BullMQ renews it every PAGE_LOCK_MS / 4
+ * to / 2 (lockRenewTime = lock / 2, checked every lockRenewTime / 2), so a
+ * live worker's lock never has less than half of it left, and only an event
+ * loop held longer than PAGE_LOCK_MS / 2 (2.5 s) can let it expire (a false
+ * stall: the page runs once more elsewhere, its settle is `duplicate`). The
+ * longest synchronous stretch of one page, on a MAX_PAGE_BYTES page of the
+ * worst shapes, is measured by `npm run bench -- page-block`.
+ */
+export const PAGE_LOCK_MS = 5_000;
+
+/**
+ * How often the active jobs whose lock is gone are put back in the queue
+ * (BullMQ's stalled check, run once per interval across all workers: it is
+ * gated by a key with this TTL). A job is moved by the first check after its
+ * lock expired that finds it marked by an earlier check; lock renewals unmark
+ * it. So a worker killed at t hands its pages on by t + PAGE_LOCK_MS +
+ * STALLED_CHECK_MS (7 s) at the latest, and a waiting worker takes them at
+ * once: a crawl loses at most about 7 s plus one page's fetch.
+ */
+export const STALLED_CHECK_MS = 2_000;
+
+/**
+ * On SIGTERM a worker stops taking jobs at once and gives its in-flight
+ * pages this long to finish and settle; pages still running then are
+ * aborted and handed back to the queue (no attempt used, no stall), and the
+ * process exits.
+ */
+export const WORKER_CLOSE_TIMEOUT_MS = 10_000;
+
+/**
+ * After WORKER_CLOSE_TIMEOUT_MS, the longest wait for the aborted pages to
+ * move back to the queue; past it (a call no abort reaches) the process
+ * exits anyway and those pages' locks expire (PAGE_LOCK_MS +
+ * STALLED_CHECK_MS). So a stopping worker exits within 12 s.
+ */
+export const WORKER_HAND_BACK_MS = 2_000;
+
+/**
+ * The stalled-work sweep (in-flight URLs whose job vanished: an enqueue lost
+ * to a crash) runs once per SWEEP_INTERVAL_MS across all workers (a
+ * `SET NX PX` turn), and looks only at in-flight URLs dispatched at least
+ * SWEEP_STALE_MS ago (a dispatch's enqueue follows its script by one round
+ * trip). A lost job is re-dispatched within SWEEP_STALE_MS +
+ * SWEEP_INTERVAL_MS (15 s), at a Redis cost that does not grow with workers.
+ */
+export const SWEEP_INTERVAL_MS = 5_000;
+export const SWEEP_STALE_MS = 10_000;

@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** The real createCrawlWorker in a process of its own; argv: redisUrl prefix concurrency [lockDurationMs]. */
+/** The real createCrawlWorker in a process of its own, production timings; argv: redisUrl prefix concurrency. */
 export const launcher = fileURLToPath(new URL('./worker-process.mjs', import.meta.url));
 /** The worker's entry point (`npm run start:worker`). */
 export const mainJs = fileURLToPath(new URL('../../dist/main.js', import.meta.url));

@@ -3,8 +3,9 @@
 // links (so cycles), robots.txt, a sitemap with pages no link reaches,
 // hostile routes under /docs/h/ and the hostile corpus under /docs/x/.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { socketOwner } from './socket-owner.js';
 
 export interface Site {
   origin: string;
@@ -14,12 +15,26 @@ export interface Site {
   pageUrls: string[];
   /** Requests per path (for retry and robots assertions). */
   hits: Map<string, number>;
-  /** Arrival time (epoch ms) of every request, in order, with its path. */
-  log: { path: string; at: number }[];
+  /** Every request, in order of arrival. */
+  log: SiteRequest[];
   close(): Promise<void>;
 }
 
+/** One request the site received. */
+export interface SiteRequest {
+  path: string;
+  /** Arrival (epoch ms). */
+  at: number;
+  /** The process among `SiteOptions.pids` that sent it, when known. */
+  pid?: number;
+  /** When the exchange ended (epoch ms), and whether the whole response was written (false: the client went away). */
+  endedAt?: number;
+  answered?: boolean;
+}
+
 export interface SiteOptions {
+  /** Candidate client processes: each request is tagged with the one that sent it (socket-owner.ts). */
+  pids?: () => readonly number[];
   pages: number;
   /** Pages only the sitemap lists. */
   orphans?: number;
@@ -123,7 +138,8 @@ function page(title: string, links: string[], body = ''): string {
 
 export async function startSite(options: SiteOptions): Promise<Site> {
   const hits = new Map<string, number>();
-  const log: { path: string; at: number }[] = [];
+  const log: SiteRequest[] = [];
+  const owners = new WeakMap<Socket, number | undefined>();
   const n = options.pages;
   const orphans = options.orphans ?? 0;
   const pagePath = (i: number) => (i === 0 ? '/docs/' : `/docs/p${i}.html`);
@@ -173,7 +189,20 @@ export async function startSite(options: SiteOptions): Promise<Site> {
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    log.push({ path, at: Date.now() });
+    const entry: SiteRequest = { path, at: Date.now() };
+    if (options.pids) {
+      const socket = req.socket;
+      if (!owners.has(socket) || owners.get(socket) === undefined) {
+        owners.set(socket, socketOwner(socket.remotePort!, socket.localPort!, options.pids()));
+      }
+      const pid = owners.get(socket);
+      if (pid !== undefined) entry.pid = pid;
+    }
+    log.push(entry);
+    res.on('close', () => {
+      entry.endedAt = Date.now();
+      entry.answered = res.writableFinished;
+    });
     const count = (hits.get(path) ?? 0) + 1;
     hits.set(path, count);
     if (options.route?.(path, res, origin)) return;

@@ -1,0 +1,65 @@
+// Page extraction (parse, title, links, markdown) kept from holding a
+// worker's event loop, which must renew its BullMQ job locks every
+// PAGE_LOCK_MS / 2: a MAX_PAGE_BYTES page of the worst shapes took up to
+// 19.6 s of synchronous extraction on this 2-core machine
+// (`npm run bench -- page-block`). Big pages go to a pool of worker threads
+// (piscina); on the main thread they cost only the copy of the result (at
+// most about 160 ms). Small pages, nearly all of a crawl, are extracted
+// inline: the hop to a thread cost about 10% of the pages per second on
+// 12 KB pages (bench/crawl), and 128 KiB of the worst shape takes about
+// 220 ms inline (256 KiB: 444 ms), an order of magnitude under the lock's half.
+import { availableParallelism } from 'node:os';
+import { type ExtractedPage, extractPage } from '@crawlstream/pipeline';
+import { Piscina } from 'piscina';
+
+/** What a thread is given (extract-thread.cts). */
+interface ExtractTask {
+  html: string;
+  url: string;
+}
+
+/**
+ * The compiled thread module: from src/ (vitest) and from dist/ alike, this
+ * resolves to dist/extract-thread.cjs (tests run after the build).
+ */
+const THREAD = new URL('../dist/extract-thread.cjs', import.meta.url).href;
+
+/** Pages of more characters than this are extracted in a thread. */
+export const INLINE_EXTRACT_MAX_CHARS = 128 * 1024;
+
+/**
+ * The young generation of a thread: as the worker's main thread has it
+ * (`--max-semi-space-size=64`, three semi-spaces); with V8's default a thread
+ * extracted at less than half the speed (bench/crawl).
+ */
+const THREAD_YOUNG_GENERATION_MB = 192;
+
+export class PageExtractor {
+  private readonly pool: Piscina<ExtractTask, ExtractedPage>;
+
+  /** Default threads: one core left to the main thread (fetches, settles, lock renewals). */
+  constructor(threads = Math.max(1, availableParallelism() - 1)) {
+    this.pool = new Piscina({
+      filename: THREAD,
+      minThreads: 1,
+      maxThreads: Math.max(1, threads),
+      idleTimeout: 30_000,
+      resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
+    });
+  }
+
+  /** The page's title, links and markdown; a thread's work stops (and this rejects) when `signal` aborts. */
+  async extract(html: string, url: string, signal?: AbortSignal): Promise<ExtractedPage> {
+    if (html.length <= INLINE_EXTRACT_MAX_CHARS) return extractPage(html, url);
+    return this.pool.run({ html, url }, signal ? { signal } : {});
+  }
+
+  /** Pages extracted in a thread so far. */
+  get threaded(): number {
+    return this.pool.completed;
+  }
+
+  close(): Promise<void> {
+    return this.pool.destroy();
+  }
+}

@@ -4,6 +4,7 @@
 // name (and, in the end, this switch) once its feature is merged.
 export const PENDING_BY_DEFAULT: Record<string, string> = {
   'worker-kill': 'shorter BullMQ locks / worker heartbeat (apps/worker): a dead worker costs ~50 s today',
+  'api-kill-posts': 'durable POST / Idempotency-Key retry (apps/api crawls.ts, packages/progress): a create cut half-way waits ~67 s for the sweep today',
 };
 
 export function pendingScenarios(env: Record<string, string | undefined> = process.env): Set<string> {

@@ -103,7 +103,8 @@ async function runCrawl(stack: Stack, bases: string[], k: number, options: RunOp
   const timeoutMs = options.timeoutMs ?? 150_000;
   const [crawl] = await Promise.all([waitForTerminal(bases, created.id, timeoutMs), fault]);
   const summaries = await Promise.all(readers.map((reader) => reader.done));
-  const verdict = await verifyCrawl(bases.at(-1)!, crawl, stack.site.pageUrls(k).slice(0, pages), `crawl ${k}`);
+  const all = stack.site.pageUrls(k);
+  const verdict = await verifyCrawl(bases.at(-1)!, crawl, pages < all.length ? pages : all, `crawl ${k}`);
   const finishedAt = crawl?.finishedAt ? Date.parse(crawl.finishedAt) : Date.now();
   return { crawl, verdict, readers: summaries, seconds: crawl ? crawlSeconds(crawl) : timeoutMs / 1000, finishedAt };
 }
@@ -284,7 +285,8 @@ export const redisShutdown = redisRestart('redis-restart', 'shutdown');
 export const apiKillPosts: Scenario = {
   name: 'api-kill-posts',
   targetS: 10,
-  boundS: 90,
+  // Before issue #12 a create cut half-way waited for the sweep's 60 s staleness (about 67 s measured).
+  boundS: 30,
   run: (startRedis) =>
     onStack(
       startRedis,
@@ -408,6 +410,7 @@ export const partitionWorker: Scenario = {
         const { api, workers } = await apiAndWorkers(stack, 1);
         const baseline = await runCrawl(stack, [api.base], 0, { readers: 3 });
         let fault = '';
+        let resumedAt = 0;
         const hit = await runCrawl(stack, [api.base], 1, {
           readers: 3,
           fault: {
@@ -416,6 +419,7 @@ export const partitionWorker: Scenario = {
               proxy.pause();
               await sleep(PARTITION_MS);
               proxy.resume();
+              resumedAt = Date.now();
               fault = `worker<->Redis partition (1 of 2 workers) for ${PARTITION_MS / 1000} s from ${n}/${CRAWL_PAGES} pages`;
             },
           },
@@ -427,9 +431,17 @@ export const partitionWorker: Scenario = {
         await workers[0]!.exited;
         const after = await runCrawl(stack, [api.base], 2, { options: { ...CRAWL_OPTIONS, maxPages: 40 }, pages: 40, timeoutMs: 60_000 });
         problems.push(...after.verdict.problems.map((p) => `after the partition, the worker alone: ${p}`));
-        // The crawl cannot end before the partition does, unless the other worker takes over the partitioned one's pages.
-        const heldS = Math.min(PARTITION_MS / 1000, Math.max(0, hit.seconds - baseline.seconds));
-        return rowOf({ scenario: partitionWorker, fault, baseline, hit, heldS, problems, notes: `a 40-page crawl on the partitioned worker alone afterwards: ${after.crawl?.status ?? 'not terminal'}` });
+        // Heal: what the crawl took beyond the crawl without the fault and the 20 s partition itself.
+        const endedAfter = (hit.finishedAt - resumedAt) / 1000;
+        return rowOf({
+          scenario: partitionWorker,
+          fault,
+          baseline,
+          hit,
+          heldS: PARTITION_MS / 1000,
+          problems,
+          notes: `the crawl ended ${endedAfter.toFixed(1)} s after the partition ended (negative: during it); a 40-page crawl on the partitioned worker alone afterwards: ${after.crawl?.status ?? 'not terminal'}`,
+        });
       } finally {
         await proxy.close();
       }
@@ -465,11 +477,12 @@ export const partitionApi: Scenario = {
             },
           },
         });
-        const statuses = await ready.stop();
         const problems: string[] = [];
-        // The API reconnected by itself: it starts and serves a new crawl.
+        // The API reconnected by itself: it starts and serves a new crawl, and says it is ready.
         const after = await runCrawl(stack, [api.base], 2, { readers: 1, options: { ...CRAWL_OPTIONS, maxPages: 40 }, pages: 40, timeoutMs: 60_000 });
         problems.push(...after.verdict.problems.map((p) => `after the partition: ${p}`), ...readersVerdict(after.readers).problems);
+        const statuses = await ready.stop();
+        if (statuses.at(-1) !== 200) problems.push(`/readyz ended at ${statuses.at(-1)}, not 200`);
         // Healing: from the end of the partition (or the crawl's end, if later) to the last reader's terminal event.
         const healS = Math.max(0, (readersEnd(hit) - Math.max(resumedAt, hit.finishedAt)) / 1000);
         const lagBaseline = Math.max(0, (readersEnd(baseline) - baseline.finishedAt) / 1000);

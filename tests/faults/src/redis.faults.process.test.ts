@@ -2,7 +2,7 @@
 // every second) under the API and 2 workers, killed or shut down at 30 % of
 // a crawl and restarted on the same AOF after 2 s.
 import { describe } from 'vitest';
-import { redisKill, redisShutdown } from './scenarios.js';
+import { redisKill, redisLoseWrites, redisShutdown } from './scenarios.js';
 import { scenarioTest } from './test-support/scenario-test.js';
 
 describe('Redis faults', () => {
@@ -10,4 +10,7 @@ describe('Redis faults', () => {
   // an event twice instead of getting reset + snapshot, or if /readyz does not say 503 then 200.
   scenarioTest(redisKill, 'kill -9 of Redis, restarted on its AOF: exact counts, readers whole, /readyz 503 then 200');
   scenarioTest(redisShutdown, 'SHUTDOWN of Redis, restarted: exact counts, readers whole, /readyz 503 then 200');
+  // Fails if a reader that saw events the restarted Redis no longer has gets silence, or the
+  // re-settled pages a second time, instead of reset + snapshot; or if counts are not exact.
+  scenarioTest(redisLoseWrites, 'Redis back on an AOF 1 s old (the everysec window lost): exact counts, readers reset, none sees a page twice');
 });

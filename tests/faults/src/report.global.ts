@@ -21,7 +21,8 @@ export default function setup(project: TestProject): () => void {
   const file = join(dir, `rows-${process.pid}-${Date.now()}.jsonl`);
   project.provide('faultsReport', file);
   return () => {
-    const rows = readRows(file);
+    const order = (name: string) => (SCENARIO_NAMES as readonly string[]).indexOf(name);
+    const rows = readRows(file).sort((a, b) => order(a.scenario) - order(b.scenario));
     const pending = pendingScenarios();
     const missing = SCENARIO_NAMES.filter((name) => !rows.some((row) => row.scenario === name));
     const lines = [`\nfault suite: ${rows.length} scenarios measured (rows in ${file})`, formatTable(rows)];

@@ -4,6 +4,7 @@ export const SCENARIO_NAMES = [
   'worker-sigterm',
   'redis-kill',
   'redis-restart',
+  'redis-lose-writes',
   'api-kill-posts',
   'partition-worker',
   'partition-api',

@@ -22,7 +22,7 @@ import {
 } from './crawl-api.js';
 import type { ApiProc, Proc } from './processes.js';
 import { type Row, terminalsText } from './report.js';
-import { CRAWL_OPTIONS, CRAWL_PAGES, openStack, type Stack, type StartRedis, shutdownRedis, watch } from './stack.js';
+import { CRAWL_OPTIONS, CRAWL_PAGES, loseLastWrites, openStack, type Stack, type StartRedis, shutdownRedis, watch } from './stack.js';
 import { type ReaderSummary, readersVerdict, StreamReader } from './stream-reader.js';
 
 /** The POST burst of api-kill-posts: requests, and pages per crawl. */
@@ -277,6 +277,37 @@ function redisRestart(name: string, how: 'kill' | 'shutdown'): Scenario {
   };
   return scenario;
 }
+
+/**
+ * c'. A power loss under `appendfsync everysec`: Redis comes back on its AOF as
+ * it was 1 s before the kill, so acknowledged settles and events are gone
+ * (BullMQ's jobs roll back with them: one Redis). Readers that saw the lost
+ * events must get `reset` + `snapshot`, never a page twice or silence.
+ */
+export const redisLoseWrites: Scenario = {
+  name: 'redis-lose-writes',
+  targetS: 10,
+  boundS: 30,
+  run: (startRedis) =>
+    onStack(startRedis, async (stack) => {
+      const { api } = await apiAndWorkers(stack);
+      const baseline = await runCrawl(stack, [api.base], 0, { readers: 5 });
+      let fault = '';
+      let heldS = 0;
+      const hit = await runCrawl(stack, [api.base], 1, {
+        readers: 5,
+        fault: {
+          at: 0.3,
+          act: async (n) => {
+            heldS = await loseLastWrites(stack.redis, 1000);
+            fault = `Redis back on its AOF as of 1 s before a kill -9 at ${n}/${CRAWL_PAGES}+ pages (the everysec window lost)`;
+          },
+        },
+      });
+      const resets = readersVerdict(hit.readers).resets;
+      return rowOf({ scenario: redisLoseWrites, fault, baseline, hit, heldS, notes: `readers got ${resets} resets` });
+    }),
+};
 
 export const redisKill = redisRestart('redis-kill', 'kill');
 export const redisShutdown = redisRestart('redis-restart', 'shutdown');
@@ -617,6 +648,7 @@ export const SCENARIOS: Scenario[] = [
   workerSigterm,
   redisKill,
   redisShutdown,
+  redisLoseWrites,
   apiKillPosts,
   partitionWorker,
   partitionApi,

@@ -3,7 +3,10 @@
 // all of it. The crawl every timed scenario runs twice (without, then with
 // the fault) is `CRAWL`: long enough on the site's latency for a fault to land
 // at 30 % of it, short enough for the suite to fit in minutes.
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type RedisServer, type RedisServerOptions, startRedisServer } from '@crawlstream/redis-runner';
 import type { CrawlOptionsInput } from '@crawlstream/shared';
@@ -49,6 +52,30 @@ export function shutdownRedis(port: number): Promise<void> {
     socket.on('error', () => resolve());
     socket.on('close', () => resolve());
   });
+}
+
+/**
+ * What a power loss does to Redis with `appendfsync everysec`: the AOF as it
+ * was `windowMs` ago (copied then), the writes since lost although they were
+ * acknowledged. Copies the AOF directory, waits, kills Redis with SIGKILL,
+ * puts the copy back and restarts on it. Returns the seconds Redis was down.
+ */
+export async function loseLastWrites(redis: RedisServer, windowMs: number): Promise<number> {
+  const aofDir = join(redis.dir, 'appendonlydir');
+  if (!existsSync(aofDir)) throw new Error(`no AOF directory in ${redis.dir}`);
+  const copy = mkdtempSync(join(tmpdir(), 'crawlstream-aof-'));
+  try {
+    cpSync(aofDir, copy, { recursive: true });
+    await sleep(windowMs);
+    const down = Date.now();
+    await redis.kill();
+    rmSync(aofDir, { recursive: true, force: true });
+    cpSync(copy, aofDir, { recursive: true });
+    await redis.restart();
+    return (Date.now() - down) / 1000;
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
 }
 
 /** Polls `probe` every `everyMs` until `stop()` is called; returns every distinct value it saw, in order. */

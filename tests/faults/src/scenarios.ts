@@ -26,7 +26,7 @@ import { CRAWL_OPTIONS, CRAWL_PAGES, loseLastWrites, openStack, type Stack, type
 import { type ReaderSummary, readersVerdict, StreamReader } from './stream-reader.js';
 
 /** The POST burst of api-kill-posts: requests, and pages per crawl. */
-const BURST = 60;
+const BURST = 90;
 const BURST_PAGES = 5;
 /** How long a partition is held. */
 const PARTITION_MS = 20_000;
@@ -148,7 +148,7 @@ function rowOf(parts: RowParts): Row {
     pagesLost: sum(runs.map((run) => run.verdict.lost)),
     eventsDuplicated: readers.duplicated + (baselineReaders?.duplicated ?? 0),
     terminalEvents: terminalsText(readers.terminals),
-    readersWhole: `${readers.whole}/${hit.readers.length}`,
+    readersWhole: hit.readers.length ? `${readers.whole}/${hit.readers.length}` : '-',
     ...(parts.notes ? { notes: parts.notes } : {}),
     result: problems.length ? 'FAILED' : 'ok',
     ...(problems.length ? { problems } : {}),
@@ -357,7 +357,7 @@ export const apiKillPosts: Scenario = {
               on.kill('SIGKILL');
               killedAt = Date.now();
             }
-            await sleep(5);
+            await sleep(2);
           }
           await Promise.all(requests);
           return { acked, retried, lost, killedAt };
@@ -428,7 +428,12 @@ export const apiKillPosts: Scenario = {
     ),
 };
 
-/** f1. One of two workers cut off from Redis by a paused proxy for 20 s at 30 %. */
+/**
+ * f1. A worker cut off from Redis by a paused proxy for 20 s while it holds
+ * pages: it crawls alone until 30 %, then the partition starts and a second
+ * worker (not cut off) joins, as it does at the same point of the crawl
+ * without the fault.
+ */
 export const partitionWorker: Scenario = {
   name: 'partition-worker',
   targetS: 10,
@@ -437,9 +442,20 @@ export const partitionWorker: Scenario = {
     onStack(startRedis, async (stack) => {
       const proxy = await startTcpProxy(stack.redis.port);
       try {
+        const api = await stack.procs.startApi({ redisUrl: stack.redis.url });
         const behind = await stack.procs.startWorker({ redisUrl: `redis://127.0.0.1:${proxy.port}` });
-        const { api, workers } = await apiAndWorkers(stack, 1);
-        const baseline = await runCrawl(stack, [api.base], 0, { readers: 3 });
+        const joins: Proc[] = [];
+        const join = async () => {
+          joins.push(await stack.procs.startWorker({ redisUrl: stack.redis.url }));
+        };
+        const leave = async () => {
+          for (const worker of joins.splice(0)) {
+            worker.kill('SIGKILL');
+            await worker.exited;
+          }
+        };
+        const baseline = await runCrawl(stack, [api.base], 0, { readers: 3, fault: { at: 0.3, act: join } });
+        await leave();
         let fault = '';
         let resumedAt = 0;
         const hit = await runCrawl(stack, [api.base], 1, {
@@ -448,21 +464,20 @@ export const partitionWorker: Scenario = {
             at: 0.3,
             act: async (n) => {
               proxy.pause();
+              await join();
               await sleep(PARTITION_MS);
               proxy.resume();
               resumedAt = Date.now();
-              fault = `worker<->Redis partition (1 of 2 workers) for ${PARTITION_MS / 1000} s from ${n}/${CRAWL_PAGES} pages`;
+              fault = `worker<->Redis partition for ${PARTITION_MS / 1000} s from ${n}/${CRAWL_PAGES} pages (the cut-off worker holding pages; a second worker joins)`;
             },
           },
         });
-        // The worker reconnected by itself: alone, it crawls again.
+        // The worker reconnected by itself: alone again, it crawls.
         const problems: string[] = [];
         if (behind.child.exitCode !== null) problems.push(`the partitioned worker exited (${behind.child.exitCode})`);
-        workers[0]!.kill('SIGKILL');
-        await workers[0]!.exited;
+        await leave();
         const after = await runCrawl(stack, [api.base], 2, { options: { ...CRAWL_OPTIONS, maxPages: 40 }, pages: 40, timeoutMs: 60_000 });
         problems.push(...after.verdict.problems.map((p) => `after the partition, the worker alone: ${p}`));
-        // Heal: what the crawl took beyond the crawl without the fault and the 20 s partition itself.
         const endedAfter = (hit.finishedAt - resumedAt) / 1000;
         return rowOf({
           scenario: partitionWorker,

@@ -1,6 +1,7 @@
 // The docs site the fault scenarios crawl, served by node:http on 127.0.0.1:
 // `pages` HTML pages under /docs/ in a 10-ary tree with navigation links (so
-// every page is linked many times), robots.txt, and `latencyMs` per page so
+// every page is linked many times), robots.txt, and `latencyMs` per page (a
+// few `slowPages` slower, to be in flight when a worker is stopped) so
 // that a crawl lasts long enough for a fault to land in the middle of it and
 // its duration is set by the site, not by the 2 shared cores. Several sites
 // (prefixes) can share one server: `/s<k>/docs/` is the k-th copy.
@@ -15,6 +16,8 @@ export interface Site {
   pageUrls(k?: number): string[];
   /** Requests per path. */
   hits: Map<string, number>;
+  /** Requests for slow pages not answered yet. */
+  slowInFlight(): number;
   close(): Promise<void>;
 }
 
@@ -22,6 +25,8 @@ export interface SiteOptions {
   pages: number;
   /** Delay before each page is answered, in ms. */
   latencyMs?: number;
+  /** Pages `from` to `to` - 1 (of every copy) answer after `latencyMs` instead. */
+  slowPages?: { from: number; to: number; latencyMs: number };
 }
 
 function html(title: string, links: string[]): string {
@@ -33,6 +38,7 @@ function html(title: string, links: string[]): string {
 export async function startSite(options: SiteOptions): Promise<Site> {
   const n = options.pages;
   const hits = new Map<string, number>();
+  let slowPending = 0;
   const pagePath = (k: number, i: number) => (i === 0 ? `/s${k}/docs/` : `/s${k}/docs/p${i}.html`);
   const send = (res: ServerResponse, status: number, type: string, body: string) => {
     res.writeHead(status, { 'content-type': type });
@@ -49,8 +55,22 @@ export async function startSite(options: SiteOptions): Promise<Site> {
     const links: string[] = [];
     for (let c = 1; c <= 10; c++) if (i * 10 + c < n) links.push(pagePath(k, i * 10 + c));
     if (i > 0) links.push(pagePath(k, Math.floor((i - 1) / 10)), pagePath(k, i - 1));
+    const slow = options.slowPages && i >= options.slowPages.from && i < options.slowPages.to ? options.slowPages : undefined;
     const reply = () => send(res, 200, 'text/html; charset=utf-8', html(`Page ${k}.${i}`, links));
-    if (options.latencyMs) setTimeout(reply, options.latencyMs);
+    if (slow) {
+      slowPending++;
+      const timer = setTimeout(() => {
+        slowPending--;
+        reply();
+      }, slow.latencyMs);
+      // A request given up on (a worker's fetch aborted) stops counting.
+      res.once('close', () => {
+        if (!res.writableEnded) {
+          clearTimeout(timer);
+          slowPending--;
+        }
+      });
+    } else if (options.latencyMs) setTimeout(reply, options.latencyMs);
     else reply();
   });
   server.keepAliveTimeout = 60_000;
@@ -61,6 +81,7 @@ export async function startSite(options: SiteOptions): Promise<Site> {
     start: (k = 0) => `${origin}${pagePath(k, 0)}`,
     pageUrls: (k = 0) => Array.from({ length: n }, (_, i) => `${origin}${pagePath(k, i)}`),
     hits,
+    slowInFlight: () => slowPending,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type RedisServer, type RedisServerOptions, startRedisServer } from '@crawlstream/redis-runner';
 import type { CrawlOptionsInput } from '@crawlstream/shared';
 import { Processes } from './processes.js';
-import { type Site, startSite } from './site.js';
+import { type Site, type SiteOptions, startSite } from './site.js';
 
 /** Pages of the timed crawl, and the site's latency per page. */
 export const CRAWL_PAGES = 400;
@@ -28,9 +28,9 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function openStack(startRedis: StartRedis = startRedisServer, site: { pages?: number; latencyMs?: number } = {}): Promise<Stack> {
+export async function openStack(startRedis: StartRedis = startRedisServer, site: Partial<SiteOptions> = {}): Promise<Stack> {
   const redis = await startRedis({ aof: true });
-  const docs = await startSite({ pages: site.pages ?? CRAWL_PAGES, latencyMs: site.latencyMs ?? SITE_LATENCY_MS });
+  const docs = await startSite({ ...site, pages: site.pages ?? CRAWL_PAGES, latencyMs: site.latencyMs ?? SITE_LATENCY_MS });
   const procs = new Processes();
   return {
     redis,

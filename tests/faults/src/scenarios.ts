@@ -235,6 +235,11 @@ export const workerSigterm: Scenario = {
         };
         const slowInFlight = () => stack.site.slowInFlight() >= 4;
         const baseline = await runCrawl(stack, [api.base], 0, { readers: 3, fault: { at: 0.3, when: slowInFlight, act: join } });
+        // The first worker alone again, as at the start of the crawl without the fault.
+        for (const worker of joins.splice(0)) {
+          worker.kill('SIGKILL');
+          await worker.exited;
+        }
         let fault = '';
         let exit = '';
         const problems: string[] = [];

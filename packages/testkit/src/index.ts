@@ -92,3 +92,5 @@ export async function closedPort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';

@@ -2,7 +2,7 @@
 // #12, each beside the same crawl without the fault in the same run (the
 // scenarios of tests/faults, on private redis-servers with AOF everysec and
 // real API and worker processes). BENCH_ONLY=worker-kill,redis-kill picks
-// scenarios; every scenario runs, pending or not.
+// scenarios.
 import { formatTable, SCENARIOS } from '@crawlstream/faults';
 
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;

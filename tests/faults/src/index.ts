@@ -1,7 +1,6 @@
 // @crawlstream/faults: the fault scenarios of the reliability report, run by
 // this workspace's tests and by bench/faults.
 export * from './crawl-api.js';
-export { pendingScenarios, PENDING_BY_DEFAULT } from './pending.js';
 export { type ApiProc, type Proc, Processes } from './processes.js';
 export { appendRow, formatTable, readRows, type Row, terminalsText } from './report.js';
 export * from './scenarios.js';

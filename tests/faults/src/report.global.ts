@@ -5,7 +5,6 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { PENDING_BY_DEFAULT, pendingScenarios } from './pending.js';
 import { formatTable, readRows } from './report.js';
 import { SCENARIO_NAMES } from './scenario-names.js';
 
@@ -23,13 +22,9 @@ export default function setup(project: TestProject): () => void {
   return () => {
     const order = (name: string) => (SCENARIO_NAMES as readonly string[]).indexOf(name);
     const rows = readRows(file).sort((a, b) => order(a.scenario) - order(b.scenario));
-    const pending = pendingScenarios();
     const missing = SCENARIO_NAMES.filter((name) => !rows.some((row) => row.scenario === name));
     const lines = [`\nfault suite: ${rows.length} scenarios measured (rows in ${file})`, formatTable(rows)];
-    for (const name of missing) {
-      const why = pending.has(name) ? `pending (FAULTS_PENDING): ${PENDING_BY_DEFAULT[name] ?? 'waits for another change'}` : 'not run';
-      lines.push(`  ${name}: ${why}`);
-    }
+    for (const name of missing) lines.push(`  ${name}: not run`);
     process.stdout.write(`${lines.join('\n')}\n`);
     if (rows.length === 0) rmSync(file, { force: true });
   };

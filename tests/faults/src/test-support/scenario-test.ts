@@ -4,12 +4,11 @@
 // not terminal, healing beyond the scenario's bound).
 import { startExtraRedis } from '@crawlstream/testkit';
 import { expect, inject, it } from 'vitest';
-import { pendingScenarios } from '../pending.js';
 import { appendRow, formatTable } from '../report.js';
 import type { Scenario } from '../scenarios.js';
 
 export function scenarioTest(scenario: Scenario, claim: string): void {
-  it.skipIf(pendingScenarios().has(scenario.name))(`${scenario.name}: ${claim}`, async () => {
+  it(`${scenario.name}: ${claim}`, async () => {
     const row = await scenario.run(startExtraRedis);
     appendRow(inject('faultsReport'), row);
     process.stdout.write(`${formatTable([row])}\n`);

@@ -2,7 +2,7 @@
 // scripts, counters, event log, throttled progress), the stream reader, and
 // the crawl loop: the store enqueues what it dispatches on the page-job sink
 // it is given (PageJobs; @crawlstream/jobs implements it on BullMQ).
-export type { Durability } from './aof-barrier.js';
+export { type Durability, serverDurability } from './aof-barrier.js';
 export { type CrawlStoreOptions, CrawlStore } from './crawl-store.js';
 export type { CreateInput, CreateStep, TransitionResult } from './crawl-transitions.js';
 export { crawlFromMeta, type InflightEntry, type OpenedCrawl } from './crawl-results.js';

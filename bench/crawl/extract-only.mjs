@@ -1,14 +1,23 @@
-// How much two busy processes get out of this machine: the worker's
-// extraction alone (no network, no Redis) on the benchmark site's pages, in a
-// loop. run.mjs starts one, then two at once, and compares the per-page times:
-// on two cores that are not two whole cores, two processes do not double.
-// argv: pages. Prints JSON {msPerPage}.
+// The worker's extraction alone (no network, no Redis, no queue) on the
+// benchmark site's pages, in a loop, in one process: what a page costs to
+// parse, extract and convert. run.mjs subtracts it from each crawler's CPU per
+// page (the rest is the fixed cost per page), and starts two at once to see
+// what a second busy process adds on this machine (two cores that are not two
+// whole cores do not double). argv: iterations, size (large | small), site
+// pages. Prints JSON {msPerPage, bytesPerPage}.
 import { extractPage } from '@crawlstream/pipeline';
-import { page } from './site-pages.mjs';
+import { page, path } from './site-pages.mjs';
 
-const pages = Number(process.argv[2] ?? 3000);
-const html = Array.from({ length: 200 }, (_, i) => page(i, 2000));
-for (let i = 0; i < 300; i++) extractPage(html[i % html.length], `http://127.0.0.1:1/docs/p${i}.html`);
+const iterations = Number(process.argv[2] ?? 3000);
+const size = process.argv[3] ?? 'large';
+const sitePages = Number(process.argv[4] ?? 2000);
+// Pages spread over the whole site (leaves have fewer links than inner pages).
+const ids = Array.from({ length: 200 }, (_, k) => Math.floor((k * sitePages) / 200));
+const html = ids.map((i) => page(i, sitePages, size));
+const url = (k) => `http://127.0.0.1:1${path(ids[k % ids.length])}`;
+for (let k = 0; k < 300; k++) extractPage(html[k % html.length], url(k));
 const started = performance.now();
-for (let i = 0; i < pages; i++) extractPage(html[i % html.length], `http://127.0.0.1:1/docs/p${i}.html`);
-process.stdout.write(JSON.stringify({ msPerPage: (performance.now() - started) / pages }));
+for (let k = 0; k < iterations; k++) extractPage(html[k % html.length], url(k));
+const msPerPage = (performance.now() - started) / iterations;
+const bytesPerPage = html.reduce((sum, h) => sum + Buffer.byteLength(h), 0) / html.length;
+process.stdout.write(JSON.stringify({ msPerPage, bytesPerPage }));

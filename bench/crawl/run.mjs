@@ -1,9 +1,14 @@
-// bench/crawl: end-to-end pages per second on a generated 2,000-page docs
-// site, crawlstream with 1 and 2 worker processes (start to `completed`),
-// side by side in the same run with (a) a bare in-process undici + cheerio
+// bench/crawl: end-to-end pages per second on generated docs sites of two
+// page sizes (BENCH_SITE=small|large|both; small ~2 KB pages, large ~3.2 KB),
+// crawlstream with 1 and 2 worker processes (start to `completed`), side by
+// side in the same run with (a) a bare in-process undici + cheerio
 // breadth-first crawl doing the same extraction (the limit) and (b) Crawlee's
-// CheerioCrawler, all at the same concurrency. Also peak RSS and Redis
-// commands per page (counted by a RESP-counting proxy in a separate run).
+// CheerioCrawler, all at the same concurrency. For each it prints CPU per page
+// over every process involved, the fixed cost per page (that CPU minus a
+// one-process extraction-only pass over the same pages), redis-server time per
+// page, peak RSS, and, from a separate untimed run (a RESP-counting proxy and
+// redis-server's slowlog at threshold 0), Redis commands and time per page by
+// command and script; then the issue's targets, OK or MISSED.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
@@ -16,7 +21,10 @@ import { crawlOptionsSchema } from '@crawlstream/shared';
 import { Redis } from 'ioredis';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const PAGES = Number(process.env.BENCH_PAGES ?? 2000);
+/** Pages per site: the large site is the one bench/crawl always had; the small one is like reference docs. */
+const SITE_PAGES = { small: Number(process.env.BENCH_SMALL_PAGES ?? 1500), large: Number(process.env.BENCH_PAGES ?? 2000) };
+const SITES = (process.env.BENCH_SITE ?? 'both') === 'both' ? ['small', 'large'] : [process.env.BENCH_SITE];
+for (const size of SITES) if (!SITE_PAGES[size]) throw new Error(`BENCH_SITE: small, large or both, not ${size}`);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 /** V8 flags for every crawler process alike: the worker runs with these in production (see README). */
@@ -24,6 +32,8 @@ const NODE_FLAGS = ['--max-semi-space-size=64'];
 /** Extra flags for crawlstream's worker processes only (e.g. `--cpu-prof`), and which crawlers run. */
 const WORKER_FLAGS = (process.env.BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'bare,crawlee,one,two').split(','));
+/** Issue #13's targets: fixed cost per page (all processes, redis-server included), redis-server time per page, 2 workers vs Crawlee. */
+const TARGET = { fixedMs: 0.3, redisUs: 100, vsCrawlee: { small: 2.5, large: 3 } };
 
 function runNode(script, args, env = process.env) {
   return new Promise((resolve, reject) => {
@@ -36,8 +46,8 @@ function runNode(script, args, env = process.env) {
   });
 }
 
-function startSite() {
-  const child = spawn(process.execPath, [join(here, 'site.mjs'), String(PAGES)], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startSite(size) {
+  const child = spawn(process.execPath, [join(here, 'site.mjs'), String(SITE_PAGES[size]), size], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve) => {
     child.stdout.once('data', (chunk) => resolve({ origin: String(chunk).trim(), child }));
   });
@@ -105,7 +115,7 @@ async function countingProxy(upstreamPort) {
   return { url: `redis://127.0.0.1:${server.address().port}`, counts, close: () => server.close() };
 }
 
-async function runCrawlstream(origin, workers, redisServer, viaUrl = redisServer.url) {
+async function runCrawlstream(origin, pages, workers, redisServer, viaUrl = redisServer.url) {
   const admin = new Redis(redisServer.url);
   const prefix = `bench${Date.now()}`;
   const env = {
@@ -127,138 +137,219 @@ async function runCrawlstream(origin, workers, redisServer, viaUrl = redisServer
     ),
   );
   const queue = createPageQueue(admin, prefix);
-  const store = new CrawlStore({ redis: admin, prefix, jobs: new QueuePageJobs(queue) });
-  const options = crawlOptionsSchema().parse({
-    maxPages: PAGES,
-    maxDepth: 10,
-    concurrency: CONCURRENCY,
-    useSitemap: false,
-  });
-  const started = performance.now();
-  const cpuBefore = children.reduce((sum, child) => sum + cpuMs(child.pid), 0);
-  // What POST /api/crawl-v2 does: store the crawl (which enqueues its first page).
-  const { crawl } = await store.create({ url: `${origin}/docs/`, options });
-  let final;
-  for (;;) {
-    final = await store.get(crawl.id);
-    if (final.status !== 'running') break;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  try {
+    const store = new CrawlStore({ redis: admin, prefix, jobs: new QueuePageJobs(queue) });
+    const options = crawlOptionsSchema().parse({
+      maxPages: pages,
+      maxDepth: 10,
+      concurrency: CONCURRENCY,
+      useSitemap: false,
+    });
+    const started = performance.now();
+    const cpuBefore = children.reduce((sum, child) => sum + cpuMs(child.pid), 0);
+    const clientBefore = process.cpuUsage();
+    // What POST /api/crawl-v2 does: store the crawl (which enqueues its first page); then poll its status.
+    const { crawl } = await store.create({ url: `${origin}/docs/`, options });
+    let final;
+    for (;;) {
+      final = await store.get(crawl.id);
+      if (final.status !== 'running') break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const client = process.cpuUsage(clientBefore);
+    const rssPeakMb = children.reduce((sum, child) => sum + peakRssMb(child.pid), 0);
+    const crawlerCpuMs = children.reduce((sum, child) => sum + cpuMs(child.pid), 0) - cpuBefore;
+    // Script names by SHA (BullMQ's and crawlstream's, as ioredis defined them), for the slowlog breakdown.
+    const scriptNames = new Map();
+    for (const [name, script] of Object.entries(admin.scriptsSet ?? {})) scriptNames.set(script.sha, name.replace(/^cs_/, ''));
+    if (final.status !== 'completed' || final.counters.processed !== pages) {
+      throw new Error(`crawl ended wrongly: ${JSON.stringify(final)}`);
+    }
+    return {
+      pages: final.counters.processed,
+      seconds,
+      rssPeakMb,
+      crawlerCpuMs,
+      clientCpuMs: (client.user + client.system) / 1000,
+      scriptNames,
+    };
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(children.map((child) => new Promise((resolve) => child.once('exit', resolve))));
+    await queue.close();
+    admin.disconnect();
   }
-  const seconds = (performance.now() - started) / 1000;
-  const rssPeakMb = children.reduce((sum, child) => sum + peakRssMb(child.pid), 0);
-  const crawlerCpuMs = children.reduce((sum, child) => sum + cpuMs(child.pid), 0) - cpuBefore;
-  for (const child of children) child.kill('SIGTERM');
-  await Promise.all(children.map((child) => new Promise((resolve) => child.once('exit', resolve))));
-  await queue.close();
-  admin.disconnect();
-  if (final.status !== 'completed' || final.counters.processed !== PAGES) {
-    throw new Error(`crawl ended wrongly: ${JSON.stringify(final)}`);
-  }
-  return { pages: final.counters.processed, seconds, rssPeakMb, crawlerCpuMs };
 }
 
-const cpuPerPage = (r) => {
+/** Per page, ms: CPU over every process the crawl needs (the site excluded: it is the same for all). */
+const oursMs = (r) => (r.crawlerCpuMs + r.redisCpuMs + (r.clientCpuMs ?? 0)) / r.pages;
+const split = (r) => {
   const per = (ms) => (ms / r.pages).toFixed(2);
-  const total = r.crawlerCpuMs + r.siteCpuMs + r.redisCpuMs;
-  return `${per(total)} = ${per(r.crawlerCpuMs)} + ${per(r.siteCpuMs)} + ${per(r.redisCpuMs)}`;
+  return r.clientCpuMs === undefined
+    ? `${oursMs(r).toFixed(2)} = ${per(r.crawlerCpuMs)}`
+    : `${oursMs(r).toFixed(2)} = ${per(r.crawlerCpuMs)} + ${per(r.redisCpuMs)} + ${per(r.clientCpuMs)}`;
 };
+const verdict = (ok) => (ok ? 'OK' : 'MISSED');
 
-const site = await startSite();
 const redisServer = await startRedisServer();
-const best = {};
-/** Runs one crawl and adds what the site and redis-server spent on it. */
-const measured = async (run) => {
-  const site0 = cpuMs(site.child.pid);
-  const redis0 = cpuMs(redisServer.pid);
-  const result = await run();
-  result.siteCpuMs = cpuMs(site.child.pid) - site0;
-  result.redisCpuMs = cpuMs(redisServer.pid) - redis0;
-  return result;
-};
-const keep = (name, result) => {
-  result.rate = result.pages / result.seconds;
-  if (!best[name] || result.rate > best[name].rate) best[name] = result;
-  return result;
-};
 try {
   console.log(
-    `bench/crawl: ${PAGES}-page generated docs site (~12 KB pages), concurrency ${CONCURRENCY}, best of ${ROUNDS}, ${process.version} ${NODE_FLAGS.join(' ')}`,
+    `bench/crawl: generated docs sites (${SITES.map((size) => `${size} ${SITE_PAGES[size]} pages`).join(', ')}), ` +
+      `concurrency ${CONCURRENCY}, best of ${ROUNDS}, ${process.version} ${NODE_FLAGS.join(' ')}`,
   );
-  const inProcess = async (script) => JSON.parse(await runNode(join(here, script), [`${site.origin}/docs/`, String(CONCURRENCY)]));
-  const crawlers = [
-    ['bare', 'bare undici + cheerio (limit)', () => inProcess('bare.mjs')],
-    ['crawlee', 'Crawlee CheerioCrawler', () => inProcess('crawlee.mjs')],
-    ['one', 'crawlstream, 1 worker', () => runCrawlstream(site.origin, 1, redisServer)],
-    ['two', 'crawlstream, 2 workers', () => runCrawlstream(site.origin, 2, redisServer)],
-  ].filter(([key]) => ONLY.has(key));
-  for (let round = 1; round <= ROUNDS; round++) {
-    const rates = [];
-    for (const [key, name, run] of crawlers) {
-      const result = keep(key, await measured(run));
-      if (result.pages !== PAGES) throw new Error(`${name} stored ${result.pages} pages, not ${PAGES}`);
-      rates.push(`${name} ${result.rate.toFixed(0)}/s`);
-    }
-    console.log(`  round ${round}: ${rates.join(', ')}`);
-  }
-  // What a second busy process adds on this machine: extraction alone, one process, then two at once.
-  const extractOnly = () => runNode(join(here, 'extract-only.mjs'), ['3000']).then((out) => JSON.parse(out).msPerPage);
-  const alone = await extractOnly();
-  const together = await Promise.all([extractOnly(), extractOnly()]);
-  const pairGain = (2 * alone) / Math.max(...together);
-  // Commands per page, counted by a proxy (untimed: the proxy itself costs time).
-  const proxy = await countingProxy(redisServer.port);
-  const admin = new Redis(redisServer.url);
-  await admin.config('RESETSTAT');
-  await runCrawlstream(site.origin, 1, redisServer, proxy.url);
-  proxy.close();
-  // Where redis-server's time goes, per page: the costliest commands and scripts.
-  const redisTime = (await admin.info('commandstats'))
-    .split('\n')
-    .map((line) => /^cmdstat_(\w+):calls=(\d+),usec=(\d+)/.exec(line))
-    .filter(Boolean)
-    .map(([, name, calls, usec]) => ({ name, calls: Number(calls), usec: Number(usec) }))
-    .sort((a, b) => b.usec - a.usec);
-  admin.disconnect();
-  const redisRss = peakRssMb(redisServer.pid);
-
-  const ratio = (r, ref) => (ref ? `${(r.rate / ref.rate).toFixed(2)}x` : '-');
-  const rows = [
-    ['', 'pages/s', 'vs bare', 'vs Crawlee', 'peak RSS', 'CPU ms/page: crawler + site + redis'],
-    ...crawlers.map(([key, name]) => [
-      name,
-      best[key].rate.toFixed(0),
-      ratio(best[key], best.bare),
-      ratio(best[key], best.crawlee),
-      `${best[key].rssPeakMb.toFixed(0)} MB`,
-      cpuPerPage(best[key]),
-    ]),
-  ];
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
-  for (const row of rows) console.log(`  ${row.map((cell, c) => String(cell).padEnd(widths[c])).join('  ')}`);
-  console.log(`  crawlstream peak RSS and CPU are the sums over worker processes; redis-server peak RSS ${redisRss.toFixed(0)} MB`);
-  console.log(
-    `  Redis per page (1 worker, BullMQ included): ${(proxy.counts.commands / PAGES).toFixed(2)} commands, ` +
-      `${(proxy.counts.writes / PAGES).toFixed(2)} client writes (round trips)`,
-  );
-  console.log(
-    `  this machine: extraction alone takes ${alone.toFixed(2)} ms/page in one process, ` +
-      `${together.map((ms) => ms.toFixed(2)).join(' and ')} ms/page in two at once: two busy processes do ${pairGain.toFixed(2)}x the work of one`,
-  );
-  const redisTotal = redisTime.reduce((sum, c) => sum + c.usec, 0);
-  console.log(
-    `  redis-server time per page (1 worker): ${(redisTotal / PAGES).toFixed(0)} µs in commands; ` +
-      redisTime
-        .slice(0, 5)
-        .map((c) => `${c.name} ${(c.usec / PAGES).toFixed(0)} µs (${(c.calls / PAGES).toFixed(2)} calls)`)
-        .join(', '),
-  );
-  if (best.two && best.bare && best.crawlee) {
-    const vsBare = best.two.rate / best.bare.rate;
-    const vsCrawlee = best.two.rate / best.crawlee.rate;
-    console.log(`  2 workers vs bare: ${vsBare.toFixed(2)}x (target >= 1.0x) ${vsBare >= 1 ? 'OK' : 'MISSED'}`);
-    console.log(`  2 workers vs Crawlee: ${vsCrawlee.toFixed(2)}x (target >= 2.5x) ${vsCrawlee >= 2.5 ? 'OK' : 'MISSED'}`);
-  }
+  for (const size of SITES) await benchSite(size);
 } finally {
-  site.child.kill();
   await redisServer.stop();
+}
+
+async function benchSite(size) {
+  const PAGES = SITE_PAGES[size];
+  const site = await startSite(size);
+  const best = {};
+  /** Runs one crawl and adds what the site and redis-server spent on it. */
+  const measured = async (run) => {
+    const site0 = cpuMs(site.child.pid);
+    const redis0 = cpuMs(redisServer.pid);
+    const result = await run();
+    result.siteCpuMs = cpuMs(site.child.pid) - site0;
+    result.redisCpuMs = cpuMs(redisServer.pid) - redis0;
+    return result;
+  };
+  const keep = (name, result) => {
+    result.rate = result.pages / result.seconds;
+    if (!best[name] || result.rate > best[name].rate) best[name] = result;
+    return result;
+  };
+  try {
+    const inProcess = async (script) => JSON.parse(await runNode(join(here, script), [`${site.origin}/docs/`, String(CONCURRENCY)]));
+    const crawlers = [
+      ['bare', 'bare undici + cheerio (limit)', () => inProcess('bare.mjs')],
+      ['crawlee', 'Crawlee CheerioCrawler', () => inProcess('crawlee.mjs')],
+      ['one', 'crawlstream, 1 worker', () => runCrawlstream(site.origin, PAGES, 1, redisServer)],
+      ['two', 'crawlstream, 2 workers', () => runCrawlstream(site.origin, PAGES, 2, redisServer)],
+    ].filter(([key]) => ONLY.has(key));
+    const rounds = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const rates = [];
+      for (const [key, name, run] of crawlers) {
+        const result = keep(key, await measured(run));
+        if (result.pages !== PAGES) throw new Error(`${name} stored ${result.pages} pages, not ${PAGES}`);
+        rates.push(`${name} ${result.rate.toFixed(0)}/s`);
+      }
+      rounds.push(`  round ${round}: ${rates.join(', ')}`);
+    }
+    // Extraction alone on the same pages, one process (what every crawler must spend), then two at once.
+    const extractOnly = () => runNode(join(here, 'extract-only.mjs'), ['3000', size, String(PAGES)]).then((out) => JSON.parse(out));
+    // Best of three: the least disturbed pass is the closest to what extraction itself costs.
+    const passes = [await extractOnly(), await extractOnly(), await extractOnly()];
+    const alone = Math.min(...passes.map((r) => r.msPerPage));
+    const { bytesPerPage } = passes[0];
+    const together = (await Promise.all([extractOnly(), extractOnly()])).map((r) => r.msPerPage);
+    const pairGain = (2 * alone) / Math.max(...together);
+    // Commands per page, counted by a proxy, and redis-server's time per command and script from its
+    // slowlog at threshold 0 (untimed: the proxy and the slowlog cost time themselves).
+    const proxy = await countingProxy(redisServer.port);
+    const admin = new Redis(redisServer.url);
+    const slowlog = { threshold: await admin.config('GET', 'slowlog-log-slower-than'), len: await admin.config('GET', 'slowlog-max-len') };
+    await admin.config('SET', 'slowlog-max-len', '1000000');
+    await admin.config('SET', 'slowlog-log-slower-than', '0');
+    await admin.slowlog('RESET');
+    const counted = await measured(() => runCrawlstream(site.origin, PAGES, 1, redisServer, proxy.url));
+    const entries = await admin.slowlog('GET', '-1');
+    await admin.config('SET', 'slowlog-log-slower-than', slowlog.threshold[1]);
+    await admin.config('SET', 'slowlog-max-len', slowlog.len[1]);
+    await admin.slowlog('RESET');
+    proxy.close();
+    admin.disconnect();
+    // A command a script calls is logged too (client "?:0"), its time also inside the script's:
+    // top-level commands (what redis-server spent per request) and calls from scripts are tallied apart.
+    const tally = (rows) => {
+      const byName = new Map();
+      for (const [, , usec, args] of rows) {
+        const command = String(args[0]).toLowerCase();
+        if (command === 'slowlog' || command === 'config') continue;
+        const name = command === 'evalsha' ? (counted.scriptNames.get(String(args[1])) ?? `evalsha ${String(args[1]).slice(0, 8)}`) : command;
+        const row = byName.get(name) ?? { name, calls: 0, usec: 0 };
+        row.calls++;
+        row.usec += Number(usec);
+        byName.set(name, row);
+      }
+      return [...byName.values()].sort((a, b) => b.usec - a.usec);
+    };
+    const fromScript = (entry) => entry[4] === '?:0';
+    const redisTime = tally(entries.filter((entry) => !fromScript(entry)));
+    const scriptCalls = tally(entries.filter(fromScript));
+    const perPage = (rows, n) =>
+      rows
+        .slice(0, n)
+        .map((c) => `${c.name} ${(c.usec / PAGES).toFixed(0)} µs (${(c.calls / PAGES).toFixed(2)} calls)`)
+        .join(', ');
+    const redisRss = peakRssMb(redisServer.pid);
+
+    console.log(`\n${size} site: ${PAGES} pages of ~${(bytesPerPage / 1024).toFixed(1)} KB (${site.origin})`);
+    for (const line of rounds) console.log(line);
+    const ratio = (r, ref) => (ref ? `${(r.rate / ref.rate).toFixed(2)}x` : '-');
+    const rows = [
+      ['', 'pages/s', 'vs bare', 'vs Crawlee', 'peak RSS', 'CPU ms/page: crawler + redis + client', 'fixed ms/page', 'pages/CPU-s', 'redis-server µs/page'],
+      ...crawlers.map(([key, name]) => {
+        const r = best[key];
+        const crawlstream = r.clientCpuMs !== undefined;
+        return [
+          name,
+          r.rate.toFixed(0),
+          ratio(r, best.bare),
+          ratio(r, best.crawlee),
+          `${r.rssPeakMb.toFixed(0)} MB`,
+          split(r),
+          (oursMs(r) - alone).toFixed(2),
+          (1000 / oursMs(r)).toFixed(0),
+          crawlstream ? ((r.redisCpuMs * 1000) / r.pages).toFixed(0) : '-',
+        ];
+      }),
+    ];
+    const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
+    for (const row of rows) console.log(`  ${row.map((cell, c) => String(cell).padEnd(widths[c])).join('  ')}`.trimEnd());
+    console.log(
+      `  extraction alone (parse, extract, convert; one process, no network, best of 3): ${alone.toFixed(2)} ms/page; fixed = CPU - that. ` +
+        'Site CPU excluded (the same server for all); crawlstream peak RSS and crawler CPU are sums over worker processes, ' +
+        `client = creating the crawl and polling its status; redis-server peak RSS ${redisRss.toFixed(0)} MB`,
+    );
+    console.log(
+      `  this machine: extraction takes ${together.map((ms) => ms.toFixed(2)).join(' and ')} ms/page in two processes at once: ` +
+        `two busy processes do ${pairGain.toFixed(2)}x the work of one`,
+    );
+    const redisTotal = redisTime.reduce((sum, c) => sum + c.usec, 0);
+    console.log(
+      `  Redis per page (1 worker, untimed run): ${(proxy.counts.commands / PAGES).toFixed(2)} commands, ` +
+        `${(proxy.counts.writes / PAGES).toFixed(2)} client writes (round trips), ${(redisTotal / PAGES).toFixed(0)} µs executing them ` +
+        `(slowlog; redis-server CPU ${((counted.redisCpuMs * 1000) / PAGES).toFixed(0)} µs): ${perPage(redisTime, 6)}`,
+    );
+    console.log(`  calls made inside those scripts, per page: ${perPage(scriptCalls, 10)}`);
+    for (const key of ['one', 'two']) {
+      const r = best[key];
+      if (!r) continue;
+      const fixed = oursMs(r) - alone;
+      const redisUs = (r.redisCpuMs * 1000) / r.pages;
+      const beyondBare = best.bare ? `, ${(fixed - (oursMs(best.bare) - alone)).toFixed(2)} more than the bare loop's` : '';
+      console.log(
+        `  ${key === 'one' ? '1 worker' : '2 workers'}: fixed cost ${fixed.toFixed(2)} ms/page${beyondBare} (target <= ${TARGET.fixedMs}) ${verdict(fixed <= TARGET.fixedMs)}; ` +
+          `redis-server CPU ${redisUs.toFixed(0)} µs/page (target <= ${TARGET.redisUs}) ${verdict(redisUs <= TARGET.redisUs)}`,
+      );
+    }
+    if (best.two && best.crawlee) {
+      const vsCrawlee = best.two.rate / best.crawlee.rate;
+      const perCpu = oursMs(best.crawlee) / oursMs(best.two);
+      console.log(
+        `  2 workers vs Crawlee: ${vsCrawlee.toFixed(2)}x (target >= ${TARGET.vsCrawlee[size]}x) ${verdict(vsCrawlee >= TARGET.vsCrawlee[size])}; ` +
+          `per CPU-second ${perCpu.toFixed(2)}x`,
+      );
+    }
+    if (best.two && best.bare) {
+      const vsBare = best.two.rate / best.bare.rate;
+      console.log(`  2 workers vs bare: ${vsBare.toFixed(2)}x (stretch >= 0.9x) ${verdict(vsBare >= 0.9)}; per CPU-second ${(oursMs(best.bare) / oursMs(best.two)).toFixed(2)}x`);
+    }
+  } finally {
+    site.child.kill();
+  }
 }

@@ -1,10 +1,12 @@
 // The benchmark's documentation site, in its own process so that serving it
-// costs every crawler alike: PAGES pages of ~12 KB under /docs/, a 10-ary tree
-// with navigation links (cycles), prints its origin on stdout.
+// costs every crawler alike: PAGES pages of one size (site-pages.mjs) under
+// /docs/, a 10-ary tree with navigation links (cycles), prints its origin on
+// stdout. argv: pages, size (large | small).
 import { createServer } from 'node:http';
 import { page } from './site-pages.mjs';
 
 const PAGES = Number(process.argv[2] ?? 2000);
+const SIZE = process.argv[3] ?? 'large';
 const cache = new Map();
 const server = createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
@@ -22,7 +24,7 @@ const server = createServer((req, res) => {
   }
   let body = cache.get(i);
   if (!body) {
-    body = page(i, PAGES);
+    body = page(i, PAGES, SIZE);
     cache.set(i, body);
   }
   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });

@@ -59,16 +59,25 @@ export class CrawlIndex {
    * A crawl ended: moved to its terminal status's set (crawl-counts.ts), then
    * out of `active`. In that order: a crash in between leaves it in `active`,
    * and the sweep calls this again. A crawl with no meta (expired, or a
-   * create interrupted before its script) leaves every index.
+   * create interrupted before its script) leaves every index. A running
+   * crawl is left alone.
    */
   async forget(id: string): Promise<void> {
-    const [status = null, finishedAt = null] = await this.redis.hmget(crawlKeys(id, this.prefix).meta, 'status', 'finishedAt');
-    if (status !== 'running') {
-      const terminal = status !== null && isTerminalStatus(status) ? (status as CrawlStatus) : null;
-      await moveCrawlStatus(this.redis, this.prefix, id, terminal, Number(finishedAt) || Date.now());
-      if (status === null) await this.redis.zrem(globalKeys(this.prefix).crawlIndex, id);
-    }
+    const meta = crawlKeys(id, this.prefix).meta;
+    const [status = null, finishedAt = null] = await this.redis.hmget(meta, 'status', 'finishedAt');
+    // Running: its caller saw it missing (the sweep) just before a create stored it; it stays.
+    if (status === 'running') return;
+    const terminal = status !== null && isTerminalStatus(status) ? (status as CrawlStatus) : null;
+    await moveCrawlStatus(this.redis, this.prefix, id, terminal, Number(finishedAt) || Date.now());
+    if (status === null) await this.redis.zrem(globalKeys(this.prefix).crawlIndex, id);
     await this.redis.zrem(globalKeys(this.prefix).active, id);
+    if (status !== null) return;
+    // A create may have stored the crawl between the read above and the removals
+    // (a retry re-creating it): it goes back in. A create stored after this check
+    // indexes itself again after its script (CrawlTransitions.create), so either
+    // way a crawl that exists is never left out of the indexes.
+    const [createdAt = null, now = null] = await this.redis.hmget(meta, 'createdAt', 'status');
+    if (createdAt !== null && now === 'running') await this.add(id, Number(createdAt));
   }
 
   /**

@@ -77,6 +77,10 @@ export class CrawlTransitions {
     await step('stored');
     // Started after the create script, alongside the enqueue (a lost job is the sweep's to heal).
     const durable = this.settings.barrier.wait();
+    // Indexed again now that it exists: a sweep that took the id for an abandoned
+    // create (no meta, older than its stale bound: a create held up by a partition,
+    // or an Idempotency-Key retry re-creating it) may have just taken it out.
+    await this.index.add(id, Date.now());
     await this.jobs.add(id, created.jobs);
     await step('enqueued');
     const crawl = await this.results.get(id);

@@ -201,7 +201,7 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
       // The turn ends a little before this process's next tick, so one process can keep it.
       .sweep({ staleMs: options.sweepStaleMs ?? SWEEP_STALE_MS, maxGenerations: MAX_GENERATIONS, turnMs: Math.floor(sweepEveryMs * 0.9) })
       .then((report) => {
-        if (report.redispatched || report.failed || report.completed) logger.info({ ...report }, 'sweep');
+        if (report.redispatched || report.failed || report.completed || report.pruned) logger.info({ ...report }, 'sweep');
       })
       .catch((err) => logger.error({ err }, 'sweep failed'))
       .finally(() => {

@@ -31,6 +31,14 @@ export async function moveCrawlStatus(redis: Redis, prefix: string, id: string, 
   await multi.exec();
 }
 
+/** Finished crawls that ended more than `keepSeconds` ago (CRAWL_TTL_SECONDS: they expired) leave their status sets. */
+export async function pruneCrawlStatuses(redis: Redis, prefix: string, keepSeconds: number, now = Date.now()): Promise<void> {
+  const keys = globalKeys(prefix);
+  const multi = redis.multi();
+  for (const status of TERMINAL_STATUSES) multi.zremrangebyscore(keys.crawlsByStatus(status), '-inf', `(${now - keepSeconds * 1000}`);
+  await multi.exec();
+}
+
 /** Crawls by status, of those still kept (`keepSeconds`: CRAWL_TTL_SECONDS); one MULTI. */
 export async function countCrawlsByStatus(redis: Redis, prefix: string, keepSeconds: number, now = Date.now()): Promise<Map<CrawlStatus, number>> {
   const keys = globalKeys(prefix);

@@ -2,9 +2,9 @@
 // watches (`active`), the status sets of the metrics (crawl-counts.ts) and
 // the pages-processed rate. Not per crawl, so not in a crawl's Lua scripts
 // (another Cluster slot): plain commands, each step safe to repeat.
-import { type CrawlStatus, crawlKeys, globalKeys, isTerminalStatus } from '@crawlstream/shared';
+import { CRAWL_STATUSES, type CrawlStatus, crawlKeys, globalKeys, isTerminalStatus } from '@crawlstream/shared';
 import type { Redis } from 'ioredis';
-import { moveCrawlStatus, notePagesProcessed } from './crawl-counts.js';
+import { moveCrawlStatus, notePagesProcessed, pruneCrawlStatuses } from './crawl-counts.js';
 
 /** How often a process writes the pages it processed (see noteProcessed). */
 const RATE_WRITE_INTERVAL_MS = 1000;
@@ -78,6 +78,31 @@ export class CrawlIndex {
     // way a crawl that exists is never left out of the indexes.
     const [createdAt = null, now = null] = await this.redis.hmget(meta, 'createdAt', 'status');
     if (createdAt !== null && now === 'running') await this.add(id, Number(createdAt));
+  }
+
+  /**
+   * Takes expired crawls out of the crawl list (the `limit` oldest ids
+   * entered before `before` are checked: an id whose meta is gone leaves the
+   * list and every status set) and finished crawls older than `keepSeconds`
+   * out of the status sets, so neither grows when nobody lists crawls or reads
+   * the metrics. An id whose create is still under way is younger than
+   * `before`; one held up longer indexes itself again once stored
+   * (CrawlTransitions.create). Returns the ids removed from the list.
+   */
+  async prune(before: number, limit: number, keepSeconds: number): Promise<number> {
+    const keys = globalKeys(this.prefix);
+    await pruneCrawlStatuses(this.redis, this.prefix, keepSeconds);
+    const ids = await this.redis.zrangebyscore(keys.crawlIndex, '-inf', `(${before}`, 'LIMIT', 0, limit);
+    if (ids.length === 0) return 0;
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.exists(crawlKeys(id, this.prefix).meta);
+    const replies = (await pipeline.exec()) ?? [];
+    const gone = ids.filter((_, i) => replies[i]?.[1] === 0);
+    if (gone.length === 0) return 0;
+    const multi = this.redis.multi().zrem(keys.crawlIndex, ...gone);
+    for (const status of CRAWL_STATUSES) multi.zrem(keys.crawlsByStatus(status), ...gone);
+    await multi.exec();
+    return gone.length;
   }
 
   /**

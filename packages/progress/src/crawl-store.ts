@@ -53,6 +53,8 @@ export interface CrawlStoreOptions {
 export class CrawlStore {
   private readonly scripts: Scripts;
   private readonly index: CrawlIndex;
+  /** How long a crawl's keys live after it ends (CRAWL_TTL_SECONDS). */
+  private readonly ttlSeconds: number;
   private readonly results: CrawlResults;
   private readonly transitions: CrawlTransitions;
   private readonly settler: SettleBatcher;
@@ -67,13 +69,14 @@ export class CrawlStore {
     const prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
     this.jobs = options.jobs ?? NO_PAGE_JOBS;
     this.scripts = new Scripts(redis, prefix);
+    this.ttlSeconds = options.ttlSeconds ?? 86_400;
     this.index = new CrawlIndex(redis, prefix);
     this.results = new CrawlResults(redis, prefix, this.scripts);
     this.hosts = new HostState(redis, prefix, this.scripts);
     this.settler = new SettleBatcher(this.scripts, this.jobs, this.index);
     this.barrier = new AofBarrier({ redis, markerKey: globalKeys(prefix).aofBarrier, timeoutMs: options.aofWaitMs ?? CREATE_AOF_WAIT_MS });
     this.transitions = new CrawlTransitions(this.scripts, this.jobs, this.index, this.results, {
-      ttlSeconds: options.ttlSeconds ?? 86_400,
+      ttlSeconds: this.ttlSeconds,
       maxEvents: options.maxEvents ?? 100_000,
       barrier: this.barrier,
       ...(options.afterCreateStep ? { afterCreateStep: options.afterCreateStep } : {}),
@@ -163,8 +166,8 @@ export class CrawlStore {
 
   /** One pass of the stalled-work sweep (sweep.ts). */
   sweep(options: SweepOptions): Promise<SweepReport> {
-    const { index, results, transitions, settler, jobs } = this;
-    return sweep({ index, results, transitions, settler, jobs }, options);
+    const { index, results, transitions, settler, jobs, ttlSeconds } = this;
+    return sweep({ index, results, transitions, settler, jobs, keepSeconds: ttlSeconds }, options);
   }
 
   /** A crawl ended: out of `active` and into its terminal status's set (the sweep repeats it). */

@@ -3,8 +3,11 @@
 // or are settled as failed (`stalled`) once they used up their dispatches;
 // free slots are refilled and drained crawls completed; an `active` id with
 // no crawl behind it (a create interrupted before its script, or a crawl
-// that expired) leaves every index. Everything it enqueues goes through the
-// store's page queue.
+// that expired) leaves every index; and expired crawls are pruned from the
+// crawl list and the status sets, a bounded number per pass, so those do not
+// grow when nobody lists crawls or reads the metrics. Everything it enqueues
+// goes through the store's page queue.
+import { SWEEP_PRUNE_LIST } from '@crawlstream/shared';
 import type { CrawlIndex } from './crawl-index.js';
 import type { CrawlResults } from './crawl-results.js';
 import type { CrawlTransitions } from './crawl-transitions.js';
@@ -36,6 +39,8 @@ export interface SweepReport {
   completed: number;
   /** Ids taken out of the indexes because no crawl is stored under them. */
   removed: number;
+  /** Expired crawls taken out of the crawl list (at most SWEEP_PRUNE_LIST per pass). */
+  pruned: number;
 }
 
 /** The parts of a store the sweep works with (CrawlStore.sweep). */
@@ -45,11 +50,13 @@ export interface SweepParts {
   transitions: CrawlTransitions;
   settler: SettleBatcher;
   jobs: PageJobs;
+  /** How long an ended crawl is kept (CRAWL_TTL_SECONDS), for pruning the status sets. */
+  keepSeconds: number;
 }
 
 export async function sweep(parts: SweepParts, options: SweepOptions): Promise<SweepReport> {
   const { index, results, transitions, settler, jobs } = parts;
-  const report: SweepReport = { ran: false, crawls: 0, redispatched: 0, failed: 0, completed: 0, removed: 0 };
+  const report: SweepReport = { ran: false, crawls: 0, redispatched: 0, failed: 0, completed: 0, removed: 0, pruned: 0 };
   if (options.turnMs !== undefined && !(await index.takeSweepTurn(options.turnMs))) return report;
   report.ran = true;
   const now = Date.now();
@@ -88,5 +95,6 @@ export async function sweep(parts: SweepParts, options: SweepOptions): Promise<S
     const filled = await transitions.dispatch(id);
     if (filled.result === 'dispatched' && filled.completed) report.completed++;
   }
+  report.pruned = await index.prune(now - options.staleMs, SWEEP_PRUNE_LIST, parts.keepSeconds);
   return report;
 }

@@ -129,3 +129,10 @@ export const WORKER_HAND_BACK_MS = 2_000;
  */
 export const SWEEP_INTERVAL_MS = 5_000;
 export const SWEEP_STALE_MS = 10_000;
+
+/**
+ * Entries of the crawl list checked per sweep turn for crawls that expired
+ * (oldest first; one pipelined EXISTS each): the list is pruned even when
+ * nobody lists crawls, by up to this many ids per SWEEP_INTERVAL_MS.
+ */
+export const SWEEP_PRUNE_LIST = 200;

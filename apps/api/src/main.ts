@@ -5,7 +5,7 @@
 // apps/dashboard/dist beside this app, as the repository and the Docker image
 // lay them out.
 import { fileURLToPath } from 'node:url';
-import { loadConfigOrExit } from '@crawlstream/shared';
+import { API_SHUTDOWN_LIMIT_MS, loadConfigOrExit } from '@crawlstream/shared';
 import { buildApp } from './app.js';
 import { loadApiSettings } from './settings.js';
 
@@ -27,15 +27,13 @@ const app = await buildApp({ config, redisUrl: config.REDIS_URL, settings, dashb
 await app.listen({ port: config.PORT, host: config.HOST, backlog: settings.listenBacklog });
 
 const STREAMS_CUT_OFF = 'crawlstream_streams_cut_off_total';
-/** A shutdown that takes longer than this is cut short (exit code 1). */
-const SHUTDOWN_LIMIT_MS = 10_000;
 let closing = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down');
-    setTimeout(() => process.exit(1), SHUTDOWN_LIMIT_MS).unref();
+    setTimeout(() => process.exit(1), API_SHUTDOWN_LIMIT_MS).unref();
     app.close().then(
       async () => {
         // The process's last word on the streams it ended, as /metrics would show it (no scrape can reach it now).

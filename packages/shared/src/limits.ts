@@ -120,6 +120,13 @@ export const WORKER_CLOSE_TIMEOUT_MS = 10_000;
 export const WORKER_HAND_BACK_MS = 2_000;
 
 /**
+ * An API process given SIGTERM/SIGINT ends its streams (each at a frame
+ * boundary, counted as cut off for `shutdown`), finishes its requests and
+ * exits 0; past this it exits 1 anyway.
+ */
+export const API_SHUTDOWN_LIMIT_MS = 10_000;
+
+/**
  * The stalled-work sweep (in-flight URLs whose job vanished: an enqueue lost
  * to a crash) runs once per SWEEP_INTERVAL_MS across all workers (a
  * `SET NX PX` turn), and looks only at in-flight URLs dispatched at least

@@ -3,6 +3,7 @@
 // Fastify as its serverFactory, so every limit of the server is set here, in
 // one place, and none is copied from Fastify's options.
 import { createServer, type RequestListener, type Server, type ServerOptions } from 'node:http';
+import type { Socket } from 'node:net';
 import type { ApiSettings } from './settings.js';
 
 /**
@@ -27,9 +28,28 @@ export function httpServerOptions(settings: Timeouts): ServerOptions {
   };
 }
 
-/** The server, with every limit it has; `listener` decides who serves each request. */
+/**
+ * The server, with every limit it has; `listener` decides who serves each request.
+ *
+ * Node expires a connection that has not sent a whole request head
+ * (`httpHeadersTimeoutMs`, with a 408) by a periodic check, but `close()`
+ * stops that check: a connection that had sent nothing yet (a browser's
+ * preconnect) then kept `close()` (a SIGTERM's clean exit) waiting for ever.
+ * Such connections are destroyed when the server closes.
+ */
 export function createHttpServer(settings: Timeouts, listener: RequestListener): Server {
   const server = createServer(httpServerOptions(settings), listener);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  const silent = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    silent.add(socket);
+    socket.once('data', () => silent.delete(socket));
+    socket.once('close', () => silent.delete(socket));
+  });
+  const close = server.close.bind(server);
+  server.close = (callback?: (error?: Error) => void) => {
+    for (const socket of silent) socket.destroy();
+    return close(callback);
+  };
   return server;
 }

@@ -58,6 +58,40 @@ describe('server timeouts', () => {
     expect((await call(api.base, 'GET', '/healthz')).status).toBe(200);
   });
 
+  it('a connection that sends nothing is closed after the header timeout, and at once when the server closes', async () => {
+    // Node's header check closes a silent connection, but close() stops that
+    // check: without destroying silent connections on close, app.close()
+    // waited for ever for one (a browser's preconnect kept a SIGTERM waiting).
+    const api = await startApi(useRedis('to4'), { settings: { httpHeadersTimeoutMs: 300 } });
+    expect((await rawRequest(api.port, '')).closed).toBe(true);
+    // A connection that speaks within the timeout is served.
+    const late = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(api.port, '127.0.0.1', () => {
+        setTimeout(() => socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'), 200);
+      });
+      let received = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        received += chunk;
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(received));
+    });
+    expect(late).toMatch(/^HTTP\/1\.1 200/);
+
+    const closing = await startApi(useRedis('to5'));
+    const idle = rawRequest(closing.port, '');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    let closed = false;
+    const close = closing.app.close().then(() => {
+      closed = true;
+    });
+    // The default header timeout is 10 s: closed well before it, by the close itself.
+    await expect.poll(() => closed, { timeout: 5_000 }).toBe(true);
+    await close;
+    expect((await idle).closed).toBe(true);
+  });
+
   it('a request Node cannot parse gets the JSON error too: an oversized head, bytes after an unframed body', async () => {
     const api = await startApi(useRedis('to3'));
     const body = (received: string) => JSON.parse(received.slice(received.indexOf('\r\n\r\n') + 4));

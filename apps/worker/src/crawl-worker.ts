@@ -225,14 +225,18 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
           // Stuck where no abort reaches (a Redis call that never answers): its lock
           // expires and the stall check hands the page on (PAGE_LOCK_MS + STALLED_CHECK_MS).
           logger.warn('in-flight pages did not hand back in time: their locks will expire');
+          await worker.close(true);
         }
       }
-      await sweeping;
+      // A sweep under way gets the hand-back bound too; nothing it does is lost if cut
+      // (every step is safe to repeat, and another worker's sweep takes the next turn).
+      if (sweeping && !(await within(sweeping, WORKER_HAND_BACK_MS))) logger.warn('the sweep under way did not finish in time');
       publisher.close();
       await store.close();
       await extractor.close();
       await queue.close();
-      await dispatcher.close();
+      // Every page is settled or handed back by now: whatever request is left is cut, not awaited.
+      await dispatcher.destroy();
       for (const connection of [storeConnection, queueConnection, workerConnection]) connection.disconnect();
     })();
     return closing;

@@ -12,7 +12,7 @@
 //   expiring), added to once per settle call; the rate is the sum of the last
 //   60 seconds, so reading it changes nothing.
 import { CRAWL_STATUSES, type CrawlStatus, globalKeys, TERMINAL_STATUSES } from '@crawlstream/shared';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 
 /** The window of `pagesPerSecond`, in seconds. */
 export const RATE_WINDOW_SECONDS = 60;
@@ -31,19 +31,24 @@ export async function moveCrawlStatus(redis: Redis, prefix: string, id: string, 
   await multi.exec();
 }
 
-/** Finished crawls that ended more than `keepSeconds` ago (CRAWL_TTL_SECONDS: they expired) leave their status sets. */
-export async function pruneCrawlStatuses(redis: Redis, prefix: string, keepSeconds: number, now = Date.now()): Promise<void> {
+/** Queues the removal of finished crawls that ended more than `keepSeconds` ago (CRAWL_TTL_SECONDS: they expired) from their status sets. */
+function queuePrune(multi: ChainableCommander, prefix: string, keepSeconds: number, now: number): void {
   const keys = globalKeys(prefix);
-  const multi = redis.multi();
   for (const status of TERMINAL_STATUSES) multi.zremrangebyscore(keys.crawlsByStatus(status), '-inf', `(${now - keepSeconds * 1000}`);
+}
+
+/** Finished crawls past `keepSeconds` leave their status sets (the sweep's pruning); one MULTI. */
+export async function pruneCrawlStatuses(redis: Redis, prefix: string, keepSeconds: number, now = Date.now()): Promise<void> {
+  const multi = redis.multi();
+  queuePrune(multi, prefix, keepSeconds, now);
   await multi.exec();
 }
 
-/** Crawls by status, of those still kept (`keepSeconds`: CRAWL_TTL_SECONDS); one MULTI. */
+/** Crawls by status, of those still kept (`keepSeconds`: CRAWL_TTL_SECONDS); one MULTI that prunes too. */
 export async function countCrawlsByStatus(redis: Redis, prefix: string, keepSeconds: number, now = Date.now()): Promise<Map<CrawlStatus, number>> {
   const keys = globalKeys(prefix);
   const multi = redis.multi();
-  for (const status of TERMINAL_STATUSES) multi.zremrangebyscore(keys.crawlsByStatus(status), '-inf', `(${now - keepSeconds * 1000}`);
+  queuePrune(multi, prefix, keepSeconds, now);
   for (const status of CRAWL_STATUSES) multi.zcard(keys.crawlsByStatus(status));
   const replies = (await multi.exec()) ?? [];
   const counts = new Map<CrawlStatus, number>();

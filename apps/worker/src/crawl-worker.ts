@@ -15,7 +15,7 @@
 //   moved back to the queue with their lock released (`moveToWait`: no
 //   attempt used, no stall), so another worker takes them at once.
 import { setMaxListeners } from 'node:events';
-import { createPageQueue, PAGE_QUEUE, type PageJobData, type PageQueue, pageJobData, QueuePageJobs } from '@crawlstream/jobs';
+import { createPageQueue, jobPages, PAGE_QUEUE, type PageJobData, type PageQueue, parsePageJob, QueuePageJobs } from '@crawlstream/jobs';
 import { CrawlStore, ProgressPublisher } from '@crawlstream/progress';
 import {
   backoffDelay,
@@ -30,6 +30,7 @@ import {
 } from '@crawlstream/shared';
 import { DelayedError, type Job, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import pLimit from 'p-limit';
 import { type Logger, pino } from 'pino';
 import { ByteBudget } from './byte-budget.js';
 import { CrawlContexts } from './crawl-context.js';
@@ -42,7 +43,7 @@ export interface CrawlWorkerOptions {
   redisUrl: string;
   /** Key prefix (tests use one each). */
   prefix?: string;
-  /** Pages in flight in this process (WORKER_CONCURRENCY). */
+  /** Pages in flight in this process (WORKER_CONCURRENCY), and page jobs taken at once. */
   concurrency: number;
   /** Body bytes this process may hold at once (WORKER_MAX_BYTES_IN_FLIGHT); each page reserves its maxBytes. */
   maxBytesInFlight?: number;
@@ -130,6 +131,7 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
     dispatcher,
     shutdown: shutdown.signal,
     budget,
+    pageSlots: pLimit(options.concurrency),
     extract: (html, url, signal) => extractor.extract(html, url, signal),
   };
 
@@ -144,7 +146,8 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
     } catch (err) {
       if (!shutdown.signal.aborted || err instanceof DelayedError || token === undefined) throw err;
       await job.moveToWait(token);
-      logger.info({ crawlId: job.data.crawlId, url: job.data.url, jobId: job.id }, 'page handed back (worker stopping)');
+      const { crawlId, pages } = jobPages(job.data);
+      logger.info({ crawlId, urls: pages.map((page) => page.url), jobId: job.id }, 'pages handed back (worker stopping)');
       throw new WaitingError();
     }
   };
@@ -171,26 +174,30 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
   worker.on('failed', (job: Job<PageJobData> | undefined, err: Error) => {
     if (!job || shutdown.signal.aborted) return;
     // A malformed job (refused by processPageJob) names no page to settle.
-    if (!pageJobData.safeParse(job.data).success) {
+    if (!parsePageJob(job.data).success) {
       logger.warn({ err, jobId: job.id }, 'malformed page job refused');
       return;
     }
-    const { crawlId, url } = job.data;
+    const { crawlId, pages } = jobPages(job.data);
     const log = logger.child({ crawlId });
+    const urls = pages.map((page) => page.url);
     // BullMQ counts the stalls; past maxStalledCount it fails the job with no attempt left to make.
     const stalled = job.stalledCounter > MAX_STALLED_COUNT;
     const retryable = err instanceof RetryablePageError;
     if (!stalled && job.attemptsMade < (job.opts.attempts ?? 1)) {
-      log.debug({ url, attempt: job.attemptsMade, ...(retryable ? { reason: err.failure.reason } : { err }) }, 'page retry');
+      log.debug({ urls, attempt: job.attemptsMade, ...(retryable ? { reason: err.failure.reason } : { err }) }, 'page retry');
       return;
     }
     const failure = retryable
       ? { reason: err.failure.reason, message: err.failure.message }
       : { reason: stalled ? ('stalled' as const) : ('internal' as const), message: err.message };
     // The site's failures are the crawl's business (page_failed); anything else is ours: keep its stack.
-    if (!retryable) log.error({ err, url, stalledCounter: job.stalledCounter }, `page failed (${failure.reason})`);
-    settlePage(deps, crawlId, { kind: 'failed', url, attempts: job.attemptsMade, ...failure })
-      .catch((settleError: unknown) => log.error({ err: settleError, url }, 'could not settle a failed job'));
+    if (!retryable) log.error({ err, urls, stalledCounter: job.stalledCounter }, `page failed (${failure.reason})`);
+    // The job holds only its URLs not settled yet (settled ones leave it).
+    for (const url of urls) {
+      settlePage(deps, crawlId, { kind: 'failed', url, attempts: job.attemptsMade, ...failure })
+        .catch((settleError: unknown) => log.error({ err: settleError, url }, 'could not settle a failed job'));
+    }
   });
 
   let sweeping: Promise<unknown> | undefined;

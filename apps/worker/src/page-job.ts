@@ -1,15 +1,25 @@
-// One page job, start to end: a well-formed job for a URL in its crawl's
-// scope? crawl still running? robots.txt allows it?
-// its host's politeness slot (a waiting job is delayed, never holding a
-// worker slot), room in the process's byte budget, sitemap seeding for the
-// start page, the guarded fetch,
+// One page job, start to end. A job carries 1 to PAGES_PER_JOB URLs of one
+// crawl (one dispatch's); the crawl's status and context are read once per
+// job, then each URL goes its own way: in the crawl's scope? robots.txt
+// allows it? its host's politeness slot, room in the process's page slots
+// and byte budget, sitemap seeding for the start page, the guarded fetch,
 // extraction, and one settle that stores the result, claims the links and
-// dispatches what comes next (the store enqueues it).
-import { type PageJobData, pageJobData } from '@crawlstream/jobs';
+// dispatches what comes next (the store enqueues it). Settles of the job's
+// URLs share Redis calls (the store's group commit).
+//
+// URLs with no politeness gap run at once; URLs with a gap run one after
+// another, and the first that must wait for its slot delays the job with
+// the URLs not yet done (a waiting URL never holds a worker slot). A URL
+// that fails and may be retried stays in the job, every settled URL leaves
+// it, and the job is retried with BullMQ's backoff: so every URL in a job
+// has failed as often as the job's attemptsMade says, and each URL settles
+// exactly once whatever happens to the job.
+import { type JobPage, jobPages, type PageJobData, type PageJobPages, parsePageJob } from '@crawlstream/jobs';
 import type { CrawlStore, PageOutcome, ProgressPublisher, SettleResult } from '@crawlstream/progress';
 import { MAX_LINKS_PER_PAGE, MAX_MESSAGE_LENGTH, MAX_PAGE_BYTES } from '@crawlstream/shared';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { Dispatcher } from 'undici';
+import type { LimitFunction } from 'p-limit';
 import type { ByteBudget } from './byte-budget.js';
 import type { CrawlContext, CrawlContexts } from './crawl-context.js';
 import {
@@ -37,6 +47,8 @@ export interface PageJobDeps {
   shutdown: AbortSignal;
   /** Bytes of bodies this process may hold at once (WORKER_MAX_BYTES_IN_FLIGHT). */
   budget: ByteBudget;
+  /** Pages fetched and settled at once in this process (WORKER_CONCURRENCY), whatever job they are in. */
+  pageSlots: LimitFunction;
   /** A page's title, links and markdown, computed off the event loop (page-extractor.ts). */
   extract(html: string, url: string, signal?: AbortSignal): Promise<ExtractedPage>;
 }
@@ -78,129 +90,213 @@ export async function settlePage(deps: PageJobDeps, crawlId: string, outcome: Pa
  * checked against the job schema before anything else, and fails for good
  * (no retry, nothing fetched) when it does not match.
  */
-export function validPageJob(data: unknown): PageJobData {
-  const parsed = pageJobData.safeParse(data);
-  if (parsed.success) return parsed.data;
+export function validPageJob(data: unknown): PageJobPages {
+  const parsed = parsePageJob(data);
+  if (parsed.success) return jobPages(parsed.data);
   const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'data'}: ${issue.message}`);
   throw new UnrecoverableError(`invalid page job: ${problems.join('; ')}`);
 }
 
+/** Where one URL of a job got to; a URL with no step was not reached (it waits behind a paced URL). */
+type PageStep =
+  | { kind: 'done' }
+  | { kind: 'wait'; waitMs: number; slotAt: number }
+  | { kind: 'retry'; failure: FetchFailed }
+  | { kind: 'error'; error: unknown };
+
+const DONE: PageStep = { kind: 'done' };
+
+/** A URL that may be fetched, with what robots.txt said and its host's gap. */
+interface Admitted {
+  page: JobPage;
+  rules: RobotsRules | undefined;
+  gapMs: number;
+}
+
+async function stepOf(body: () => Promise<PageStep>): Promise<PageStep> {
+  try {
+    return await body();
+  } catch (error) {
+    return { kind: 'error', error };
+  }
+}
+
 export async function processPageJob(deps: PageJobDeps, job: Job<PageJobData>, token?: string): Promise<void> {
-  const { crawlId, url } = validPageJob(job.data);
+  const data = validPageJob(job.data);
+  const { crawlId } = data;
   if ((await deps.store.status(crawlId)) !== 'running') {
     forgetCrawl(deps, crawlId); // cancelled, failed or expired: fetch nothing more
     return;
   }
   const context = await deps.contexts.get(crawlId);
   if (!context) return;
+  const attempt = job.attemptsMade + 1;
+  const canRetry = attempt < (job.opts.attempts ?? 1);
+  const steps = new Map<JobPage, PageStep>();
+
+  // Scope and robots.txt for every URL at once (robots.txt is read once per host).
+  const admissions = await Promise.all(
+    data.pages.map(async (page) => {
+      try {
+        return await admit(deps, context, page);
+      } catch (error) {
+        return { kind: 'error', error } as const;
+      }
+    }),
+  );
+  // In job order: a held slot belongs to the job's first URL.
+  const admitted: Admitted[] = [];
+  for (const [i, admission] of admissions.entries()) {
+    if (admission === 'settled') steps.set(data.pages[i]!, DONE);
+    else if ('kind' in admission) steps.set(data.pages[i]!, admission);
+    else admitted.push(admission);
+  }
+
+  // The page's slot in this process and its bytes are taken before its host's
+  // politeness slot: once the slot says go, the request goes (a wait after it
+  // would shorten the gap to the host's next request).
+  const fetchStep = (item: Admitted, heldSlotAt?: number) =>
+    stepOf(() =>
+      deps.pageSlots(async () => {
+        // Bodies (sitemaps, then the page) are held from the fetch to the settle.
+        const release = await deps.budget.reserve(maxBytesOf(context));
+        try {
+          if (item.gapMs > 0) {
+            // A URL woken for the slot it holds sends only once the gap since the host's last request has passed.
+            const slot = await deps.store.reserveHostSlot(crawlId, new URL(item.page.url).host, item.gapMs, heldSlotAt);
+            if (!slot) return DONE; // the crawl ended meanwhile: fetch nothing more
+            if (slot.waitMs > 0) return { kind: 'wait', waitMs: slot.waitMs, slotAt: slot.slotAt };
+          }
+          return await fetchAndSettle(deps, context, item, attempt, canRetry);
+        } finally {
+          release();
+        }
+      }),
+    );
+  await Promise.all([
+    ...admitted.filter((item) => item.gapMs === 0).map(async (item) => steps.set(item.page, await fetchStep(item))),
+    (async () => {
+      for (const item of admitted.filter((item) => item.gapMs > 0)) {
+        const step = await fetchStep(item, item.page === data.pages[0] ? data.slotAt : undefined);
+        steps.set(item.page, step);
+        if (step.kind === 'wait' || deps.shutdown.aborted) break;
+      }
+    })(),
+  ]);
+  await endJob(job, token, data, steps);
+}
+
+/**
+ * What is left of the job after its URLs ran: nothing (it completes), a URL
+ * waiting for its host's slot (the job is delayed, that URL first and holding
+ * the slot, with every URL not done), or URLs to retry (the job fails this
+ * attempt with only those URLs, the longest Retry-After wins). An unexpected
+ * error is thrown as it is (BullMQ retries; on shutdown the job is handed
+ * back), after the settled URLs left the job.
+ */
+async function endJob(job: Job<PageJobData>, token: string | undefined, data: PageJobPages, steps: Map<JobPage, PageStep>): Promise<void> {
+  const remaining = data.pages.filter((page) => steps.get(page)?.kind !== 'done');
+  if (remaining.length === 0) return;
+  const stepsLeft = remaining.map((page) => steps.get(page));
+  const error = stepsLeft.find((step) => step?.kind === 'error');
+  const waiting = remaining.find((page) => steps.get(page)?.kind === 'wait');
+  const wait = waiting && steps.get(waiting);
+  if (!error && wait?.kind === 'wait') {
+    // A URL to retry that shares the job with a waiting one is tried again when the job wakes.
+    await job.updateData({ crawlId: data.crawlId, pages: [waiting!, ...remaining.filter((page) => page !== waiting)], slotAt: wait.slotAt });
+    await job.moveToDelayed(Date.now() + wait.waitMs, token);
+    throw new DelayedError();
+  }
+  if (remaining.length !== data.pages.length || data.slotAt !== undefined || !('pages' in job.data)) {
+    await job.updateData({ crawlId: data.crawlId, pages: remaining });
+  }
+  if (error?.kind === 'error') throw error.error;
+  const failures = stepsLeft.flatMap((step) => (step?.kind === 'retry' ? [step.failure] : []));
+  if (failures.length === 0) throw new Error('page job ended with URLs neither done nor failed'); // unreachable
+  const longest = failures.reduce((a, b) => ((b.retryAfterMs ?? 0) > (a.retryAfterMs ?? 0) ? b : a));
+  throw new RetryablePageError(longest);
+}
+
+/** Scope and robots.txt: a URL that may not be fetched is settled here as skipped. */
+async function admit(deps: PageJobDeps, context: CrawlContext, page: JobPage): Promise<Admitted | 'settled'> {
+  const { url } = page;
   const { options, scope } = context;
   if (!scope.inScope(url)) {
     // Never fetched. A URL the crawl knows is settled (so the crawl can
-    // complete); for any other the settle is a no-op and the job is dropped.
-    await settlePage(deps, crawlId, { kind: 'skipped', url, reason: 'out_of_scope', message: 'outside the crawl\'s scope' });
-    return;
+    // complete); for any other the settle is a no-op and the URL is dropped.
+    await settlePage(deps, context.id, { kind: 'skipped', url, reason: 'out_of_scope', message: 'outside the crawl\'s scope' });
+    return 'settled';
   }
-  // Crawls stored before the ceiling was lowered may ask for more.
-  const maxBytes = Math.min(options.maxBytes, MAX_PAGE_BYTES);
+  let gapMs = options.delayMs;
+  let rules: RobotsRules | undefined;
+  if (options.respectRobotsTxt) {
+    rules = await deps.robots.rules(context.id, url, options.timeoutMs);
+    if (!rules.isAllowed(url, ROBOTS_TOKEN)) {
+      await settlePage(deps, context.id, { kind: 'skipped', url, reason: 'robots', message: 'disallowed by robots.txt' });
+      return 'settled';
+    }
+    gapMs = Math.max(gapMs, rules.crawlDelayMs(ROBOTS_TOKEN) ?? 0);
+  }
+  return { page, rules, gapMs };
+}
+
+/** Crawls stored before the ceiling was lowered may ask for more. */
+const maxBytesOf = (context: CrawlContext) => Math.min(context.options.maxBytes, MAX_PAGE_BYTES);
+
+async function fetchAndSettle(deps: PageJobDeps, context: CrawlContext, item: Admitted, attempt: number, canRetry: boolean): Promise<PageStep> {
+  const { url, depth } = item.page;
+  const { options, scope } = context;
+  const crawlId = context.id;
   const fetchOptions: FetchOptions = {
     timeoutMs: options.timeoutMs,
-    maxBytes,
+    maxBytes: maxBytesOf(context),
     userAgent: USER_AGENT,
     dispatcher: deps.dispatcher,
     signal: deps.shutdown,
   };
-
-  let gapMs = options.delayMs;
-  let rules: RobotsRules | undefined;
-  if (options.respectRobotsTxt) {
-    rules = await deps.robots.rules(crawlId, url, options.timeoutMs);
-    if (!rules.isAllowed(url, ROBOTS_TOKEN)) {
-      await settlePage(deps, crawlId, { kind: 'skipped', url, reason: 'robots', message: 'disallowed by robots.txt' });
-      return;
+    if (depth === 0 && options.useSitemap && url === context.startUrl) {
+      const seeds = await sitemapUrls(url, item.rules, options.maxPages, scope.inScope, fetchOptions);
+      if (deps.shutdown.aborted) throw new Error('worker shutting down: page handed back');
+      if (seeds.length > 0) {
+        await deps.store.claim(crawlId, `sitemap:${url}`, 1, seeds);
+      }
     }
-    gapMs = Math.max(gapMs, rules.crawlDelayMs(ROBOTS_TOKEN) ?? 0);
-  }
 
-  if (gapMs > 0) {
-    // A job woken for the slot it holds sends only once the gap since the host's last request has passed.
-    const slot = await deps.store.reserveHostSlot(crawlId, new URL(url).host, gapMs, job.data.slotAt);
-    if (!slot) {
-      forgetCrawl(deps, crawlId); // ended meanwhile: fetch nothing more
-      return;
-    }
-    const { waitMs, slotAt } = slot;
-    if (waitMs > 0) {
-      // Wait for the slot as a delayed job, not in a worker slot.
-      if (job.data.slotAt !== slotAt) await job.updateData({ ...job.data, slotAt });
-      await job.moveToDelayed(Date.now() + waitMs, token);
-      throw new DelayedError();
-    }
-  }
-
-  // Bodies (sitemaps, then the page) are held from the fetch to the settle.
-  const release = await deps.budget.reserve(maxBytes);
-  try {
-    await fetchAndSettle(deps, job, context, rules, fetchOptions);
-  } finally {
-    release();
-  }
-}
-
-async function fetchAndSettle(
-  deps: PageJobDeps,
-  job: Job<PageJobData>,
-  context: CrawlContext,
-  rules: RobotsRules | undefined,
-  fetchOptions: FetchOptions,
-): Promise<void> {
-  const { crawlId, url, depth } = job.data;
-  const { options, scope } = context;
-  if (depth === 0 && options.useSitemap && url === context.startUrl) {
-    const seeds = await sitemapUrls(url, rules, options.maxPages, scope.inScope, fetchOptions);
+    const fetched = await fetchPage(url, { ...fetchOptions, isInScope: scope.inScope });
     if (deps.shutdown.aborted) throw new Error('worker shutting down: page handed back');
-    if (seeds.length > 0) {
-      await deps.store.claim(crawlId, `sitemap:${url}`, 1, seeds);
+    if (fetched.kind === 'failed') {
+      if (fetched.retryable && canRetry) return { kind: 'retry', failure: fetched };
+      const status = fetched.status === undefined ? {} : { status: fetched.status };
+      await settlePage(deps, crawlId, {
+        kind: 'failed',
+        url,
+        reason: fetched.reason,
+        message: fetched.message,
+        attempts: attempt,
+        ...status,
+      });
+      return DONE;
     }
-  }
-
-  const fetched = await fetchPage(url, { ...fetchOptions, isInScope: scope.inScope });
-  if (deps.shutdown.aborted) throw new Error('worker shutting down: page handed back');
-  if (fetched.kind === 'failed') {
-    const attempts = job.attemptsMade + 1;
-    if (fetched.retryable && attempts < (job.opts.attempts ?? 1)) {
-      if (job.data.slotAt !== undefined) await job.updateData({ crawlId, url, depth });
-      throw new RetryablePageError(fetched);
+    if (fetched.kind === 'skipped') {
+      await settlePage(deps, crawlId, { kind: 'skipped', url, reason: fetched.reason, message: fetched.message });
+      return DONE;
     }
-    const status = fetched.status === undefined ? {} : { status: fetched.status };
+    const page = await deps.extract(fetched.html, fetched.finalUrl, deps.shutdown);
+    // A redirect target is claimed by the settle itself (redirect_known when the crawl already has it).
+    const links = keepLinks(page.links, scope.inScope, MAX_LINKS_PER_PAGE);
     await settlePage(deps, crawlId, {
-      kind: 'failed',
+      kind: 'processed',
       url,
-      reason: fetched.reason,
-      message: fetched.message,
-      attempts,
-      ...status,
+      finalUrl: fetched.finalUrl,
+      title: page.title,
+      depth,
+      status: fetched.status,
+      bytes: fetched.bytes,
+      durationMs: Math.round(fetched.durationMs),
+      markdown: page.markdown,
+      links: links.links,
+      ...(page.truncated ? { truncated: true } : {}),
+      ...(links.dropped > 0 ? { linksDropped: links.dropped } : {}),
     });
-    return;
-  }
-  if (fetched.kind === 'skipped') {
-    await settlePage(deps, crawlId, { kind: 'skipped', url, reason: fetched.reason, message: fetched.message });
-    return;
-  }
-  const page = await deps.extract(fetched.html, fetched.finalUrl, deps.shutdown);
-  // A redirect target is claimed by the settle itself (redirect_known when the crawl already has it).
-  const links = keepLinks(page.links, scope.inScope, MAX_LINKS_PER_PAGE);
-  await settlePage(deps, crawlId, {
-    kind: 'processed',
-    url,
-    finalUrl: fetched.finalUrl,
-    title: page.title,
-    depth,
-    status: fetched.status,
-    bytes: fetched.bytes,
-    durationMs: Math.round(fetched.durationMs),
-    markdown: page.markdown,
-    links: links.links,
-    ...(page.truncated ? { truncated: true } : {}),
-    ...(links.dropped > 0 ? { linksDropped: links.dropped } : {}),
-  });
+    return DONE;
 }

@@ -129,7 +129,7 @@ describe('worker logs', () => {
     expect(done).toMatchObject({ status: 'completed', counters: { failed: 1 } });
     expect(await store.errors(crawl.id)).toEqual([expect.objectContaining({ reason: 'internal', message: 'settle broke' })]);
     const failed = lines.find((line) => line.msg === 'page failed (internal)');
-    expect(failed).toMatchObject({ level: 50, crawlId: crawl.id, url: `${site.origin}/docs/` });
+    expect(failed).toMatchObject({ level: 50, crawlId: crawl.id, urls: [`${site.origin}/docs/`] });
     expect((failed!.err as { stack: string }).stack).toMatch(/settle broke\n\s+at /);
     // The attempts before the last are retries, logged at debug with the same child logger.
     expect(lines.filter((line) => line.msg === 'page retry' && line.crawlId === crawl.id).length).toBeGreaterThan(0);

@@ -57,7 +57,7 @@ describe('the sweep on the real page queue', () => {
     expect(again).toMatchObject({ url: START, generation: 2 });
     expect(again!.jobId).not.toBe(first!.jobId);
     const job = await queue.getJob(again!.jobId);
-    expect(job?.data).toEqual({ crawlId: crawl.id, url: START, depth: 0 });
+    expect(job?.data).toEqual({ crawlId: crawl.id, pages: [{ url: START, depth: 0 }] });
     expect(await job!.getState()).toBe('waiting');
   });
 
@@ -141,14 +141,16 @@ describe('a settle whose reply was lost', () => {
     for (const child of children) expect(await jobs.alive(child.jobId)).toBe(false);
     // The retry of the page job settles again.
     expect(await store.settle(crawl.id, processed(START, links))).toEqual({ result: 'duplicate' });
+    // Every child is carried by the job its in-flight record names (one dispatch: one job here).
     for (const child of children) {
       const job = await queue.getJob(child.jobId);
-      expect(job?.data).toEqual({ crawlId: crawl.id, url: child.url, depth: 1 });
+      expect(job?.data).toMatchObject({ crawlId: crawl.id, pages: expect.arrayContaining([{ url: child.url, depth: 1 }]) });
     }
-    expect(await queue.count()).toBe(4);
+    const jobCount = new Set(children.map((child) => child.jobId)).size;
+    expect(await queue.count()).toBe(jobCount);
     // A page already settled is not enqueued again; a second duplicate adds nothing.
     expect(await store.settle(crawl.id, processed(START, links))).toEqual({ result: 'duplicate' });
-    expect(await queue.count()).toBe(4);
+    expect(await queue.count()).toBe(jobCount);
     expect(await queue.getJob(start!.jobId)).toBeUndefined();
   });
 });

@@ -5,7 +5,7 @@
 // automatic EVAL fallback), given exactly the keys it declares, and its reply
 // decoded into named fields here.
 import { readdirSync, readFileSync } from 'node:fs';
-import { type CrawlKeys, crawlKeys, type Counters } from '@crawlstream/shared';
+import { type CrawlKeys, crawlKeys, type Counters, PAGES_PER_JOB } from '@crawlstream/shared';
 import type { Redis } from 'ioredis';
 import type { PageJob } from './page-jobs.js';
 
@@ -54,8 +54,15 @@ interface LoadedScript {
   keys: KeyName[];
 }
 
+/** Limits the scripts share with the TypeScript side: `{{NAME}}` in a script is replaced by the number. */
+const LUA_CONSTANTS: Record<string, number> = { PAGES_PER_JOB };
+
 function readLua(file: string, seen: Set<string>): string {
-  const source = readFileSync(new URL(file, LUA_DIR), 'utf8');
+  const source = readFileSync(new URL(file, LUA_DIR), 'utf8').replace(/\{\{(\w+)\}\}/g, (_match, name: string) => {
+    const value = LUA_CONSTANTS[name];
+    if (value === undefined) throw new Error(`${file}: unknown constant {{${name}}}`);
+    return String(value);
+  });
   return source.replace(/^--@include (\S+)$/gm, (_line, include: string) => {
     if (seen.has(include)) return '';
     seen.add(include);

@@ -86,15 +86,21 @@ local function claim(meta, parent, depth, urls)
 end
 
 -- An in-flight record: "<generation>|<dispatchedAtMs>|<depth>|<jobId>". The
--- job id is computed here only (jobId above) and read back by the sweep.
-local function inflightRecord(meta, url, gen, now, depth)
-  local id = jobId(meta, url, gen)
+-- job id is computed here only (jobId above: the URL's own, or `id`, the
+-- job's that carries it with others) and read back by the sweep.
+local function inflightRecord(meta, url, gen, now, depth, id)
+  id = id or jobId(meta, url, gen)
   return gen .. '|' .. now .. '|' .. depth .. '|' .. id, id
 end
 
+-- URLs of one page job at most (PAGES_PER_JOB in packages/shared/src/limits.ts).
+local PAGES_PER_JOB = {{PAGES_PER_JOB}}
+
 -- Moves URLs from the frontier into in-flight until `concurrency` are in
--- flight. Appends url, depth, jobId triples to `out`; returns how many are in
--- flight now.
+-- flight. The n URLs moved go to ceil(n / PAGES_PER_JOB) jobs of near-equal
+-- size; a job's id is its first URL's, and every URL's record names it.
+-- Appends url, depth, jobId triples to `out` (a job's URLs next to each
+-- other); returns how many are in flight now.
 local function dispatch(meta, now, out)
   local inflight = redis.call('HLEN', inflightKey)
   local free = meta.concurrency - inflight
@@ -102,12 +108,17 @@ local function dispatch(meta, now, out)
   local urls = redis.call('LPOP', frontierKey, free)
   if not urls then return inflight end
   local depths = redis.call('HMGET', seenKey, unpack(urls))
+  local jobs = math.ceil(#urls / PAGES_PER_JOB)
   local records = {}
+  local id
   for i = 1, #urls do
     local depth = depths[i] or '0'
-    local record, id = inflightRecord(meta, urls[i], 1, now, depth)
+    -- URL i (1-based) is in job floor((i - 1) * jobs / #urls): sizes differ by one at most.
+    if i == 1 or math.floor((i - 1) * jobs / #urls) ~= math.floor((i - 2) * jobs / #urls) then
+      id = jobId(meta, urls[i], 1)
+    end
     records[#records + 1] = urls[i]
-    records[#records + 1] = record
+    records[#records + 1] = inflightRecord(meta, urls[i], 1, now, depth, id)
     out[#out + 1] = urls[i]
     out[#out + 1] = depth
     out[#out + 1] = id

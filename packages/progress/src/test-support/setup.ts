@@ -9,7 +9,7 @@ import type { PageOutcome } from '../settle-records.js';
 
 /** A page queue in memory: what the store enqueued, in order; every job is alive unless `alive` says otherwise. */
 export class RecordingJobs implements PageJobs {
-  /** Every job added, in order (a job id added twice is kept once, as BullMQ does). */
+  /** Every URL added, in order (URLs sharing a job id are one job; a job id added again later is kept once, as BullMQ does). */
   readonly added: (PageJob & { crawlId: string })[] = [];
   /** Calls of add() with at least one job. */
   adds = 0;
@@ -20,8 +20,9 @@ export class RecordingJobs implements PageJobs {
 
   async add(crawlId: string, jobs: readonly PageJob[]): Promise<void> {
     if (jobs.length > 0) this.adds++;
+    const known = new Set(this.ids);
     for (const job of jobs) {
-      if (this.ids.has(job.jobId)) continue;
+      if (known.has(job.jobId)) continue;
       this.ids.add(job.jobId);
       this.added.push({ crawlId, ...job });
       this.pending.push(job);

@@ -2,6 +2,7 @@
 // their crawl's scope (anyone with the queue board can add jobs), and sitemap
 // files on other hosts named by robots.txt or a sitemap index.
 import { createPageQueue } from '@crawlstream/jobs';
+import { PAGES_PER_JOB } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CrawlWorker, createCrawlWorker } from './crawl-worker.js';
@@ -67,6 +68,12 @@ describe('page jobs from the queue', () => {
     });
     await queue.add('page', { crawlId: crawl.id, url: `${site.origin}/secret/by-hand`, depth: 0 }, { jobId: 'by-hand-out' });
     await queue.add('page', { crawlId: 'no-such-crawl', url: `${site.origin}/docs/p2.html?nocrawl`, depth: 0 }, { jobId: 'by-hand-nocrawl' });
+    // Jobs of several URLs: PAGES_PER_JOB of them is a job (of URLs the crawl does not know: settles that change nothing);
+    // one more is refused whole, unfetched.
+    const many = (n: number, tag: string) =>
+      Array.from({ length: n }, (_, i) => ({ url: `${site.origin}/docs/${tag}-${i}.html`, depth: 1 }));
+    const full = await queue.add('page', { crawlId: crawl.id, pages: many(PAGES_PER_JOB, 'full') }, { jobId: 'by-hand-full', removeOnComplete: false });
+    const over = await queue.add('page', { crawlId: crawl.id, pages: many(PAGES_PER_JOB + 1, 'over') }, { jobId: 'by-hand-over', removeOnFail: false });
     // A URL the crawl knows (claimed) but that is out of its scope: settled without a fetch.
     const claimed = await store.claim(crawl.id, 'by-hand', 1, [`${site.origin}/secret/known`]);
     expect(claimed).toMatchObject({ result: 'claimed', accepted: [`${site.origin}/secret/known`] });
@@ -81,6 +88,11 @@ describe('page jobs from the queue', () => {
     const failed = await queue.getJob(invalid.id!);
     expect(failed?.failedReason).toMatch(/^invalid page job: crawlId: .*; depth: /);
     expect(failed?.attemptsMade).toBe(1); // not retried
+    await expect.poll(() => queue.getJobState(full.id!)).toBe('completed');
+    await expect.poll(() => queue.getJobState(over.id!)).toBe('failed');
+    expect((await queue.getJob(over.id!))?.failedReason).toMatch(/^invalid page job: pages: /);
+    expect(site.log.filter((r) => r.path.startsWith('/docs/over-'))).toEqual([]);
+    expect(site.log.filter((r) => r.path.startsWith('/docs/full-'))).toHaveLength(PAGES_PER_JOB);
     for (const path of ['/secret/by-hand', '/secret/known']) expect(site.hits.get(path)).toBeUndefined();
     const queries = site.log.filter((r) => r.path === '/docs/p1.html' || r.path === '/docs/p2.html');
     expect(queries).toHaveLength(2); // each once, by the crawl itself

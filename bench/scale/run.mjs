@@ -8,9 +8,10 @@
 // each level the fresh workers crawl WARMUP crawls of other sections (not
 // measured, so a level of 1 crawl is not mostly cold code). Per level:
 // - pages/s over all crawls, from the first create to the last crawl's
-//   `completed` (its finishedAt); a level of fewer than MIN_PAGES pages runs
-//   as batches, one after another (1 crawl: 100 crawls, one at a time), and
-//   its rate is pages over the batches' summed time;
+//   `completed` (its finishedAt). Every level processes the same pages (the
+//   largest level's, BENCH_SCALE_MIN_PAGES): a smaller one runs as batches,
+//   one after another (1 crawl: 1,000 crawls, one at a time), and its rate is
+//   pages over the batches' summed time;
 // - CPU ms/page over the workers and redis-server (from /proc, over the same
 //   window; this driver's CPU, creating the crawls and polling, apart);
 //   redis-server CPU µs/page;
@@ -41,8 +42,12 @@ const WORKERS = 2;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 /** Crawls the fresh workers run before each level, unmeasured (their data stays in Redis: in `before`). */
 const WARMUP = Number(process.env.BENCH_SCALE_WARMUP ?? 20);
-/** Levels smaller than this many pages run as batches, one after another (see level()). */
-const MIN_PAGES = Number(process.env.BENCH_SCALE_MIN_PAGES ?? 2000);
+const MAX_LEVEL = Math.max(...LEVELS);
+/**
+ * Levels smaller than this many pages run as batches, one after another (see level()): by default
+ * every level processes the largest level's pages, so the levels differ in concurrency only.
+ */
+const MIN_PAGES = Number(process.env.BENCH_SCALE_MIN_PAGES ?? MAX_LEVEL * PAGES);
 /** A level that has not ended by then fails the bench. */
 const TIMEOUT_S = Number(process.env.BENCH_SCALE_TIMEOUT_S ?? 600);
 /** Same V8 flags as bench/crawl's worker processes (production's). */
@@ -133,8 +138,9 @@ async function level(site, crawls) {
     const workerCpu0 = workers.reduce((sum, child) => sum + cpuMs(child.pid), 0);
     const redisCpu0 = cpuMs(redisServer.pid);
     const client0 = process.cpuUsage();
-    // Small levels run again, one batch after another, until MIN_PAGES pages: /proc counts CPU in
-    // 10 ms ticks, and one crawl of 20 pages takes about 50 ms.
+    // Small levels run again, one batch after another, until MIN_PAGES pages: the same pages for
+    // every level (a worker's RSS and CPU per page move with the pages it has processed, JIT and
+    // heap growth), and /proc counts CPU in 10 ms ticks while one crawl of 20 pages takes ~50 ms.
     const batches = Math.max(1, Math.ceil(MIN_PAGES / (crawls * PAGES)));
     const ids = [];
     let seconds = 0;
@@ -182,7 +188,6 @@ async function level(site, crawls) {
 }
 
 const mb = (bytes) => `${(bytes / 1048576).toFixed(1)} MB`;
-const MAX_LEVEL = Math.max(...LEVELS);
 // Sections 0..MAX_LEVEL - 1 for the levels, the next WARMUP for the warm-up crawls.
 const site = await startSite(MAX_LEVEL + WARMUP);
 const results = [];
@@ -190,13 +195,14 @@ try {
   console.log(
     `bench/scale: concurrent crawls of ${PAGES} pages (~1.9 KB each) on one loopback site, ${WORKERS} worker processes, ` +
       `${CONCURRENCY} pages in flight between them, a fresh redis-server and workers per level, warmed up by ${WARMUP} crawls, ` +
+      `every level ${MIN_PAGES} pages (smaller ones in batches, one after another), ` +
       `${process.version} ${NODE_FLAGS.join(' ')}`,
   );
   for (const crawls of LEVELS) {
     const r = await level(site, crawls);
     results.push(r);
     console.log(
-      `  ${crawls} crawls: ${(r.pages / r.seconds).toFixed(0)} pages/s (${r.pages} pages in ${r.seconds.toFixed(2)} s` +
+      `  ${crawls} concurrent: ${(r.pages / r.seconds).toFixed(0)} pages/s (${r.pages} pages in ${r.seconds.toFixed(2)} s` +
         `${r.batches > 1 ? `, ${r.batches} batches one after another` : ''}, creates took ${r.createdMs} ms${r.batches > 1 ? ' at most' : ''}); ` +
         `${r.crawls * r.batches - r.wrong.length}/${r.crawls * r.batches} completed with exactly ${PAGES} pages`,
     );

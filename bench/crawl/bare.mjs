@@ -1,8 +1,11 @@
 // The limit: a bare in-process breadth-first crawl with undici and the same
 // parse-extract-convert step the worker runs (cheerio + turndown), no Redis,
-// no queue. Prints JSON {pages, seconds, rssPeakMb}.
+// no queue. Prints JSON {pages, seconds, rssPeakMb, crawlerCpuMs}: peak RSS is
+// this process's VmHWM, CPU is from /proc (its children's included), as
+// run.mjs reads them for crawlstream's processes (proc.mjs).
 import { extractPage } from '@crawlstream/pipeline';
 import { Agent, request } from 'undici';
+import { cpuMs, peakRssMb } from './proc.mjs';
 
 const [start, concurrency] = [process.argv[2], Number(process.argv[3])];
 const prefix = new URL('./', start).href;
@@ -11,9 +14,8 @@ const seen = new Set([start]);
 const queue = [start];
 let active = 0;
 let pages = 0;
-let rssPeak = 0;
 const started = performance.now();
-const cpuBefore = process.cpuUsage();
+const cpuBefore = cpuMs();
 await new Promise((resolve) => {
   const pump = () => {
     while (active < concurrency && queue.length > 0) {
@@ -36,7 +38,6 @@ await new Promise((resolve) => {
         .catch(() => {})
         .finally(() => {
           active--;
-          rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
           if (active === 0 && queue.length === 0) resolve();
           else pump();
         });
@@ -45,6 +46,6 @@ await new Promise((resolve) => {
   pump();
 });
 const seconds = (performance.now() - started) / 1000;
-const cpu = process.cpuUsage(cpuBefore);
+const crawlerCpuMs = cpuMs() - cpuBefore;
 await agent.close();
-process.stdout.write(JSON.stringify({ pages, seconds, rssPeakMb: rssPeak / 1048576, crawlerCpuMs: (cpu.user + cpu.system) / 1000 }));
+process.stdout.write(JSON.stringify({ pages, seconds, rssPeakMb: peakRssMb(), crawlerCpuMs }));

@@ -9,8 +9,24 @@
 // page, peak RSS, and, from a separate untimed run (a RESP-counting proxy and
 // redis-server's slowlog at threshold 0), Redis commands and time per page by
 // command and script; then the issue's targets, OK or MISSED.
+//
+// Every side is measured alike, over every process it needs (proc.mjs):
+// - CPU from /proc (user + system, waited-for children included) over the
+//   crawl, start to end: the crawler process (bare, Crawlee), or the worker
+//   processes, redis-server and this driver (creating the crawl and polling
+//   its status) for crawlstream; the site's process is left out (the same for
+//   all). Pages per CPU-second are pages / that sum.
+// - peak RSS: VmHWM from /proc of each process of the side (read by bare.mjs
+//   and crawlee.mjs of themselves as they finish, by this driver of each
+//   worker and of redis-server before they stop), summed: an upper bound of
+//   what the side holds at once, the same bound for every side. Each
+//   crawlstream run has a redis-server of its own, started for it, so its
+//   VmHWM is that crawl's (its data included), not earlier runs'. This driver
+//   is not counted in RSS (in production the crawl is one POST to the API).
+// - throughput at the same number of crawler processes: 1 worker against
+//   Crawlee is one process against one (crawlstream's redis-server is in its
+//   CPU and RSS), 2 workers against Crawlee is two against one.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +35,7 @@ import { CrawlStore } from '@crawlstream/progress';
 import { startRedisServer } from '@crawlstream/redis-runner';
 import { crawlOptionsSchema } from '@crawlstream/shared';
 import { Redis } from 'ioredis';
+import { cpuMs, peakRssMb } from './proc.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Pages per site: the large site is the one bench/crawl always had; the small one is like reference docs. */
@@ -52,24 +69,6 @@ function startSite(size) {
     child.stdout.once('data', (chunk) => resolve({ origin: String(chunk).trim(), child }));
   });
 }
-
-/** CPU time a process has used so far (user + system), from /proc; clock ticks are 10 ms here. */
-const cpuMs = (pid) => {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0;
-  }
-};
-
-const peakRssMb = (pid) => {
-  try {
-    return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
-  } catch {
-    return 0;
-  }
-};
 
 /** A TCP proxy in front of Redis that counts the RESP commands clients send, and their writes. */
 async function countingProxy(upstreamPort) {
@@ -115,7 +114,25 @@ async function countingProxy(upstreamPort) {
   return { url: `redis://127.0.0.1:${server.address().port}`, counts, close: () => server.close() };
 }
 
-async function runCrawlstream(origin, pages, workers, redisServer, viaUrl = redisServer.url) {
+/**
+ * One crawl on a redis-server of its own (so its peak RSS is this crawl's);
+ * `instrument(redisServer)`, if given, returns the URL the workers use (a
+ * proxy) and `collect()`, called once the crawl completed.
+ */
+async function runCrawlstream(origin, pages, workers, instrument) {
+  const redisServer = await startRedisServer();
+  let probe;
+  try {
+    probe = instrument ? await instrument(redisServer) : undefined;
+    return await crawlOn(redisServer, origin, pages, workers, probe);
+  } finally {
+    probe?.close();
+    await redisServer.stop();
+  }
+}
+
+async function crawlOn(redisServer, origin, pages, workers, probe) {
+  const viaUrl = probe?.url ?? redisServer.url;
   const admin = new Redis(redisServer.url);
   const prefix = `bench${Date.now()}`;
   const env = {
@@ -147,6 +164,7 @@ async function runCrawlstream(origin, pages, workers, redisServer, viaUrl = redi
     });
     const started = performance.now();
     const cpuBefore = children.reduce((sum, child) => sum + cpuMs(child.pid), 0);
+    const redisBefore = cpuMs(redisServer.pid);
     const clientBefore = process.cpuUsage();
     // What POST /api/crawl-v2 does: store the crawl (which enqueues its first page); then poll its status.
     const { crawl } = await store.create({ url: `${origin}/docs/`, options });
@@ -158,8 +176,10 @@ async function runCrawlstream(origin, pages, workers, redisServer, viaUrl = redi
     }
     const seconds = (performance.now() - started) / 1000;
     const client = process.cpuUsage(clientBefore);
-    const rssPeakMb = children.reduce((sum, child) => sum + peakRssMb(child.pid), 0);
+    const redisCpuMs = cpuMs(redisServer.pid) - redisBefore;
     const crawlerCpuMs = children.reduce((sum, child) => sum + cpuMs(child.pid), 0) - cpuBefore;
+    const workerRssMb = children.reduce((sum, child) => sum + peakRssMb(child.pid), 0);
+    const redisRssMb = peakRssMb(redisServer.pid);
     // Script names by SHA (BullMQ's and crawlstream's, as ioredis defined them), for the slowlog breakdown.
     const scriptNames = new Map();
     for (const [name, script] of Object.entries(admin.scriptsSet ?? {})) scriptNames.set(script.sha, name.replace(/^cs_/, ''));
@@ -169,10 +189,15 @@ async function runCrawlstream(origin, pages, workers, redisServer, viaUrl = redi
     return {
       pages: final.counters.processed,
       seconds,
-      rssPeakMb,
+      workers,
+      rssPeakMb: workerRssMb + redisRssMb,
+      workerRssMb,
+      redisRssMb,
       crawlerCpuMs,
+      redisCpuMs,
       clientCpuMs: (client.user + client.system) / 1000,
       scriptNames,
+      probe: probe ? await probe.collect() : undefined,
     };
   } finally {
     for (const child of children) child.kill('SIGTERM');
@@ -183,37 +208,33 @@ async function runCrawlstream(origin, pages, workers, redisServer, viaUrl = redi
 }
 
 /** Per page, ms: CPU over every process the crawl needs (the site excluded: it is the same for all). */
-const oursMs = (r) => (r.crawlerCpuMs + r.redisCpuMs + (r.clientCpuMs ?? 0)) / r.pages;
+const oursMs = (r) => (r.crawlerCpuMs + (r.redisCpuMs ?? 0) + (r.clientCpuMs ?? 0)) / r.pages;
 const split = (r) => {
   const per = (ms) => (ms / r.pages).toFixed(2);
   return r.clientCpuMs === undefined
     ? `${oursMs(r).toFixed(2)} = ${per(r.crawlerCpuMs)}`
     : `${oursMs(r).toFixed(2)} = ${per(r.crawlerCpuMs)} + ${per(r.redisCpuMs)} + ${per(r.clientCpuMs)}`;
 };
+/** Peak RSS of a side: its processes' VmHWM summed (workers + redis-server for crawlstream). */
+const rss = (r) =>
+  r.redisRssMb === undefined ? `${r.rssPeakMb.toFixed(0)} MB` : `${r.rssPeakMb.toFixed(0)} = ${r.workerRssMb.toFixed(0)} + ${r.redisRssMb.toFixed(0)} MB`;
 const verdict = (ok) => (ok ? 'OK' : 'MISSED');
 
-const redisServer = await startRedisServer();
-try {
-  console.log(
-    `bench/crawl: generated docs sites (${SITES.map((size) => `${size} ${SITE_PAGES[size]} pages`).join(', ')}), ` +
-      `concurrency ${CONCURRENCY}, best of ${ROUNDS}, ${process.version} ${NODE_FLAGS.join(' ')}`,
-  );
-  for (const size of SITES) await benchSite(size);
-} finally {
-  await redisServer.stop();
-}
+console.log(
+  `bench/crawl: generated docs sites (${SITES.map((size) => `${size} ${SITE_PAGES[size]} pages`).join(', ')}), ` +
+    `concurrency ${CONCURRENCY}, best of ${ROUNDS}, ${process.version} ${NODE_FLAGS.join(' ')}`,
+);
+for (const size of SITES) await benchSite(size);
 
 async function benchSite(size) {
   const PAGES = SITE_PAGES[size];
   const site = await startSite(size);
   const best = {};
-  /** Runs one crawl and adds what the site and redis-server spent on it. */
+  /** Runs one crawl and adds what the site spent on it. */
   const measured = async (run) => {
     const site0 = cpuMs(site.child.pid);
-    const redis0 = cpuMs(redisServer.pid);
     const result = await run();
     result.siteCpuMs = cpuMs(site.child.pid) - site0;
-    result.redisCpuMs = cpuMs(redisServer.pid) - redis0;
     return result;
   };
   const keep = (name, result) => {
@@ -224,15 +245,15 @@ async function benchSite(size) {
   try {
     const inProcess = async (script) => JSON.parse(await runNode(join(here, script), [`${site.origin}/docs/`, String(CONCURRENCY)]));
     const crawlers = [
-      ['bare', 'bare undici + cheerio (limit)', () => inProcess('bare.mjs')],
-      ['crawlee', 'Crawlee CheerioCrawler', () => inProcess('crawlee.mjs')],
-      ['one', 'crawlstream, 1 worker', () => runCrawlstream(site.origin, PAGES, 1, redisServer)],
-      ['two', 'crawlstream, 2 workers', () => runCrawlstream(site.origin, PAGES, 2, redisServer)],
+      ['bare', 'bare undici + cheerio (limit)', '1', () => inProcess('bare.mjs')],
+      ['crawlee', 'Crawlee CheerioCrawler', '1', () => inProcess('crawlee.mjs')],
+      ['one', 'crawlstream, 1 worker', '1 + redis', () => runCrawlstream(site.origin, PAGES, 1)],
+      ['two', 'crawlstream, 2 workers', '2 + redis', () => runCrawlstream(site.origin, PAGES, 2)],
     ].filter(([key]) => ONLY.has(key));
     const rounds = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const rates = [];
-      for (const [key, name, run] of crawlers) {
+      for (const [key, name, , run] of crawlers) {
         const result = keep(key, await measured(run));
         if (result.pages !== PAGES) throw new Error(`${name} stored ${result.pages} pages, not ${PAGES}`);
         rates.push(`${name} ${result.rate.toFixed(0)}/s`);
@@ -249,19 +270,23 @@ async function benchSite(size) {
     const pairGain = (2 * alone) / Math.max(...together);
     // Commands per page, counted by a proxy, and redis-server's time per command and script from its
     // slowlog at threshold 0 (untimed: the proxy and the slowlog cost time themselves).
-    const proxy = await countingProxy(redisServer.port);
-    const admin = new Redis(redisServer.url);
-    const slowlog = { threshold: await admin.config('GET', 'slowlog-log-slower-than'), len: await admin.config('GET', 'slowlog-max-len') };
-    await admin.config('SET', 'slowlog-max-len', '1000000');
-    await admin.config('SET', 'slowlog-log-slower-than', '0');
-    await admin.slowlog('RESET');
-    const counted = await measured(() => runCrawlstream(site.origin, PAGES, 1, redisServer, proxy.url));
-    const entries = await admin.slowlog('GET', '-1');
-    await admin.config('SET', 'slowlog-log-slower-than', slowlog.threshold[1]);
-    await admin.config('SET', 'slowlog-max-len', slowlog.len[1]);
-    await admin.slowlog('RESET');
-    proxy.close();
-    admin.disconnect();
+    const instrument = async (redisServer) => {
+      const proxy = await countingProxy(redisServer.port);
+      const admin = new Redis(redisServer.url);
+      await admin.config('SET', 'slowlog-max-len', '1000000');
+      await admin.config('SET', 'slowlog-log-slower-than', '0');
+      await admin.slowlog('RESET');
+      return {
+        url: proxy.url,
+        collect: async () => ({ entries: await admin.slowlog('GET', '-1'), counts: { ...proxy.counts } }),
+        close: () => {
+          proxy.close();
+          admin.disconnect();
+        },
+      };
+    };
+    const counted = await measured(() => runCrawlstream(site.origin, PAGES, 1, instrument));
+    const { entries, counts } = counted.probe;
     // A command a script calls is logged too (client "?:0"), its time also inside the script's:
     // top-level commands (what redis-server spent per request) and calls from scripts are tallied apart.
     const tally = (rows) => {
@@ -285,25 +310,39 @@ async function benchSite(size) {
         .slice(0, n)
         .map((c) => `${c.name} ${(c.usec / PAGES).toFixed(0)} µs (${(c.calls / PAGES).toFixed(2)} calls)`)
         .join(', ');
-    const redisRss = peakRssMb(redisServer.pid);
 
     console.log(`\n${size} site: ${PAGES} pages of ~${(bytesPerPage / 1024).toFixed(1)} KB (${site.origin})`);
     for (const line of rounds) console.log(line);
     const ratio = (r, ref) => (ref ? `${(r.rate / ref.rate).toFixed(2)}x` : '-');
+    const perCpuRatio = (r, ref) => (ref ? `${(oursMs(ref) / oursMs(r)).toFixed(2)}x` : '-');
     const rows = [
-      ['', 'pages/s', 'vs bare', 'vs Crawlee', 'peak RSS', 'CPU ms/page: crawler + redis + client', 'fixed ms/page', 'pages/CPU-s', 'redis-server µs/page'],
-      ...crawlers.map(([key, name]) => {
+      [
+        '',
+        'crawler processes',
+        'pages/s',
+        'vs bare',
+        'vs Crawlee',
+        'peak RSS: crawler (+ redis)',
+        'CPU ms/page: crawler + redis + client',
+        'fixed ms/page',
+        'pages/CPU-s',
+        'per CPU vs Crawlee',
+        'redis-server µs/page',
+      ],
+      ...crawlers.map(([key, name, processes]) => {
         const r = best[key];
         const crawlstream = r.clientCpuMs !== undefined;
         return [
           name,
+          processes,
           r.rate.toFixed(0),
           ratio(r, best.bare),
           ratio(r, best.crawlee),
-          `${r.rssPeakMb.toFixed(0)} MB`,
+          rss(r),
           split(r),
           (oursMs(r) - alone).toFixed(2),
           (1000 / oursMs(r)).toFixed(0),
+          perCpuRatio(r, best.crawlee),
           crawlstream ? ((r.redisCpuMs * 1000) / r.pages).toFixed(0) : '-',
         ];
       }),
@@ -312,8 +351,9 @@ async function benchSite(size) {
     for (const row of rows) console.log(`  ${row.map((cell, c) => String(cell).padEnd(widths[c])).join('  ')}`.trimEnd());
     console.log(
       `  extraction alone (parse, extract, convert; one process, no network, best of 3): ${alone.toFixed(2)} ms/page; fixed = CPU - that. ` +
-        'Site CPU excluded (the same server for all); crawlstream peak RSS and crawler CPU are sums over worker processes, ' +
-        `client = creating the crawl and polling its status; redis-server peak RSS ${redisRss.toFixed(0)} MB`,
+        'CPU over the crawl, from /proc, children included; site CPU excluded (the same server for all); crawlstream crawler CPU is the sum over worker processes, ' +
+        'client = this driver creating the crawl and polling its status. Peak RSS = VmHWM of each process of the side, summed ' +
+        '(crawlstream: workers + its own redis-server, started for that crawl; the driver not counted); pages/CPU-s and "per CPU" are over the same CPU sum',
     );
     console.log(
       `  this machine: extraction takes ${together.map((ms) => ms.toFixed(2)).join(' and ')} ms/page in two processes at once: ` +
@@ -321,8 +361,8 @@ async function benchSite(size) {
     );
     const redisTotal = redisTime.reduce((sum, c) => sum + c.usec, 0);
     console.log(
-      `  Redis per page (1 worker, untimed run): ${(proxy.counts.commands / PAGES).toFixed(2)} commands, ` +
-        `${(proxy.counts.writes / PAGES).toFixed(2)} client writes (round trips), ${(redisTotal / PAGES).toFixed(0)} µs executing them ` +
+      `  Redis per page (1 worker, untimed run): ${(counts.commands / PAGES).toFixed(2)} commands, ` +
+        `${(counts.writes / PAGES).toFixed(2)} client writes (round trips), ${(redisTotal / PAGES).toFixed(0)} µs executing them ` +
         `(slowlog; redis-server CPU ${((counted.redisCpuMs * 1000) / PAGES).toFixed(0)} µs): ${perPage(redisTime, 6)}`,
     );
     console.log(`  calls made inside those scripts, per page: ${perPage(scriptCalls, 10)}`);
@@ -337,12 +377,20 @@ async function benchSite(size) {
           `redis-server CPU ${redisUs.toFixed(0)} µs/page (target <= ${TARGET.redisUs}) ${verdict(redisUs <= TARGET.redisUs)}`,
       );
     }
+    // Against Crawlee at the same number of crawler processes (one against one), then two workers against one.
+    const perCpuAndRss = (r) =>
+      `per CPU-second ${(oursMs(best.crawlee) / oursMs(r)).toFixed(2)}x, peak RSS ${(r.rssPeakMb / best.crawlee.rssPeakMb).toFixed(2)}x`;
+    if (best.one && best.crawlee) {
+      console.log(
+        `  1 worker vs Crawlee, 1 crawler process each (ours + its redis-server, counted in CPU and RSS): ` +
+          `${(best.one.rate / best.crawlee.rate).toFixed(2)}x pages/s (no target); ${perCpuAndRss(best.one)}`,
+      );
+    }
     if (best.two && best.crawlee) {
       const vsCrawlee = best.two.rate / best.crawlee.rate;
-      const perCpu = oursMs(best.crawlee) / oursMs(best.two);
       console.log(
-        `  2 workers vs Crawlee: ${vsCrawlee.toFixed(2)}x (target >= ${TARGET.vsCrawlee[size]}x) ${verdict(vsCrawlee >= TARGET.vsCrawlee[size])}; ` +
-          `per CPU-second ${perCpu.toFixed(2)}x`,
+        `  2 workers vs Crawlee, 2 crawler processes vs 1: ${vsCrawlee.toFixed(2)}x pages/s (target >= ${TARGET.vsCrawlee[size]}x) ` +
+          `${verdict(vsCrawlee >= TARGET.vsCrawlee[size])}; ${perCpuAndRss(best.two)}`,
       );
     }
     if (best.two && best.bare) {

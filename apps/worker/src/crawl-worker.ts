@@ -1,6 +1,6 @@
 // A crawl worker process's moving parts, built from config: the BullMQ
 // worker that runs page jobs, the page queue it feeds, the progress store
-// and publisher, the budget of body bytes in flight, the extraction threads,
+// and publisher, which crawls run (told by the ended channel), the budget of body bytes in flight, the extraction threads,
 // the stalled-work sweep, and a bounded close that hands unfinished pages
 // back. It logs through the pino logger it is given (a `crawlId` child for
 // what concerns one crawl; errors as `err`, stack kept).
@@ -38,6 +38,7 @@ import { type PageJobDeps, processPageJob, RetryablePageError, settlePage } from
 import { createSsrfGuard, type Resolver, USER_AGENT } from '@crawlstream/pipeline';
 import { PageExtractor } from './page-extractor.js';
 import { RobotsCache } from './robots-cache.js';
+import { RunningCrawls } from './running-crawls.js';
 
 export interface CrawlWorkerOptions {
   redisUrl: string;
@@ -109,7 +110,9 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
   const storeConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   const queueConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   const workerConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-  for (const connection of [storeConnection, queueConnection, workerConnection]) {
+  const endedConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const connections = [storeConnection, queueConnection, workerConnection, endedConnection];
+  for (const connection of connections) {
     connection.on('error', (err) => logger.error({ err }, 'redis connection error'));
   }
   const queue = createPageQueue(queueConnection, prefix);
@@ -123,8 +126,11 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
   const fetchDefaults = { userAgent: USER_AGENT, dispatcher, signal: shutdown.signal };
   const budget = new ByteBudget(options.maxBytesInFlight ?? DEFAULT_MAX_BYTES_IN_FLIGHT);
   const extractor = new PageExtractor(options.extractThreads);
+  const running = new RunningCrawls(store);
+  await running.listen(endedConnection);
   const deps: PageJobDeps = {
     store,
+    running,
     publisher,
     contexts: new CrawlContexts(store),
     robots: new RobotsCache(store, fetchDefaults),
@@ -244,7 +250,7 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
       await queue.close();
       // Every page is settled or handed back by now: whatever request is left is cut, not awaited.
       await dispatcher.destroy();
-      for (const connection of [storeConnection, queueConnection, workerConnection]) connection.disconnect();
+      for (const connection of connections) connection.disconnect();
     })();
     return closing;
   };

@@ -34,10 +34,13 @@ import {
   USER_AGENT,
 } from '@crawlstream/pipeline';
 import type { RobotsCache } from './robots-cache.js';
+import type { RunningCrawls } from './running-crawls.js';
 import { sitemapUrls } from './sitemaps.js';
 
 export interface PageJobDeps {
   store: CrawlStore;
+  /** Which crawls run, without a Redis read per job (running-crawls.ts). */
+  running: RunningCrawls;
   publisher: ProgressPublisher;
   contexts: CrawlContexts;
   robots: RobotsCache;
@@ -63,6 +66,7 @@ export class RetryablePageError extends Error {
 
 export function forgetCrawl(deps: PageJobDeps, crawlId: string): void {
   deps.publisher.finish(crawlId);
+  deps.running.forget(crawlId);
   deps.contexts.forget(crawlId);
   deps.robots.forget(crawlId);
 }
@@ -124,7 +128,7 @@ async function stepOf(body: () => Promise<PageStep>): Promise<PageStep> {
 export async function processPageJob(deps: PageJobDeps, job: Job<PageJobData>, token?: string): Promise<void> {
   const data = validPageJob(job.data);
   const { crawlId } = data;
-  if ((await deps.store.status(crawlId)) !== 'running') {
+  if (!(await deps.running.isRunning(crawlId))) {
     forgetCrawl(deps, crawlId); // cancelled, failed or expired: fetch nothing more
     return;
   }

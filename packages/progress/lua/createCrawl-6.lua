@@ -5,6 +5,7 @@
   ARGV[1] id            ARGV[2] start URL (normalized)   ARGV[3] options JSON
   ARGV[4] owner         ARGV[5] max events (MAXLEN ~)    ARGV[6] TTL seconds after the end
   ARGV[7] wake channel  ARGV[8] maxPages  ARGV[9] maxDepth  ARGV[10] concurrency
+  ARGV[11] the channel announcing ended crawls (globalKeys().ended)
   Returns {'exists'} or {'created', url, depth, jobId, ...}
 ]]
 --@keys meta counters events seen frontier inflight
@@ -16,7 +17,7 @@ local now = nowMs()
 redis.call('HSET', metaKey,
   'id', ARGV[1], 'url', ARGV[2], 'status', 'running', 'options', ARGV[3], 'owner', ARGV[4],
   'createdAt', now, 'startedAt', now, 'maxEvents', ARGV[5], 'ttl', ARGV[6], 'channel', ARGV[7],
-  'maxPages', ARGV[8], 'maxDepth', ARGV[9], 'concurrency', ARGV[10])
+  'maxPages', ARGV[8], 'maxDepth', ARGV[9], 'concurrency', ARGV[10], 'endedChannel', ARGV[11])
 redis.call('HSET', countersKey, 'discovered', 0, 'processed', 0, 'failed', 0, 'skipped', 0)
 local meta = loadMeta()
 local firstId = appendEvent(meta, 'started', '{"url":' .. cjson.encode(ARGV[2]) .. ',"options":' .. ARGV[3] .. '}')

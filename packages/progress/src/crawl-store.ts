@@ -88,6 +88,11 @@ export class CrawlStore {
     return this.scripts.channel(id);
   }
 
+  /** The pub/sub channel where the id of each crawl that ends is published (workers' status caches subscribe to it). */
+  endedChannel(): string {
+    return this.scripts.endedChannel();
+  }
+
   // Transitions: each enqueues what it dispatched before it resolves.
 
   /**

@@ -65,6 +65,7 @@ export class CrawlTransitions {
       maxEvents: this.settings.maxEvents,
       ttlSeconds: this.settings.ttlSeconds,
       channel: this.scripts.channel(id),
+      endedChannel: this.scripts.endedChannel(),
       maxPages: options.maxPages,
       maxDepth: options.maxDepth,
       concurrency: options.concurrency,

@@ -5,7 +5,7 @@
 // automatic EVAL fallback), given exactly the keys it declares, and its reply
 // decoded into named fields here.
 import { readdirSync, readFileSync } from 'node:fs';
-import { type CrawlKeys, crawlKeys, type Counters, PAGES_PER_JOB } from '@crawlstream/shared';
+import { type CrawlKeys, crawlKeys, type Counters, globalKeys, PAGES_PER_JOB } from '@crawlstream/shared';
 import type { Redis } from 'ioredis';
 import type { PageJob } from './page-jobs.js';
 
@@ -138,6 +138,8 @@ export interface CreateArgs {
   maxEvents: number;
   ttlSeconds: number;
   channel: string;
+  /** globalKeys().ended: where the crawl's end is announced. */
+  endedChannel: string;
   maxPages: number;
   maxDepth: number;
   concurrency: number;
@@ -187,6 +189,11 @@ export class Scripts {
     return crawlKeys(id, this.prefix).wake;
   }
 
+  /** The pub/sub channel where each crawl's end is announced (its id). */
+  endedChannel(): string {
+    return globalKeys(this.prefix).ended;
+  }
+
   private async call(name: ScriptName, id: string, args: Arg[] = []): Promise<Raw[] | null> {
     const all = crawlKeys(id, this.prefix);
     const fn = (this.redis as unknown as Record<string, ScriptFn>)[`cs_${name}`]!;
@@ -209,6 +216,7 @@ export class Scripts {
       c.maxPages,
       c.maxDepth,
       c.concurrency,
+      c.endedChannel,
     ]);
     if (reply[0] === 'exists') return { result: 'exists' };
     return { result: 'created', jobs: pageJobs(reply, 1) };

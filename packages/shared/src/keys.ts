@@ -72,6 +72,12 @@ export function globalKeys(prefix: string = DEFAULT_KEY_PREFIX) {
     crawlsByStatus: (status: string) => `${prefix}:bystatus:{${prefix}}:${status}`,
     /** Written (with a 60 s TTL) by each WAITAOF barrier on its own connection, so the barrier has a write to wait for. */
     aofBarrier: `${prefix}:aof-barrier`,
+    /**
+     * Pub/sub channel: the id of each crawl that reached a terminal status
+     * (completed, failed, cancelled), published by that transition's script.
+     * Workers drop their cached `running` for it (running-crawls.ts).
+     */
+    ended: `${prefix}:ended`,
     /** String with a TTL: held by the process whose stalled-work sweep has this interval's turn (sweep.ts). */
     sweepTurn: `${prefix}:sweep-turn`,
     /** Hash per minute (epoch minute): epoch second -> pages processed in it, cluster-wide. */

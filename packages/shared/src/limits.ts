@@ -154,3 +154,13 @@ export const SWEEP_PRUNE_LIST = 200;
  * ("Page jobs").
  */
 export const PAGES_PER_JOB = 8;
+
+/**
+ * How long a worker trusts that a crawl it saw running still runs, before
+ * reading its status again. A crawl's end is announced at once on the ended
+ * channel (globalKeys().ended) and a settle answered `finished` says it too;
+ * this bounds the pages started for an ended crawl only when both are missed
+ * (the announcement lost to a reconnect). Such pages fetch, and their settle
+ * changes nothing.
+ */
+export const RUNNING_CACHE_MS = 1_000;

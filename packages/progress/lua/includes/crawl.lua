@@ -34,12 +34,12 @@ end
 -- The settings a crawl was created with, read once per call.
 local function loadMeta()
   local m = redis.call('HMGET', metaKey, 'status', 'maxEvents', 'channel', 'ttl',
-    'maxPages', 'maxDepth', 'concurrency', 'startedAt', 'id')
+    'maxPages', 'maxDepth', 'concurrency', 'startedAt', 'id', 'endedChannel')
   if not m[1] then return nil end
   return {
     status = m[1], maxEvents = m[2], channel = m[3], ttl = tonumber(m[4]),
     maxPages = tonumber(m[5]), maxDepth = tonumber(m[6]), concurrency = tonumber(m[7]),
-    startedAt = tonumber(m[8]), id = m[9],
+    startedAt = tonumber(m[8]), id = m[9], endedChannel = m[10],
   }
 end
 

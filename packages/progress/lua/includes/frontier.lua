@@ -142,6 +142,8 @@ local function finish(meta, now, status, terminalPayload)
   local payload = terminalPayload(c, now - (meta.startedAt or now))
   local id = appendEvent(meta, status, payload)
   redis.call('HSET', metaKey, 'status', status, 'finishedAt', now, 'terminalId', id)
+  -- Workers drop their cached `running` for the crawl (crawls created before the field: none to tell).
+  if meta.endedChannel then redis.call('PUBLISH', meta.endedChannel, meta.id) end
   -- UNLINK: a frontier of up to maxPages long URLs is freed off the main thread.
   redis.call('UNLINK', frontierKey, inflightKey)
   expireAll(meta.ttl)

@@ -48,8 +48,8 @@ const PHASES = (process.env.BENCH_SSE_PHASES ?? 'storm,fanout,two').split(',');
 const REPEAT = Math.max(1, Number(process.env.BENCH_SSE_REPEAT ?? 2));
 const GC_HOOK = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'gc-hook.mjs')).href;
 const START = 'http://127.0.0.1:9/docs/';
-/** Each process may need a file descriptor per connection (hard limit here: 20,000). */
-const FILES = Math.min(20_000, CONNECTIONS + 2_000);
+/** Each process may need a file descriptor per connection of the largest phase (hard limit here: 20,000). */
+const FILES = Math.min(20_000, Math.max(CONNECTIONS, STORM, TWO_READERS / 2) + 2_000);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**

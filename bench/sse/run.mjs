@@ -112,6 +112,36 @@ function tcpExt() {
   return Object.fromEntries(names.map((name, i) => [name, values[i]]));
 }
 
+/** The kernel's TCP counters that tell a dropped or refused handshake, from /proc/net/snmp and /proc/net/netstat, machine-wide. */
+const TCP_TROUBLE = [
+  'Tcp.AttemptFails', 'Tcp.EstabResets', 'Tcp.RetransSegs', 'Tcp.InErrs', 'Tcp.OutRsts',
+  'TcpExt.ListenDrops', 'TcpExt.TCPReqQFullDrop', 'TcpExt.TCPReqQFullDoCookies', 'TcpExt.SyncookiesSent', 'TcpExt.SyncookiesRecv',
+  'TcpExt.SyncookiesFailed', 'TcpExt.TCPBacklogDrop', 'TcpExt.PAWSActive', 'TcpExt.PAWSEstab', 'TcpExt.TCPTimeWaitOverflow',
+  'TcpExt.TCPTimeouts', 'TcpExt.TCPAbortOnData', 'TcpExt.TCPAbortOnClose', 'TcpExt.TCPAbortOnMemory', 'TcpExt.TCPMemoryPressures',
+  'TcpExt.TCPRcvQDrop', 'TcpExt.TCPZeroWindowDrop', 'TcpExt.TW', 'TcpExt.TWRecycled', 'TcpExt.TWKilled', 'TcpExt.EmbryonicRsts',
+  'TcpExt.TCPChallengeACK', 'TcpExt.TCPSYNChallenge', 'TcpExt.TCPACKSkippedSynRecv', 'TcpExt.TCPACKSkippedChallenge', 'TcpExt.TCPAbortFailed',
+];
+function tcpCounters() {
+  const out = {};
+  for (const file of ['/proc/net/snmp', '/proc/net/netstat']) {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+      const [prefix, ...names] = lines[i].split(/\s+/);
+      const values = lines[i + 1].split(/\s+/).slice(1);
+      const group = prefix.replace(':', '');
+      if (group !== 'Tcp' && group !== 'TcpExt') continue;
+      for (const [j, name] of names.entries()) out[`${group}.${name}`] = Number(values[j]);
+    }
+  }
+  return out;
+}
+/** The counters of TCP_TROUBLE that moved since `before`, as "name +n" text. */
+function tcpTrouble(before) {
+  const now = tcpCounters();
+  const moved = TCP_TROUBLE.filter((k) => k in now && now[k] !== before[k]).map((k) => `${k.split('.')[1]} +${now[k] - before[k]}`);
+  return moved.join(', ') || 'none';
+}
+
 /** Packets the kernel dropped from its per-CPU input queues (net.core.netdev_max_backlog; loopback too), machine-wide. */
 function softnetDrops() {
   return readFileSync('/proc/net/softnet_stat', 'utf8')
@@ -326,8 +356,10 @@ async function phase(name, redisUrl, admin, processes = 1, perServer = CONNECTIO
     const stormPeak = watchPeak([servers[0].child.pid]);
     for (let round = 0; round < 2; round++) {
       const before = tcpExt();
+      const counters = tcpCounters();
       const dropsBefore = softnetDrops();
       const storm = await clients[0].ask('storm', { port: servers[0].port, path });
+      storm.tcp = tcpTrouble(counters);
       storm.listenOverflows = tcpExt().ListenOverflows - before.ListenOverflows;
       storm.softnetDrops = softnetDrops() - dropsBefore;
       storms.push(storm);
@@ -431,7 +463,9 @@ try {
         { name: 'crawlstream API', runs: ours },
       ],
     );
-    console.log(`${memoryNote.replace('summed over the processes; ', '')} (one process; the storm's ${STORM} streams still open at the end)`);
+    console.log(
+      `${memoryNote.replace('summed over the processes; ', '').replace(/; GC KB\/conn.*$/, '')} (one process; the storm's ${STORM} streams still open at the end)`,
+    );
     const all200 = ours.every((r) => r.statuses[200] === STORM && !r.errors.ECONNRESET);
     const p99 = median(ours.map((r) => r.p99));
     const stormOk = all200 && p99 !== null && p99 <= 2000;
@@ -483,7 +517,7 @@ try {
     );
     console.log('  reconnect storms (every client dropped and reopened, twice; the bare server ignores Last-Event-ID):');
     const stormText = (s) =>
-      `${s.reopened} resumed in ${s.ms} ms (slowest batch of 500: ${Math.max(...s.batches)} ms; listen overflows ${s.listenOverflows}, input-queue drops ${s.softnetDrops})`;
+      `${s.reopened} resumed in ${s.ms} ms (slowest batch of 500: ${Math.max(...s.batches)} ms; listen overflows ${s.listenOverflows}, input-queue drops ${s.softnetDrops}; TCP counters: ${s.tcp})`;
     for (let i = 0; i < REPEAT; i++) {
       console.log(`    bare #${i + 1}: ${bare[i].storms.map(stormText).join(', ')}; ${bare[i].end.terminal}/${CONNECTIONS} saw the terminal event`);
       console.log(`    API #${i + 1}: ${ours[i].storms.map(stormText).join(', ')}; ${checked(ours[i], CONNECTIONS)}`);

@@ -10,8 +10,9 @@
 //   longer renewed; BullMQ's stall check (every STALLED_CHECK_MS, one across
 //   all workers) puts them back within PAGE_LOCK_MS + STALLED_CHECK_MS = 7 s,
 //   and a waiting worker takes them at once;
-// - stopped (SIGTERM): no new job is taken; in-flight pages get
-//   WORKER_CLOSE_TIMEOUT_MS to finish and settle; the rest are aborted and
+// - stopped (SIGTERM): no new job is taken and no page starts; in-flight
+//   pages get WORKER_CLOSE_TIMEOUT_MS to finish and settle, pages not started
+//   are handed back as soon as their job's started pages are done; the rest are aborted and
 //   moved back to the queue with their lock released (`moveToWait`: no
 //   attempt used, no stall), so another worker takes them at once.
 import { setMaxListeners } from 'node:events';
@@ -34,7 +35,7 @@ import pLimit from 'p-limit';
 import { type Logger, pino } from 'pino';
 import { ByteBudget } from './byte-budget.js';
 import { CrawlContexts } from './crawl-context.js';
-import { type PageJobDeps, processPageJob, RetryablePageError, settlePage } from './page-job.js';
+import { PagesHandedBack, type PageJobDeps, processPageJob, RetryablePageError, settlePage } from './page-job.js';
 import { createSsrfGuard, type Resolver, USER_AGENT } from '@crawlstream/pipeline';
 import { PageExtractor } from './page-extractor.js';
 import { RobotsCache } from './robots-cache.js';
@@ -118,6 +119,8 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
   const queue = createPageQueue(queueConnection, prefix);
   const store = new CrawlStore({ redis: storeConnection, prefix, ttlSeconds: options.ttlSeconds, jobs: new QueuePageJobs(queue) });
   const publisher = new ProgressPublisher({ store, onError: (err) => logger.error({ err }, 'progress error') });
+  // Closing starts `stopping` (no page starts any more), then, past the grace, `shutdown` (in-flight pages abort).
+  const stopping = new AbortController();
   const shutdown = new AbortController();
   // Every in-flight fetch listens to this one signal.
   setMaxListeners(options.concurrency * 4 + 16, shutdown.signal);
@@ -135,6 +138,7 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
     contexts: new CrawlContexts(store),
     robots: new RobotsCache(store, fetchDefaults),
     dispatcher,
+    stopping: stopping.signal,
     shutdown: shutdown.signal,
     budget,
     pageSlots: pLimit(options.concurrency),
@@ -142,7 +146,9 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
   };
 
   /**
-   * A page cut short by the close's bound goes back to the queue at once:
+   * Pages of a job not started when the worker began to stop, or cut short
+   * by the close's bound, go back to the queue at once (the job holding only
+   * its pages not settled):
    * `moveToWait` releases its lock without using an attempt or counting a
    * stall, and WaitingError tells BullMQ the job has moved.
    */
@@ -150,7 +156,8 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
     try {
       await processPageJob(deps, job, token);
     } catch (err) {
-      if (!shutdown.signal.aborted || err instanceof DelayedError || token === undefined) throw err;
+      const handBack = err instanceof PagesHandedBack || (shutdown.signal.aborted && !(err instanceof DelayedError));
+      if (!handBack || token === undefined) throw err;
       await job.moveToWait(token);
       const { crawlId, pages } = jobPages(job.data);
       logger.info({ crawlId, urls: pages.map((page) => page.url), jobId: job.id }, 'pages handed back (worker stopping)');
@@ -229,7 +236,8 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
   const close = () => {
     closing ??= (async () => {
       clearInterval(sweepTimer);
-      // BullMQ stops taking jobs at once and waits for the running ones.
+      stopping.abort();
+      // BullMQ stops taking jobs at once and waits for the running ones; their pages not started are handed back.
       const graceful = worker.close();
       if (!(await within(graceful, options.closeTimeoutMs ?? WORKER_CLOSE_TIMEOUT_MS))) {
         // Fetches and extractions stop; runPage hands each job back.

@@ -46,7 +46,9 @@ export interface PageJobDeps {
   robots: RobotsCache;
   /** SSRF-guarded undici dispatcher. */
   dispatcher: Dispatcher;
-  /** Aborted when the worker shuts down: in-flight fetches stop and their jobs are handed back. */
+  /** Aborted when the worker starts to stop: no page of a job starts after it (the job hands those back). */
+  stopping: AbortSignal;
+  /** Aborted when the worker's grace for in-flight pages is over: in-flight fetches stop and their jobs are handed back. */
   shutdown: AbortSignal;
   /** Bytes of bodies this process may hold at once (WORKER_MAX_BYTES_IN_FLIGHT). */
   budget: ByteBudget;
@@ -54,6 +56,14 @@ export interface PageJobDeps {
   pageSlots: LimitFunction;
   /** A page's title, links and markdown, computed off the event loop (page-extractor.ts). */
   extract(html: string, url: string, signal?: AbortSignal): Promise<ExtractedPage>;
+}
+
+/** Thrown by a job whose worker is stopping, once its started pages are done: the rest go back to the queue. */
+export class PagesHandedBack extends Error {
+  constructor(readonly count: number) {
+    super(`worker stopping: ${count} page(s) not started handed back`);
+    this.name = 'PagesHandedBack';
+  }
 }
 
 /** A failure worth another attempt; BullMQ's backoff strategy reads `retryAfterMs`. */
@@ -106,7 +116,9 @@ type PageStep =
   | { kind: 'done' }
   | { kind: 'wait'; waitMs: number; slotAt: number }
   | { kind: 'retry'; failure: FetchFailed }
-  | { kind: 'error'; error: unknown };
+  | { kind: 'error'; error: unknown }
+  /** Not started: the worker is stopping. */
+  | { kind: 'stopped' };
 
 const DONE: PageStep = { kind: 'done' };
 
@@ -162,6 +174,7 @@ export async function processPageJob(deps: PageJobDeps, job: Job<PageJobData>, t
   const fetchStep = (item: Admitted, heldSlotAt?: number) =>
     stepOf(() =>
       deps.pageSlots(async () => {
+        if (deps.stopping.aborted) return { kind: 'stopped' };
         // Bodies (sitemaps, then the page) are held from the fetch to the settle.
         const release = await deps.budget.reserve(maxBytesOf(context));
         try {
@@ -183,7 +196,7 @@ export async function processPageJob(deps: PageJobDeps, job: Job<PageJobData>, t
       for (const item of admitted.filter((item) => item.gapMs > 0)) {
         const step = await fetchStep(item, item.page === data.pages[0] ? data.slotAt : undefined);
         steps.set(item.page, step);
-        if (step.kind === 'wait' || deps.shutdown.aborted) break;
+        if (step.kind === 'wait' || step.kind === 'stopped' || deps.shutdown.aborted) break;
       }
     })(),
   ]);
@@ -203,9 +216,10 @@ async function endJob(job: Job<PageJobData>, token: string | undefined, data: Pa
   if (remaining.length === 0) return;
   const stepsLeft = remaining.map((page) => steps.get(page));
   const error = stepsLeft.find((step) => step?.kind === 'error');
+  const stopped = stepsLeft.some((step) => step?.kind === 'stopped');
   const waiting = remaining.find((page) => steps.get(page)?.kind === 'wait');
   const wait = waiting && steps.get(waiting);
-  if (!error && wait?.kind === 'wait') {
+  if (!error && !stopped && wait?.kind === 'wait') {
     // A URL to retry that shares the job with a waiting one is tried again when the job wakes.
     await job.updateData({ crawlId: data.crawlId, pages: [waiting!, ...remaining.filter((page) => page !== waiting)], slotAt: wait.slotAt });
     await job.moveToDelayed(Date.now() + wait.waitMs, token);
@@ -215,6 +229,7 @@ async function endJob(job: Job<PageJobData>, token: string | undefined, data: Pa
     await job.updateData({ crawlId: data.crawlId, pages: remaining });
   }
   if (error?.kind === 'error') throw error.error;
+  if (stopped) throw new PagesHandedBack(remaining.length);
   const failures = stepsLeft.flatMap((step) => (step?.kind === 'retry' ? [step.failure] : []));
   if (failures.length === 0) throw new Error('page job ended with URLs neither done nor failed'); // unreachable
   const longest = failures.reduce((a, b) => ((b.retryAfterMs ?? 0) > (a.retryAfterMs ?? 0) ? b : a));

@@ -1,7 +1,9 @@
 // Where a worker's CPU goes per page, from V8 CPU profiles of its threads:
 //   BENCH_SITE=small BENCH_ONLY=one BENCH_ROUNDS=1 \
 //     BENCH_WORKER_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/cs-prof" node bench/crawl/run.mjs
-//   node bench/crawl/profile.mjs <pages crawled> /tmp/cs-prof/*.cpuprofile
+//   node bench/crawl/profile.mjs 1500 /tmp/cs-prof/CPU.*.<pid>.*.cpuprofile
+// with the pid of the first worker (the timed run; the untimed run that
+// counts Redis commands writes its own profiles, under a later pid).
 // Each sample goes to the first category found walking up from the running
 // function (so a socket write under ioredis is the Redis client's, a write
 // under undici the fetch's). Start-up (module loading before the first page)

@@ -44,6 +44,8 @@ const SITES = (process.env.BENCH_SITE ?? 'both') === 'both' ? ['small', 'large']
 for (const size of SITES) if (!SITE_PAGES[size]) throw new Error(`BENCH_SITE: small, large or both, not ${size}`);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+/** Worker processes in the untimed run that counts Redis commands and times them by script. */
+const COUNT_WORKERS = Number(process.env.BENCH_COUNT_WORKERS ?? 1);
 /** V8 flags for every crawler process alike: the worker runs with these in production (see README). */
 const NODE_FLAGS = ['--max-semi-space-size=64'];
 /** Extra flags for crawlstream's worker processes only (e.g. `--cpu-prof`), and which crawlers run. */
@@ -282,7 +284,7 @@ async function benchSite(size) {
         },
       };
     };
-    const counted = await measured(() => runCrawlstream(site.origin, PAGES, 1, instrument));
+    const counted = await measured(() => runCrawlstream(site.origin, PAGES, COUNT_WORKERS, instrument));
     const { entries, counts } = counted.probe;
     // A command a script calls is logged too (client "?:0"), its time also inside the script's:
     // top-level commands (what redis-server spent per request) and calls from scripts are tallied apart.
@@ -358,7 +360,7 @@ async function benchSite(size) {
     );
     const redisTotal = redisTime.reduce((sum, c) => sum + c.usec, 0);
     console.log(
-      `  Redis per page (1 worker, untimed run): ${(counts.commands / PAGES).toFixed(2)} commands, ` +
+      `  Redis per page (${COUNT_WORKERS} worker${COUNT_WORKERS > 1 ? 's' : ''}, untimed run): ${(counts.commands / PAGES).toFixed(2)} commands, ` +
         `${(counts.writes / PAGES).toFixed(2)} client writes (round trips), ${(redisTotal / PAGES).toFixed(0)} µs executing them ` +
         `(slowlog; redis-server CPU ${((counted.redisCpuMs * 1000) / PAGES).toFixed(0)} µs): ${perPage(redisTime, 6)}`,
     );

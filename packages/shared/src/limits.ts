@@ -148,7 +148,7 @@ export const SWEEP_PRUNE_LIST = 200;
  * URLs of one crawl that one page job carries at most. A dispatch of n URLs
  * (one settle call frees n slots under load: group commit) becomes
  * ceil(n / PAGES_PER_JOB) jobs of near-equal size, so BullMQ's own cost (add,
- * take, finish: about 110 µs of redis-server time per job) is shared by the
+ * take, finish: about 200 µs of redis-server time per job, measured) is shared by the
  * job's pages; an idle crawl still gets one job per URL. Each URL keeps its
  * own in-flight record, settle and exactly-once; see docs/ARCHITECTURE.md
  * ("Page jobs").

@@ -23,6 +23,7 @@ import { docsPlugin, docsRoutes } from './plugins/docs.js';
 import { ApiMetrics, metricsRoutes } from './plugins/metrics.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { crawlRoutes, type PostStep } from './routes/crawls.js';
+import { llmsRoutes } from './routes/llms.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes } from './routes/health.js';
 import { Streams, streamRoutes } from './routes/stream.js';
@@ -161,6 +162,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { ctx });
   await app.register(crawlRoutes, { ctx, afterStep: afterCreateStep });
+  await app.register(llmsRoutes, { ctx });
   await app.register(streamRoutes, { ctx, streams });
   await app.register(boardRoutes, { queue, readOnly: !apiKeys.enabled });
   await app.register(dashboardRoutes, { root: options.dashboardDir });

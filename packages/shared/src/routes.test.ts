@@ -3,6 +3,8 @@ import {
   crawlKeys,
   crawlPath,
   errorsPath,
+  llmsFullTxtPath,
+  llmsTxtPath,
   markdownPath,
   pagesPath,
   queuePrefix,
@@ -20,11 +22,15 @@ describe('route builders', () => {
     expect(pagesPath(id)).toBe(`/api/crawl-v2/${id}/pages`);
     expect(markdownPath(id)).toBe(`/api/crawl-v2/${id}/markdown`);
     expect(errorsPath(id)).toBe(`/api/crawl-v2/${id}/errors`);
+    expect(llmsTxtPath(id)).toBe(`/api/crawl-v2/${id}/llms.txt`);
+    expect(llmsFullTxtPath(id)).toBe(`/api/crawl-v2/${id}/llms-full.txt`);
   });
 
   it('agree with the server route patterns', () => {
     expect(routePatterns.stream.replace(':id', id)).toBe(streamPath(id));
     expect(routePatterns.pages.replace(':id', id)).toBe(pagesPath(id));
+    expect(routePatterns.llmsTxt.replace(':id', id)).toBe(llmsTxtPath(id));
+    expect(routePatterns.llmsFullTxt.replace(':id', id)).toBe(llmsFullTxtPath(id));
   });
 
   it('escape what would change the path', () => {

@@ -11,6 +11,8 @@ export const routePatterns = {
   pages: `${API_BASE}/:id/pages`,
   markdown: `${API_BASE}/:id/markdown`,
   errors: `${API_BASE}/:id/errors`,
+  llmsTxt: `${API_BASE}/:id/llms.txt`,
+  llmsFullTxt: `${API_BASE}/:id/llms-full.txt`,
   healthz: '/healthz',
   readyz: '/readyz',
   metrics: '/metrics',
@@ -41,6 +43,14 @@ export function markdownPath(id: string): string {
 
 export function errorsPath(id: string): string {
   return `${crawlPath(id)}/errors`;
+}
+
+export function llmsTxtPath(id: string): string {
+  return `${crawlPath(id)}/llms.txt`;
+}
+
+export function llmsFullTxtPath(id: string): string {
+  return `${crawlPath(id)}/llms-full.txt`;
 }
 
 /** Appends a query string, leaving out undefined values. */

@@ -28,7 +28,7 @@ describe('API keys', () => {
     const id = crawl.parse(mine.json).id;
     const theirs = crawl.parse((await call(b.base, 'POST', '/api/crawl-v2', { body: { url: START }, headers: as(BOB) })).json).id;
 
-    for (const suffix of ['', '/stream', '/pages', '/markdown', '/errors']) {
+    for (const suffix of ['', '/stream', '/pages', '/markdown', '/errors', '/llms.txt', '/llms-full.txt']) {
       if (suffix === '/stream') {
         const own = await openStream(b.base, `/api/crawl-v2/${id}${suffix}`, as(ALICE));
         expect(own.status, 'own stream').toBe(200);
@@ -36,6 +36,7 @@ describe('API keys', () => {
       } else {
         expect((await call(b.base, 'GET', `/api/crawl-v2/${id}${suffix}`, { headers: as(ALICE) })).status, `own ${suffix}`).toBe(200);
       }
+      if (suffix.startsWith('/llms')) expect((await call(b.base, 'GET', `/api/crawl-v2/${id}${suffix}`)).status, `no key ${suffix}`).toBe(401);
       const other = await call(b.base, 'GET', `/api/crawl-v2/${id}${suffix}`, { headers: as(BOB) });
       expect(other.status, `other ${suffix}`).toBe(404);
       expect(errorCode(other)).toBe('not_found');

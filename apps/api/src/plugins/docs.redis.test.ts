@@ -17,7 +17,7 @@ describe('/docs', () => {
     expect(doc.openapi).toMatch(/^3\./);
     const path = (pattern: string) => pattern.replace(':id', '{id}');
     expect(Object.keys(doc.paths).sort()).toEqual(
-      [routePatterns.crawls, routePatterns.crawl, routePatterns.stream, routePatterns.pages, routePatterns.markdown, routePatterns.errors].map(path).sort(),
+      [routePatterns.crawls, routePatterns.crawl, routePatterns.stream, routePatterns.pages, routePatterns.markdown, routePatterns.errors, routePatterns.llmsTxt, routePatterns.llmsFullTxt].map(path).sort(),
     );
     const post = doc.paths[routePatterns.crawls]!.post!;
     const body = post.requestBody!.content['application/json']!.schema;
@@ -29,6 +29,12 @@ describe('/docs', () => {
     expect(list.parameters?.map((p) => p.name).sort()).toEqual(['cursor', 'limit', 'status']);
     expect(doc.paths[path(routePatterns.stream)]!.get!.parameters?.map((p) => p.name)).toEqual(expect.arrayContaining(['id', 'lastEventId', 'token']));
     expect(doc.paths[path(routePatterns.crawl)]!.delete!.responses).toHaveProperty('409');
+    for (const route of [routePatterns.llmsTxt, routePatterns.llmsFullTxt]) {
+      const get = doc.paths[path(route)]!.get!;
+      expect(get.parameters?.map((p) => p.name)).toEqual(['id']);
+      expect(Object.keys(get.responses)).toEqual(expect.arrayContaining(['200', '404']));
+      expect(JSON.stringify(get.responses['200'])).toContain('text/plain');
+    }
 
     const browser = await call(api.base, 'GET', '/docs', { headers: { accept: 'text/html' } });
     expect(browser.status).toBe(302);

@@ -51,6 +51,33 @@ describe('CrawlstreamClient', () => {
     ]);
   });
 
+  it('reads llms.txt and llms-full.txt (whole, or llms-full.txt as a stream) from their routes', async () => {
+    const text = (body: string, type = 'text/plain; charset=utf-8') => () => new Response(body, { headers: { 'content-type': type } });
+    const api = new FakeApi([
+      text('# Docs\n\n> Documentation crawled from u: 1 page.\n'),
+      text('# A\n\nSource: u\n\nBody.\n'),
+      text('# A\n\nSource: u\n\nBody.\n', 'text/markdown; charset=utf-8'),
+      () => apiErrorResponse(404, 'not_found'),
+      () => new Response('{}', { status: 200, headers: { 'content-type': 'application/json' } }),
+      () => json(200, { items: [] }),
+    ]);
+    const client = new CrawlstreamClient({ baseUrl: 'https://example.test/crawlstream/', apiKey: 'secret-key-0123456789', fetch: api.fetch });
+    expect(await client.llmsTxt(CRAWL_ID)).toBe('# Docs\n\n> Documentation crawled from u: 1 page.\n');
+    expect(await client.llmsFullTxt(CRAWL_ID)).toBe('# A\n\nSource: u\n\nBody.\n');
+    const stream = await client.llmsFullTxtStream(CRAWL_ID);
+    expect(await new Response(stream).text()).toBe('# A\n\nSource: u\n\nBody.\n');
+    expect(await failure(client.llmsTxt(CRAWL_ID))).toMatchObject({ status: 404, code: 'not_found' });
+    expect(await failure(client.llmsFullTxt(CRAWL_ID))).toMatchObject({ status: 200, code: 'invalid_response' });
+    expect(await failure(client.llmsFullTxtStream(CRAWL_ID))).toMatchObject({ status: 200, code: 'invalid_response' });
+    expect(api.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      `GET https://example.test/crawlstream/api/crawl-v2/${CRAWL_ID}/llms.txt`,
+      ...Array.from({ length: 2 }, () => `GET https://example.test/crawlstream/api/crawl-v2/${CRAWL_ID}/llms-full.txt`),
+      `GET https://example.test/crawlstream/api/crawl-v2/${CRAWL_ID}/llms.txt`,
+      ...Array.from({ length: 2 }, () => `GET https://example.test/crawlstream/api/crawl-v2/${CRAWL_ID}/llms-full.txt`),
+    ]);
+    expect(api.requests[0]!.headers).toMatchObject({ authorization: 'Bearer secret-key-0123456789' });
+  });
+
   it('walks every page of results through the cursors', async () => {
     const api = new FakeApi([
       () => json(200, { items: [page(0), page(1)], nextCursor: '2' }),

@@ -19,6 +19,8 @@ import {
   crawlPath,
   crawlsPath,
   errorsPath,
+  llmsFullTxtPath,
+  llmsTxtPath,
   markdownPath,
   pagesPath,
   streamPath,
@@ -143,6 +145,25 @@ export class CrawlstreamClient {
     return response.body;
   }
 
+  /** The crawl's llms.txt (https://llmstxt.org): an index of the stored pages by section. */
+  async llmsTxt(id: string, request: RequestOptions = {}): Promise<string> {
+    const response = await this.textResponse(llmsTxtPath(id), 'llms.txt', request);
+    return response.text();
+  }
+
+  /** The crawl's llms-full.txt: every stored page in one markdown document. */
+  async llmsFullTxt(id: string, request: RequestOptions = {}): Promise<string> {
+    const response = await this.textResponse(llmsFullTxtPath(id), 'llms-full.txt', request);
+    return response.text();
+  }
+
+  /** llms-full.txt as a byte stream, for sites too large to hold (the API streams it too). */
+  async llmsFullTxtStream(id: string, request: RequestOptions = {}): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.textResponse(llmsFullTxtPath(id), 'llms-full.txt', request);
+    if (!response.body) throw new CrawlstreamError(response.status, 'invalid_response', 'the llms-full.txt answer has no body');
+    return response.body;
+  }
+
   /** Every page that failed or was skipped, in the order they were settled, fetched a page of results at a time. */
   async errors(id: string, request: RequestOptions = {}): Promise<ClientCrawlErrorItem[]> {
     const items: ClientCrawlErrorItem[] = [];
@@ -239,6 +260,20 @@ export class CrawlstreamClient {
       });
     }
     return parsed.data;
+  }
+
+  /** A 200 text/plain (or text/markdown) answer, its body unread. */
+  private async textResponse(path: string, what: string, request: RequestOptions): Promise<Response> {
+    const response = await this.send('GET', path, {
+      headers: { accept: 'text/plain, text/markdown' },
+      signal: request.signal,
+    });
+    const type = response.headers.get('content-type') ?? '';
+    if (response.status !== 200 || !(type.startsWith('text/plain') || type.startsWith('text/markdown'))) {
+      await response.body?.cancel();
+      throw new CrawlstreamError(response.status, 'invalid_response', `the ${what} answer is ${response.status} ${type}`);
+    }
+    return response;
   }
 
   private async markdownResponse(id: string, request: RequestOptions): Promise<Response> {

@@ -108,6 +108,17 @@ describe('parseCommandLine', () => {
     }
   });
 
+  it('llms <id>: the index by default, --full for llms-full.txt, -o a file; no --json', () => {
+    const id = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+    expect(parseCommandLine(['llms', id], {})).toEqual({ command: 'llms', common: { api: DEFAULT_API, json: false, quiet: false }, id, full: false });
+    expect(parseCommandLine(['llms', id, '--full', '-o', 'site.txt', '-q'], {})).toMatchObject({ command: 'llms', id, full: true, output: 'site.txt', common: { quiet: true } });
+    expect(usage(['llms'])).toBe('llms needs a crawl id');
+    expect(usage(['llms', id, '--json'])).toBe('--json does not apply to llms');
+    expect(usage(['llms', id, '-o', ' '])).toBe('--output needs a file name');
+    expect(usage(['pages', id, '--full'])).toBe('--full does not apply to pages');
+    expect(USAGE).toContain('llms <id>');
+  });
+
   it('answers help and version', () => {
     expect(parseCommandLine(['--help'], {})).toMatchObject({ command: 'help' });
     expect(parseCommandLine(['help'], {})).toMatchObject({ command: 'help' });

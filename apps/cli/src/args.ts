@@ -27,6 +27,7 @@ export type Invocation =
       detach: boolean;
     }
   | { command: 'watch'; common: Common; id: string; output?: string; lastEventId?: string }
+  | { command: 'llms'; common: Common; id: string; full: boolean; output?: string }
   | { command: 'status' | 'cancel' | 'pages' | 'errors'; common: Common; id: string };
 
 const OPTIONS = {
@@ -51,6 +52,7 @@ const OPTIONS = {
   'idempotency-key': { type: 'string' },
   detach: { type: 'boolean' },
   'last-event-id': { type: 'string' },
+  full: { type: 'boolean' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -84,6 +86,7 @@ const ALLOWED: Record<string, OptionName[]> = {
   cancel: COMMON,
   pages: COMMON,
   errors: COMMON,
+  llms: ['api', 'api-key', 'help', 'quiet', 'output', 'full'],
 };
 
 export const USAGE = `Usage: crawlstream <command> [options]
@@ -95,6 +98,7 @@ Commands:
   cancel <id>     cancel a crawl
   pages <id>      list the pages a crawl stored
   errors <id>     list the pages that failed or were skipped
+  llms <id>       write the crawl's llms.txt (with --full: llms-full.txt)
 
 Options for every command:
   --api <url>             the API (env CRAWLSTREAM_API, default ${DEFAULT_API})
@@ -124,6 +128,12 @@ watch:
   --last-event-id <id>    resume after this event (0: every event from the first)
   -o, --output <file>     write the markdown here when the crawl ends
   -q, --quiet             no progress on stderr
+
+llms:
+  --full                  llms-full.txt: every stored page in one document (default: the llms.txt index)
+  -o, --output <file>     write it here (default: stdout)
+  -q, --quiet             no "wrote" line on stderr
+  (no --json: the output is the text itself)
 
 Exit codes: 0 success, 1 crawl failed or cancelled, 2 usage error, 3 API or network error.
 `;
@@ -229,5 +239,6 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
       ...(values['last-event-id'] !== undefined ? { lastEventId: values['last-event-id'] } : {}),
     };
   }
+  if (command === 'llms') return { command, common, id: target, full: values.full ?? false, ...output };
   return { command: command as 'status' | 'cancel' | 'pages' | 'errors', common, id: target };
 }

@@ -146,7 +146,12 @@ class Session {
 
   /** The combined markdown into `output` (atomically, through a temporary file) or onto stdout. */
   async writeMarkdown(id: string, output: string | undefined, stored: number): Promise<void> {
-    const body = Readable.fromWeb((await this.client.markdownStream(id)) as NodeReadableStream<Uint8Array>);
+    await this.writeBody(await this.client.markdownStream(id), output, `${stored} pages, `);
+  }
+
+  /** A streamed answer into `output` (atomically, through a temporary file) or onto stdout, never held whole. */
+  async writeBody(stream: ReadableStream<Uint8Array>, output: string | undefined, what = ''): Promise<void> {
+    const body = Readable.fromWeb(stream as NodeReadableStream<Uint8Array>);
     if (output === undefined) {
       for await (const chunk of body) await emit(this.io.stdout, chunk as string);
       return;
@@ -161,7 +166,7 @@ class Session {
       throw error;
     }
     const { size } = await stat(path);
-    this.say(`wrote ${output} (${stored} pages, ${(size / 1024).toFixed(1)} KiB)`);
+    this.say(`wrote ${output} (${what}${(size / 1024).toFixed(1)} KiB)`);
   }
 
   async printCrawl(crawl: Crawl): Promise<void> {
@@ -214,6 +219,14 @@ async function execute(invocation: Exclude<Invocation, { command: 'help' | 'vers
       const tally = await session.follow(invocation.id, invocation.lastEventId, false);
       if (invocation.output !== undefined) await session.writeMarkdown(invocation.id, invocation.output, tally.counters.processed);
       return exitFor(tally.status);
+    }
+    case 'llms': {
+      if (invocation.output !== undefined) await checkOutput(invocation.output);
+      const stream = invocation.full
+        ? await client.llmsFullTxtStream(invocation.id)
+        : (new Blob([await client.llmsTxt(invocation.id)]).stream() as ReadableStream<Uint8Array>);
+      await session.writeBody(stream, invocation.output);
+      return EXIT.ok;
     }
     case 'status': {
       const crawl = await client.getCrawl(invocation.id);

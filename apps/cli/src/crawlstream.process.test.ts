@@ -102,6 +102,34 @@ describe('crawlstream crawl', () => {
     expect(cancel.stderr).toContain('has already completed');
   });
 
+  it('llms writes llms.txt, and with --full llms-full.txt, to stdout or --output, as the SDK reads them', async () => {
+    const client = new CrawlstreamClient({ baseUrl: api.base });
+    const index = await cli(['llms', crawlId, '--api', api.base]);
+    expect(index.code).toBe(0);
+    expect(index.stderr).toBe('');
+    expect(index.stdout).toBe(await client.llmsTxt(crawlId));
+    expect(index.stdout).toMatch(/^# .+\n\n> Documentation crawled from .+: \d+ pages\.\n/);
+    expect(index.stdout.match(/^- \[/gm)).toHaveLength(site.pageUrls.length);
+
+    const output = join(dir, 'llms-full.txt');
+    const full = await cli(['llms', crawlId, '--full', '-o', output, '--api', api.base]);
+    expect(full.code).toBe(0);
+    expect(full.stdout).toBe('');
+    expect(full.stderr).toMatch(new RegExp(`^wrote ${output} \\(\\d+\\.\\d KiB\\)\n$`));
+    const written = await readFile(output, 'utf8');
+    expect(written).toBe(await client.llmsFullTxt(crawlId));
+    for (const url of site.pageUrls) expect(written).toContain(`\nSource: ${url}\n`);
+    expect(written.split('\n---\n\n')).toHaveLength(site.pageUrls.length);
+
+    const quiet = await cli(['llms', crawlId, '--full', '-q', '-o', join(dir, 'quiet.txt'), '--api', api.base]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
+
+    const missing = await cli(['llms', randomUUID(), '--api', api.base]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain('404 not_found');
+  });
+
   it('exits 1 when the crawl it follows is cancelled by someone else', async () => {
     const output = join(dir, 'cancelled.md');
     const running = startCli(['crawl', slowSite.start, '-o', output, '--api', api.base, ...noSitemap]);
@@ -157,6 +185,9 @@ describe('crawlstream exit codes', () => {
     [['status', randomUUID(), '--max-depth', '2']],
     [['launch', 'x']],
     [['status', randomUUID(), '--api', 'not-a-url']],
+    [['llms']],
+    [['llms', randomUUID(), '--json']],
+    [['status', randomUUID(), '--full']],
   ])('usage error %j: exit 2', async (args) => {
     const run = await cli(args);
     expect(run.code).toBe(2);

@@ -4,7 +4,8 @@
 // ahead of a slow client), while the crawl runs and after, and 404 for an
 // unknown crawl.
 import http from 'node:http';
-import { crawl, MAX_RESPONSE_BYTES } from '@crawlstream/shared';
+import { decodePage, encodePage } from '@crawlstream/progress';
+import { crawl, crawlKeys, MAX_RESPONSE_BYTES } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { type Api, call, errorCode, START, settleStart, startApi } from '../test-support/harness.js';
@@ -66,6 +67,19 @@ describe('GET /api/crawl-v2/:id/llms.txt', () => {
     expect(done.text).toContain(`## guide\n\n- [Intro](${START}guide/intro)\n- [Setup](${START}guide/setup)\n- [Guide](${START}guide/)\n`);
     // A page without a title is listed under its URL.
     expect(done.text).toContain(`## api\n\n- [API \\[v2\\]](${START}api/)\n- [${START}api/auth](${START}api/auth)\n`);
+  });
+
+  it('adds `: description` once a stored page record carries one', async () => {
+    const redis = useRedis('llmd');
+    const api = await startApi(redis);
+    const id = await newCrawl(api);
+    await settleStart(api.store, id, []);
+    // No worker stores descriptions yet: the record is given one as a later worker would write it.
+    const key = crawlKeys(id, redis.prefix).pages;
+    const stored = decodePage((await api.app.crawlstream.redis.hgetBuffer(key, START))!);
+    await api.app.crawlstream.redis.hset(key, START, encodePage({ ...stored, description: 'The docs,\nall of them.' } as typeof stored));
+    const reply = await call(api.base, 'GET', `/api/crawl-v2/${id}/llms.txt`);
+    expect(reply.text).toContain(`\n- [Start](${START}): The docs, all of them.\n`);
   });
 
   it('a crawl with nothing stored yet: the host as the title, 0 pages, no section', async () => {

@@ -49,6 +49,7 @@ const OPTIONS = {
   'max-bytes': { type: 'string' },
   'no-robots': { type: 'boolean' },
   'no-sitemap': { type: 'boolean' },
+  'ignore-query-parameters': { type: 'boolean' },
   'idempotency-key': { type: 'string' },
   detach: { type: 'boolean' },
   'last-event-id': { type: 'string' },
@@ -78,6 +79,7 @@ const ALLOWED: Record<string, OptionName[]> = {
     'exclude',
     'no-robots',
     'no-sitemap',
+    'ignore-query-parameters',
     'idempotency-key',
     'detach',
   ],
@@ -119,6 +121,7 @@ crawl:
   --max-bytes <n>         largest page body, at most ${MAX_PAGE_BYTES} (default 5242880)
   --no-robots             ignore robots.txt
   --no-sitemap            do not seed from sitemaps
+  --ignore-query-parameters  URLs that differ only in their query are one page
   --idempotency-key <k>   the same key returns the same crawl instead of a second one
   --detach                print the crawl id and exit without watching
   -q, --quiet             no progress on stderr
@@ -212,6 +215,7 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
     if (values.exclude) options.exclude = values.exclude;
     if (values['no-robots']) options.respectRobotsTxt = false;
     if (values['no-sitemap']) options.useSitemap = false;
+    if (values['ignore-query-parameters']) options.ignoreQueryParameters = true;
     // Bounds are checked here too, for a message naming the flag; the cap of maxPages is the server's to set.
     const checked = crawlOptionsSchema(Number.MAX_SAFE_INTEGER).safeParse(options);
     if (!checked.success) {

@@ -16,7 +16,7 @@
 // exactly once whatever happens to the job.
 import { type JobPage, jobPages, type PageJobData, type PageJobPages, parsePageJob } from '@crawlstream/jobs';
 import type { CrawlStore, PageOutcome, ProgressPublisher, SettleResult } from '@crawlstream/progress';
-import { MAX_LINKS_PER_PAGE, MAX_MESSAGE_LENGTH, MAX_PAGE_BYTES } from '@crawlstream/shared';
+import { crawlLinks, MAX_LINKS_PER_PAGE, MAX_MESSAGE_LENGTH, MAX_PAGE_BYTES } from '@crawlstream/shared';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { Dispatcher } from 'undici';
 import type { LimitFunction } from 'p-limit';
@@ -274,7 +274,8 @@ async function fetchAndSettle(deps: PageJobDeps, context: CrawlContext, item: Ad
     signal: deps.shutdown,
   };
     if (depth === 0 && options.useSitemap && url === context.startUrl) {
-      const seeds = await sitemapUrls(url, item.rules, options.maxPages, scope.inScope, fetchOptions);
+      const found = await sitemapUrls(url, item.rules, options.maxPages, scope.inScope, fetchOptions);
+      const seeds = crawlLinks(found, options.ignoreQueryParameters);
       if (deps.shutdown.aborted) throw new Error('worker shutting down: page handed back');
       if (seeds.length > 0) {
         await deps.store.claim(crawlId, `sitemap:${url}`, 1, seeds);
@@ -302,7 +303,7 @@ async function fetchAndSettle(deps: PageJobDeps, context: CrawlContext, item: Ad
     }
     const page = await deps.extract(fetched.html, fetched.finalUrl, deps.shutdown);
     // A redirect target is claimed by the settle itself (redirect_known when the crawl already has it).
-    const links = keepLinks(page.links, scope.inScope, MAX_LINKS_PER_PAGE);
+    const links = keepLinks(crawlLinks(page.links, options.ignoreQueryParameters), scope.inScope, MAX_LINKS_PER_PAGE);
     await settlePage(deps, crawlId, {
       kind: 'processed',
       url,

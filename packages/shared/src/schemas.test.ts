@@ -126,7 +126,7 @@ describe('the terminal set', () => {
 });
 
 describe('crawl request', () => {
-  it('fills every default of DESIGN.md section 1', () => {
+  it('fills every default of DESIGN.md section 1 (and of the options added since)', () => {
     const parsed = crawlRequest.parse({ url: 'https://docs.example.test/guide/' });
     expect(parsed.options).toEqual({
       maxPages: 100,
@@ -140,6 +140,7 @@ describe('crawl request', () => {
       delayMs: 0,
       timeoutMs: 15_000,
       maxBytes: 5_242_880,
+      ignoreQueryParameters: false,
     });
   });
 
@@ -152,6 +153,7 @@ describe('crawl request', () => {
     [{ url: 'https://x.test/', options: { maxPages: 0 } }, ['options', 'maxPages']],
     [{ url: 'https://x.test/', options: { maxPages: 10_001 } }, ['options', 'maxPages']],
     [{ url: 'https://x.test/', options: { maxDepth: -1 } }, ['options', 'maxDepth']],
+    [{ url: 'https://x.test/', options: { ignoreQueryParameters: 'yes' } }, ['options', 'ignoreQueryParameters']],
     [{ url: 'https://x.test/', options: { scope: 'planet' } }, ['options', 'scope']],
     [{ url: 'https://x.test/', options: { concurrency: 1.5 } }, ['options', 'concurrency']],
     [{ url: 'https://x.test/', options: { include: [''] } }, ['options', 'include', 0]],

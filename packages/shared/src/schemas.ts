@@ -89,6 +89,8 @@ function optionsSchema(maxPagesCap: number, glob: z.ZodType<string>) {
       delayMs: z.number().int().min(0).max(60_000).default(0),
       timeoutMs: z.number().int().min(100).max(300_000).default(15_000),
       maxBytes: z.number().int().min(1024).max(MAX_PAGE_BYTES).default(5 * 1024 * 1024),
+      /** URLs that differ only in their query are one page: links and sitemap URLs are followed without their query. */
+      ignoreQueryParameters: z.boolean().default(false),
     })
     .strict();
 }

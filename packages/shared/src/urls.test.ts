@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeUrl } from './urls.js';
+import { crawlLinks, normalizeUrl, withoutQuery } from './urls.js';
 
 describe('normalizeUrl', () => {
   it('makes /a, /a#x and HTTP://Host:80/a one URL', () => {
@@ -43,5 +43,16 @@ describe('normalizeUrl', () => {
 
   it('refuses a relative reference without a base', () => {
     expect(normalizeUrl('/a')).toBeNull();
+  });
+});
+
+describe('ignoreQueryParameters', () => {
+  it('makes URLs that differ only in their query one, keeping everything else', () => {
+    expect(withoutQuery('https://x.test/a?b=1&c=2')).toBe('https://x.test/a');
+    expect(withoutQuery('https://x.test/a?')).toBe('https://x.test/a');
+    expect(withoutQuery('https://x.test:8443/a/b.html')).toBe('https://x.test:8443/a/b.html');
+    const links = ['https://x.test/a?v=1', 'https://x.test/a?v=2', 'https://x.test/b', 'https://x.test/a'];
+    expect(crawlLinks(links, true)).toEqual(['https://x.test/a', 'https://x.test/b']);
+    expect(crawlLinks(links, false)).toEqual(links);
   });
 });

@@ -25,3 +25,21 @@ export function normalizedUrl(raw: string, base?: string | URL): URL | null {
   url.hash = '';
   return url.href.length > MAX_URL_LENGTH ? null : url;
 }
+
+/**
+ * A normalized URL without its query, for crawls with `ignoreQueryParameters`
+ * (URLs that differ only in their query are one page): `/a?x=1` and `/a?y=2`
+ * are both `/a`.
+ */
+export function withoutQuery(url: string): string {
+  if (!url.includes('?')) return url;
+  const parsed = URL.parse(url);
+  if (!parsed) return url;
+  parsed.search = '';
+  return parsed.href;
+}
+
+/** The links a crawl claims: as found, or (`ignoreQueryParameters`) without their queries, each once. */
+export function crawlLinks(links: readonly string[], ignoreQueryParameters: boolean): string[] {
+  return ignoreQueryParameters ? [...new Set(links.map(withoutQuery))] : [...links];
+}

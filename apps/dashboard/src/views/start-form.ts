@@ -70,7 +70,7 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
       numberField('delayMs', 'Delay (ms)', 0, 0, 60_000),
       globsField('include', 'Include (globs on the path)', '/docs/**'),
       globsField('exclude', 'Exclude (wins over include)', '**/changelog/**'),
-      h('div', { className: 'checks' }, checkbox('respectRobotsTxt', 'Respect robots.txt', true), checkbox('useSitemap', 'Use sitemap', true)),
+      h('div', { className: 'checks' }, checkbox('respectRobotsTxt', 'Respect robots.txt', true), checkbox('useSitemap', 'Use sitemap', true), checkbox('ignoreQueryParameters', 'Ignore query parameters', false)),
     ),
     h('div', { className: 'actions' }, submit, message),
   );
@@ -87,6 +87,7 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
       exclude: globs(text('exclude')),
       respectRobotsTxt: data.get('respectRobotsTxt') === 'on',
       useSitemap: data.get('useSitemap') === 'on',
+      ignoreQueryParameters: data.get('ignoreQueryParameters') === 'on',
       concurrency: Number(text('concurrency')),
       delayMs: Number(text('delayMs')),
     };

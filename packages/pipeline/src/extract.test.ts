@@ -213,6 +213,18 @@ describe('no raw HTML', () => {
     expect(columns(MAX_COLSPAN + 1)).toBe(MAX_COLSPAN);
     expect(columns(0)).toBe(1);
   });
+
+  it('adds at most MAX_COLSPAN more empty cells than the table has cells', () => {
+    const empties = (cells: number) => {
+      const row = '<td colspan="64">c</td>'.repeat(cells);
+      const md = extractPage(`<main><table><tr><th>h</th></tr><tr>${row}</tr></table></main>`, page).markdown;
+      const rows = md.split('\n').filter((line) => !line.includes('---'));
+      return rows.flatMap((line) => line.split('|').slice(1, -1)).filter((cell) => cell.trim() === '').length;
+    };
+    // 1 + n real cells: the budget is n + 1 + MAX_COLSPAN empties, the spans want 63 n, the header row the rest.
+    expect(empties(1)).toBe(2 + MAX_COLSPAN);
+    expect(empties(100)).toBe(101 + MAX_COLSPAN);
+  });
 });
 
 describe('boilerplate', () => {
@@ -250,8 +262,12 @@ describe('boilerplate', () => {
 
   it('keeps a table of contents or a list of links that is most of the content (an index page)', () => {
     const links = Array.from({ length: 8 }, (_, i) => `<li><a href="/c${i}">Chapter ${i}: a chapter title</a></li>`).join('');
-    const index = `<main><h1>Manual</h1><div class="toc"><ul>${links}</ul></div></main>`;
-    expect(extractPage(index, page).markdown).toContain('Chapter 7: a chapter title');
+    const nested = '<li><a href="/n">Nested</a><ul><li><a href="/n1">Sub one</a></li><li><a href="/n2">Sub two</a></li></ul></li>';
+    const index = `<body><div class="navheader"><a href="/p">Prev</a> <a href="/n">Next</a> Part II. The Language</div>
+      <h1>Manual</h1><div class="toc"><ul>${links}${nested}</ul></div><p>A short introduction.</p></body>`;
+    const markdown = extractPage(index, page).markdown;
+    for (const kept of ['Chapter 7: a chapter title', 'Sub one', 'Sub two', 'A short introduction.']) expect(markdown).toContain(kept);
+    expect(markdown).not.toContain('Part II');
     const list = `<main><h1>Manual</h1><ul>${links}</ul></main>`;
     expect(extractPage(list, page).markdown).toContain('Chapter 7: a chapter title');
     const local = `<main><div class="toc"><ul><li><a href="#a">A</a></li><li><a href="#b">B</a></li></ul></div>${prose}</main>`;

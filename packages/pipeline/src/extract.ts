@@ -120,7 +120,7 @@ function contentMarkdown($: cheerio.CheerioAPI, base: string): string {
   const selector = MAIN_CONTENT.find((candidate) => $(candidate).length > 0);
   const container = $(selector ?? 'body').get(0) ?? $.root().get(0);
   if (!container || !hasChildren(container)) return '';
-  prepareContent($, container, { base, inMain: selector !== undefined });
+  prepareContent(container, { base, inMain: selector !== undefined });
   return turndown.turndown(markdownDom(container) as unknown as TurndownService.Node).trim();
 }
 
@@ -186,20 +186,42 @@ interface TextStats {
   links: number;
 }
 
+const KEEP = 0;
+const DROP = 1;
+/** A table of contents: dropped unless it is most of the content. */
+const TOC = 2;
+
+interface Content {
+  stats: Map<Element, TextStats>;
+  /** Elements dropped whatever their size: chrome by tag, landmark role, class or id, site links. */
+  dropped: Set<Element>;
+  tocs: Set<Element>;
+  /** Visible characters of the content, chrome excluded. */
+  total: number;
+}
+
 /**
- * One bottom-up pass: text and link-text lengths of every element, so that
- * the rules below cost no walk of their own.
+ * One pass down to classify elements by their own markup, one pass up for
+ * the text and link-text lengths of the rest, so that the size rules cost no
+ * walk of their own and measure the content without its chrome.
  */
-function textStats(container: ParentNode): Map<Element, TextStats> {
+function measureContent(container: ParentNode, inMain: boolean): Content {
   const stats = new Map<Element, TextStats>();
+  const dropped = new Set<Element>();
+  const tocs = new Set<Element>();
   const order: Element[] = [];
   const stack: ParentNode[] = [container];
   for (let parent = stack.pop(); parent; parent = stack.pop()) {
     for (const child of parent.children) {
-      if (isTag(child) && !CHROME.has(child.name)) {
-        order.push(child);
-        stack.push(child);
+      if (!isTag(child)) continue;
+      const kind = classify(child, inMain);
+      if (kind === DROP) {
+        dropped.add(child);
+        continue;
       }
+      if (kind === TOC) tocs.add(child);
+      order.push(child);
+      stack.push(child);
     }
   }
   for (let i = order.length - 1; i >= 0; i--) {
@@ -218,7 +240,12 @@ function textStats(container: ParentNode): Map<Element, TextStats> {
     if (element.name === 'a') own.linkText = own.text;
     stats.set(element, own);
   }
-  return stats;
+  let total = 0;
+  for (const child of container.children) {
+    if (isTag(child)) total += stats.get(child)?.text ?? 0;
+    else if (child.type === 'text') total += visibleLength((child as Text).data);
+  }
+  return { stats, dropped, tocs, total };
 }
 
 function visibleLength(text: string): number {
@@ -230,14 +257,6 @@ function visibleLength(text: string): number {
   return length;
 }
 
-interface Walk {
-  base: string;
-  inMain: boolean;
-  stats: Map<Element, TextStats>;
-  /** Visible characters of the whole content. */
-  total: number;
-}
-
 /**
  * One walk over the content: drops chrome, makes links and images absolute
  * and rewrites code blocks and tables. A walk, not cheerio's find(): find()
@@ -245,22 +264,21 @@ interface Walk {
  * of thousands of links (10 s for 30,000 anchors).
  */
 function prepareContent(
-  $: cheerio.CheerioAPI,
   container: ParentNode,
   { base, inMain }: { base: string; inMain: boolean },
 ): void {
-  const stats = textStats(container);
-  const walk: Walk = { base, inMain, stats, total: 0 };
-  for (const child of container.children) {
-    if (isTag(child)) walk.total += stats.get(child)?.text ?? 0;
-    else if (child.type === 'text') walk.total += visibleLength((child as Text).data);
-  }
+  const content = measureContent(container, inMain);
+  /** Elements inside a table of contents or a list of links that is the content (an index page). */
+  const index = new Set<ParentNode>();
   const stack: ParentNode[] = [container];
   for (let parent = stack.pop(); parent; parent = stack.pop()) {
-    const kept = parent.children.filter((child) => !(isTag(child) && isDropped($, child, walk)));
+    const inIndex = index.has(parent);
+    const kept = parent.children.filter((child) => !(isTag(child) && isDropped(child, content, inIndex)));
     if (kept.length !== parent.children.length) relink(parent, kept);
     for (const child of kept) {
       if (!isTag(child)) continue;
+      if (inIndex || ((content.tocs.has(child) || isLinkDense(child, content, true)) && isMostOfContent(child, content)))
+        index.add(child);
       if (child.name === 'a') absolutize(child, 'href', base);
       // turndown knows neither as a block: a summary would run into the text after it.
       else if (child.name === 'details') child.name = 'div';
@@ -275,28 +293,32 @@ function prepareContent(
   }
 }
 
-function isDropped($: cheerio.CheerioAPI, element: Element, walk: Walk): boolean {
+function isDropped(element: Element, content: Content, inIndex: boolean): boolean {
+  if (content.dropped.has(element)) return true;
+  // Within a table of contents or list of links kept as the content, its parts are content too.
+  if (inIndex) return false;
+  if (content.tocs.has(element)) return !isMostOfContent(element, content);
+  return DENSITY_BLOCKS.has(element.name) && isLinkDense(element, content);
+}
+
+/** What an element is by its own markup: chrome, a table of contents, or neither. */
+function classify(element: Element, inMain: boolean): typeof KEEP | typeof DROP | typeof TOC {
   const { name, attribs } = element;
-  if (CHROME.has(name)) return true;
-  if (attribs.role !== undefined && CHROME_ROLES.has(attribs.role.trim().toLowerCase())) return true;
-  if (name === 'a') {
-    if (PERMALINK_CLASS.test(attribs.class ?? '')) return true;
-    if (isSiteLink($, element, walk)) return true;
-  }
+  if (CHROME.has(name)) return DROP;
+  if (attribs.role !== undefined && CHROME_ROLES.has(attribs.role.trim().toLowerCase())) return DROP;
+  if (name === 'a' && (PERMALINK_CLASS.test(attribs.class ?? '') || isSiteLink(element))) return DROP;
   // Inside main or article a <header> usually holds the page's own h1 (Docusaurus);
   // in a whole body it is the site header.
-  if (name === 'header') return !walk.inMain || !containsHeading(element);
-  if ((attribs.class !== undefined || attribs.id !== undefined) && NAV_HINT.test(`${attribs.class ?? ''} ${attribs.id ?? ''}`)) {
-    let toc = false;
-    for (const token of tokens(element)) {
-      if (NAV_TOKEN.test(token)) return true;
-      if (HEADER_TOKEN.test(token) && !containsHeading(element)) return true;
-      if (TOC_TOKEN.test(token)) toc = true;
-    }
-    if (toc && !isMostOfContent(element, walk)) return true;
+  if (name === 'header') return !inMain || !containsHeading(element) ? DROP : KEEP;
+  if ((attribs.class === undefined && attribs.id === undefined) || !NAV_HINT.test(`${attribs.class ?? ''} ${attribs.id ?? ''}`))
+    return KEEP;
+  let toc = false;
+  for (const token of tokens(element)) {
+    if (NAV_TOKEN.test(token)) return DROP;
+    if (HEADER_TOKEN.test(token) && !containsHeading(element)) return DROP;
+    if (TOC_TOKEN.test(token)) toc = true;
   }
-  if (DENSITY_BLOCKS.has(name) && isLinkDense(element, walk)) return true;
-  return false;
+  return toc ? TOC : KEEP;
 }
 
 function tokens(element: Element): string[] {
@@ -306,19 +328,31 @@ function tokens(element: Element): string[] {
   return found;
 }
 
-function isSiteLink($: cheerio.CheerioAPI, anchor: Element, walk: Walk): boolean {
+function isSiteLink(anchor: Element): boolean {
   const href = anchor.attribs.href ?? '';
   if (EDIT_URL.test(href)) return true;
   const title = anchor.attribs.title;
   if (title !== undefined && SITE_LINK_TEXT.test(title)) return true;
-  // Only short anchors are worth reading the text of.
-  const length = walk.stats.get(anchor)?.text ?? 0;
-  return length > 0 && length <= 24 && SITE_LINK_TEXT.test($(anchor).text());
+  const text = shortText(anchor, 32);
+  return text !== undefined && SITE_LINK_TEXT.test(text);
 }
 
-function isMostOfContent(element: Element, walk: Walk): boolean {
-  const text = walk.stats.get(element)?.text ?? 0;
-  return walk.total > 0 && text >= walk.total * MAIN_SHARE;
+/** The text of `element` if it has at most `max` characters (the walk stops there). */
+function shortText(element: Element, max: number): string | undefined {
+  let text = '';
+  const stack: ChildNode[] = [...element.children];
+  for (let node = stack.pop(); node; node = stack.pop()) {
+    if (node.type === 'text') {
+      text = (node as Text).data + text;
+      if (text.length > max) return undefined;
+    } else if (isTag(node)) stack.push(...node.children);
+  }
+  return text;
+}
+
+function isMostOfContent(element: Element, content: Content): boolean {
+  const text = content.stats.get(element)?.text ?? 0;
+  return content.total > 0 && text >= content.total * MAIN_SHARE;
 }
 
 /**
@@ -326,11 +360,12 @@ function isMostOfContent(element: Element, walk: Walk): boolean {
  * or more, is navigation, unless it is most of the content (an index page)
  * or a list introduced by a heading ("See also", a section of an index).
  */
-function isLinkDense(element: Element, walk: Walk): boolean {
-  const stats = walk.stats.get(element);
+function isLinkDense(element: Element, content: Content, whateverSize = false): boolean {
+  const stats = content.stats.get(element);
   if (!stats || stats.links < 2 || stats.text === 0) return false;
   if (stats.linkText / stats.text < LINK_DENSITY) return false;
-  if (isMostOfContent(element, walk)) return false;
+  if (whateverSize) return true;
+  if (isMostOfContent(element, content)) return false;
   if (element.name !== 'div' && element.name !== 'table' && followsIntroduction(element)) return false;
   return true;
 }
@@ -397,7 +432,7 @@ function codeText(pre: Element): string {
   return text;
 }
 
-/** Bound on the columns a `colspan` adds: a table is at most this wide by spans. */
+/** Bound on the columns one `colspan` stands for (the empty cells after it: at most MAX_COLSPAN - 1). */
 export const MAX_COLSPAN = 64;
 /** Cell content that a one-line GFM cell cannot hold. */
 const BLOCK_IN_CELL = new Set(['table', 'ul', 'ol', 'dl', 'pre', 'blockquote', 'hr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
@@ -445,18 +480,21 @@ function normalizeTable(table: Element): void {
     setChildren(table, [...before, list]);
     return;
   }
+  // Empty cells added (spans, short rows) are at most the table's own cells
+  // plus MAX_COLSPAN: a page of `<td colspan=64>` does not grow 64-fold.
+  let budget = MAX_COLSPAN + rows.reduce((sum, row) => sum + cellsOf(row).length, 0);
   const grid = rows.map((row) => {
     const cells: Element[] = [];
     for (const cell of cellsOf(row)) {
       unwrapParagraph(cell);
       cells.push(cell);
       const span = Math.min(Math.max(Number.parseInt(cell.attribs.colspan ?? '1', 10) || 1, 1), MAX_COLSPAN);
-      for (let extra = 1; extra < span; extra++) cells.push(new Element('td', {}));
+      for (let extra = 1; extra < span && budget > 0; extra++, budget--) cells.push(new Element('td', {}));
     }
     return cells;
   });
   const width = Math.max(...grid.map((cells) => cells.length));
-  for (const cells of grid) while (cells.length < width) cells.push(new Element('td', {}));
+  for (const cells of grid) while (cells.length < width && budget > 0 && budget--) cells.push(new Element('td', {}));
   let header: Element[];
   if (grid.length === 1) header = Array.from({ length: width }, () => new Element('th', {}));
   else header = grid.shift()!;

@@ -234,18 +234,20 @@ describe('boilerplate', () => {
     const html = `<body><div role="navigation"><a href="/a">A</a></div>
       <div class="navheader"><table><tr><td><a href="p">Prev</a></td><td>Chapter 5</td></tr></table></div>
       <div class="breadcrumbs">Home › Docs</div><div id="sidebar">Side</div><div class="md-sidebar">Side2</div>
-      <div class="site-header">Logo</div><div class="section-header"><h2>Kept heading</h2></div>
+      <div class="site-header">Logo</div><div class="page-header"><h2>Kept heading</h2></div><div class="card-header">Card title</div>
       ${prose}
       <div class="prev-next">Older · Newer</div><div class="pagination-nav">Pager</div>
       <div class="navfooter">NF</div><div class="footer-row">© Corp</div><div class="theme-doc-footer">Meta</div></body>`;
-    expect(extractPage(html, page).markdown).toBe(`## Kept heading\n\n${prose.slice(3, -4)}`);
+    expect(extractPage(html, page).markdown).toBe(`## Kept heading\n\nCard title\n\n${prose.slice(3, -4)}`);
   });
 
   it('drops skip links, edit links and back-to-top links, keeps other links', () => {
     const html = `<main><a href="#content">Skip to content</a><a href="https://github.com/o/r/edit/main/docs/x.md">Edit</a>
-      <a href="https://github.com/o/r/blob/main/docs/x.rst">source</a><a title="Edit this page" href="/e">✎</a>
-      ${prose}<p><a href="/guide">The guide</a></p><a href="#top">Back to top</a></main>`;
-    expect(extractPage(html, page).markdown).toBe(`${prose.slice(3, -4)}\n\n[The guide](https://docs.test/guide)`);
+      <a href="https://github.com/o/r/blob/main/docs/x.rst">View source</a><a title="Edit this page" href="/e">✎</a>
+      ${prose}<p><a href="/guide">The guide</a>, <a href="https://github.com/o/r/blob/main/README.md">the README</a></p><a href="#top">Back to top</a></main>`;
+    expect(extractPage(html, page).markdown).toBe(
+      `${prose.slice(3, -4)}\n\n[The guide](https://docs.test/guide), [the README](https://github.com/o/r/blob/main/README.md)`,
+    );
   });
 
   it('drops a small table of links and a link-dense block, keeps a list introduced by a heading', () => {

@@ -168,16 +168,16 @@ const NAV_HINT = /nav|bread|skip|edit|prev|next|pagina|pager|footer|sidebar|rela
 const TOC_TOKEN = /^(?:toc(?!tree)[-_a-z0-9]*|.*[-_]toc(?:[-_].*)?|table-?of-?contents.*|tableofcontents.*)$/;
 /** `a` elements that only serve the site: skip links, edit and source links. */
 const SITE_LINK_TEXT = /^\s*(?:skip to (?:main )?content|skip navigation|edit this page|edit on github|edit|view source|show source|view page source|improve this page|back to top)\s*$/i;
-/** A link to the source of the page in a forge (GitHub, GitLab: `/edit/` or `/blob/` and a docs source file). */
-const EDIT_URL = /\/(?:edit|blob)\/[^?#]*\.(?:md|mdx|rst|txt|adoc)(?:[?#]|$)/i;
+/** A link that edits the page's source in a forge (GitHub, GitLab: `/edit/` and a docs source file). */
+const EDIT_URL = /\/edit\/[^?#]*\.(?:md|mdx|rst|txt|adoc)(?:[?#]|$)/i;
 /** Link density above which a small block of links is navigation (Readability uses 0.5 for large blocks). */
 const LINK_DENSITY = 0.6;
 /** A navigation-like block is kept when it holds at least this share of the content's text: it is the content (an index page). */
 const MAIN_SHARE = 0.5;
 /** Blocks the link-density rule looks at. */
 const DENSITY_BLOCKS = new Set(['div', 'section', 'ul', 'ol', 'dl', 'table', 'p', 'menu', 'center']);
-/** A header-like div is chrome unless it holds a heading (Docusaurus wraps the h1 in one). */
-const HEADER_TOKEN = /^(?:header|.*[-_]header)$/;
+/** A site header written as a div: chrome unless it holds a heading (then it is the page's own). */
+const HEADER_TOKEN = /^(?:header|(?:site|page|top|main|global|masthead)-?header)$/;
 
 /** Text measures of an element's content, chrome excluded: characters other than whitespace. */
 interface TextStats {

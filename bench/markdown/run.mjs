@@ -4,7 +4,10 @@
 // packages/pipeline/src/extract.ts. Run: npm run bench -- markdown
 // (BENCH_ROUNDS=n for more rounds, --show to print the converted sample).
 // The crawlstream row is the worker's own path: the page parsed once by
-// cheerio, and turndown reading that tree (no second parse).
+// cheerio, and turndown reading that tree (no second parse). Then
+// quality.mjs: the worker's extraction on pages shaped like Sphinx, DocBook,
+// Docusaurus and MkDocs output and a generated site, against hand-labelled
+// expectations (raw HTML left, navigation left, content kept).
 import { markdownOf } from '@crawlstream/pipeline';
 import * as cheerio from 'cheerio';
 import { NodeHtmlMarkdown } from 'node-html-markdown';
@@ -125,3 +128,5 @@ if (process.argv.includes('--show')) {
     console.log(`\n----- ${name} -----\n${md.slice(0, 2000)}`);
   }
 }
+
+await import('./quality.mjs');

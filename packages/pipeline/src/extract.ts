@@ -38,8 +38,24 @@ export const turndown = new TurndownService({
   codeBlockStyle: 'fenced',
   bulletListMarker: '-',
   emDelimiter: '_',
+  // No raw HTML in the markdown, ever: what a rule would keep as HTML (the GFM
+  // plugin keeps tables it cannot convert) becomes its text.
+  keepReplacement: (content, node) => ((node as { isBlock?: boolean }).isBlock ? `\n\n${content}\n\n` : content),
 });
 turndown.use(gfm);
+// A cell's content on one line with its pipes escaped, or the row breaks. (A
+// function filter: an array filter lowercases every node's name, rule by rule.)
+turndown.addRule('tableCellInline', {
+  filter: (node) => node.nodeName === 'TD' || node.nodeName === 'TH',
+  replacement: (content, node) => {
+    const cell = content.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
+    return `${node.parentNode?.firstChild === node ? '| ' : ' '}${cell} |`;
+  },
+});
+// Text that reads as a tag (`<div>` written in prose) is escaped, so that a
+// renderer shows it instead of interpreting it.
+const escapeMarkdown = turndown.escape.bind(turndown);
+turndown.escape = (text: string) => escapeMarkdown(text).replace(/<(?=[A-Za-z/!?])/g, '\\<');
 
 export function extractPage(html: string, pageUrl: string): ExtractedPage {
   const $ = cheerio.load(parseHtml(html, MAX_HTML_DEPTH), { xml: { xmlMode: false, decodeEntities: true } });
@@ -104,7 +120,7 @@ function contentMarkdown($: cheerio.CheerioAPI, base: string): string {
   const selector = MAIN_CONTENT.find((candidate) => $(candidate).length > 0);
   const container = $(selector ?? 'body').get(0) ?? $.root().get(0);
   if (!container || !hasChildren(container)) return '';
-  prepareContent($, container, { base, inMain: selector !== undefined });
+  prepareContent(container, { base, inMain: selector !== undefined });
   return turndown.turndown(markdownDom(container) as unknown as TurndownService.Node).trim();
 }
 
@@ -119,43 +135,245 @@ const CHROME = new Set([
   'svg',
   'form',
   'template',
+  'iframe',
+  'frame',
+  'frameset',
+  'object',
+  'embed',
+  'video',
+  'audio',
+  'canvas',
+  'map',
+  'button',
+  'select',
+  'textarea',
+  'dialog',
 ]);
-/** Permalink anchors next to headings (Sphinx, MkDocs, Docusaurus): a `¶` in markdown is noise. */
-const PERMALINK_CLASS = /(?:^|\s)(?:headerlink|hash-link|anchor-link)(?:\s|$)/;
+/** Landmark roles of page chrome. */
+const CHROME_ROLES = new Set(['navigation', 'search', 'banner', 'contentinfo', 'complementary', 'menubar', 'toolbar']);
+/** Permalink anchors next to headings (Sphinx, MkDocs, Docusaurus, DocBook, VitePress): a `¶` in markdown is noise. */
+const PERMALINK_CLASS =
+  /(?:^|\s)(?:headerlink|hash-link|anchor-link|id_link|header-anchor|anchorjs-link|permalink)(?:\s|$)/;
 const HEADINGS = new Set(['h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
+/**
+ * Class or id tokens (lowercased) of navigation that docs generators write
+ * as divs: DocBook's navheader/navfooter, breadcrumbs, skip links, edit-this-
+ * page links, previous/next pagers, sidebars, navbars, footers.
+ */
+const NAV_TOKEN =
+  /^(?:navheader|navfooter|breadcrumbs?(?:[-_].*)?|.*[-_]breadcrumbs?|skip-?to-?(?:main-?)?content.*|skip-?link|md-skip|.*edit-?this-?page|edit-?(?:link|on-?github)|prev-?next|next-?prev|pagination(?:[-_].*)?|.*[-_]pagination|pager|rst-footer-buttons|related|footer(?:[-_].*)?|.*[-_]footer(?:[-_].*)?|sidebar.*|.*[-_]sidebar(?:[-_].*)?|sphinxsidebar.*|navbar.*|.*[-_]navbar|nav|navigation|nav[-_].*|.*[-_]nav|md-nav.*|md-header.*|site-?header)$/;
+/** What any of NAV_TOKEN, TOC_TOKEN and HEADER_TOKEN needs: most class lists (highlighter tokens) fail this one test. */
+const NAV_HINT = /nav|bread|skip|edit|prev|next|pagina|pager|footer|sidebar|related|header|toc|contents/i;
+/** Tables of contents: dropped like NAV_TOKEN, unless they are most of the content (an index page). */
+const TOC_TOKEN = /^(?:toc(?!tree)[-_a-z0-9]*|.*[-_]toc(?:[-_].*)?|table-?of-?contents.*|tableofcontents.*)$/;
+/** `a` elements that only serve the site: skip links, edit and source links. */
+const SITE_LINK_TEXT = /^\s*(?:skip to (?:main )?content|skip navigation|edit this page|edit on github|edit|view source|show source|view page source|improve this page|back to top)\s*$/i;
+/** A link that edits the page's source in a forge (GitHub, GitLab: `/edit/` and a docs source file). */
+const EDIT_URL = /\/edit\/[^?#]*\.(?:md|mdx|rst|txt|adoc)(?:[?#]|$)/i;
+/** Link density above which a small block of links is navigation (Readability uses 0.5 for large blocks). */
+const LINK_DENSITY = 0.6;
+/** A navigation-like block is kept when it holds at least this share of the content's text: it is the content (an index page). */
+const MAIN_SHARE = 0.5;
+/** Blocks the link-density rule looks at. */
+const DENSITY_BLOCKS = new Set(['div', 'section', 'ul', 'ol', 'dl', 'table', 'p', 'menu', 'center']);
+/** A site header written as a div: chrome unless it holds a heading (then it is the page's own). */
+const HEADER_TOKEN = /^(?:header|(?:site|page|top|main|global|masthead)-?header)$/;
+
+/** Text measures of an element's content, chrome excluded: characters other than whitespace. */
+interface TextStats {
+  text: number;
+  linkText: number;
+  links: number;
+}
+
+const KEEP = 0;
+const DROP = 1;
+/** A table of contents: dropped unless it is most of the content. */
+const TOC = 2;
+
+interface Content {
+  stats: Map<Element, TextStats>;
+  /** Elements dropped whatever their size: chrome by tag, landmark role, class or id, site links. */
+  dropped: Set<Element>;
+  tocs: Set<Element>;
+  /** Visible characters of the content, chrome excluded. */
+  total: number;
+}
+
+/**
+ * One pass down to classify elements by their own markup, one pass up for
+ * the text and link-text lengths of the rest, so that the size rules cost no
+ * walk of their own and measure the content without its chrome.
+ */
+function measureContent(container: ParentNode, inMain: boolean): Content {
+  const stats = new Map<Element, TextStats>();
+  const dropped = new Set<Element>();
+  const tocs = new Set<Element>();
+  const order: Element[] = [];
+  const stack: ParentNode[] = [container];
+  for (let parent = stack.pop(); parent; parent = stack.pop()) {
+    for (const child of parent.children) {
+      if (!isTag(child)) continue;
+      const kind = classify(child, inMain);
+      if (kind === DROP) {
+        dropped.add(child);
+        continue;
+      }
+      if (kind === TOC) tocs.add(child);
+      order.push(child);
+      stack.push(child);
+    }
+  }
+  for (let i = order.length - 1; i >= 0; i--) {
+    const element = order[i]!;
+    const own: TextStats = { text: 0, linkText: 0, links: element.name === 'a' ? 1 : 0 };
+    for (const child of element.children) {
+      if (child.type === 'text') own.text += visibleLength((child as Text).data);
+      else if (isTag(child)) {
+        const below = stats.get(child);
+        if (!below) continue;
+        own.text += below.text;
+        own.linkText += below.linkText;
+        own.links += below.links;
+      }
+    }
+    if (element.name === 'a') own.linkText = own.text;
+    stats.set(element, own);
+  }
+  let total = 0;
+  for (const child of container.children) {
+    if (isTag(child)) total += stats.get(child)?.text ?? 0;
+    else if (child.type === 'text') total += visibleLength((child as Text).data);
+  }
+  return { stats, dropped, tocs, total };
+}
+
+function visibleLength(text: string): number {
+  let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 10 && c !== 9 && c !== 13 && c !== 12) length++;
+  }
+  return length;
+}
 
 /**
  * One walk over the content: drops chrome, makes links and images absolute
- * and rewrites code blocks. A walk, not cheerio's find(): find() sorts its
- * results by document position, which is quadratic in a flat list of
- * thousands of links (10 s for 30,000 anchors).
+ * and rewrites code blocks and tables. A walk, not cheerio's find(): find()
+ * sorts its results by document position, which is quadratic in a flat list
+ * of thousands of links (10 s for 30,000 anchors).
  */
 function prepareContent(
-  $: cheerio.CheerioAPI,
   container: ParentNode,
   { base, inMain }: { base: string; inMain: boolean },
 ): void {
+  const content = measureContent(container, inMain);
+  /** Elements inside a table of contents or a list of links that is the content (an index page). */
+  const index = new Set<ParentNode>();
   const stack: ParentNode[] = [container];
   for (let parent = stack.pop(); parent; parent = stack.pop()) {
-    const kept = parent.children.filter((child) => !(isTag(child) && isDropped(child, inMain)));
+    const inIndex = index.has(parent);
+    const kept = parent.children.filter((child) => !(isTag(child) && isDropped(child, content, inIndex)));
     if (kept.length !== parent.children.length) relink(parent, kept);
     for (const child of kept) {
       if (!isTag(child)) continue;
+      if (inIndex || ((content.tocs.has(child) || isLinkDense(child, content, true)) && isMostOfContent(child, content)))
+        index.add(child);
       if (child.name === 'a') absolutize(child, 'href', base);
+      // turndown knows neither as a block: a summary would run into the text after it.
+      else if (child.name === 'details') child.name = 'div';
+      else if (child.name === 'summary') child.name = 'p';
       else if (child.name === 'img') absolutize(child, 'src', base);
-      if (child.name === 'pre') normalizeCodeBlock($, child);
-      else stack.push(child);
+      if (child.name === 'pre') normalizeCodeBlock(child);
+      else {
+        if (child.name === 'table') normalizeTable(child);
+        stack.push(child);
+      }
     }
   }
 }
 
-function isDropped(element: Element, inMain: boolean): boolean {
-  if (CHROME.has(element.name)) return true;
-  if (element.name === 'a' && PERMALINK_CLASS.test(element.attribs.class ?? '')) return true;
+function isDropped(element: Element, content: Content, inIndex: boolean): boolean {
+  if (content.dropped.has(element)) return true;
+  // Within a table of contents or list of links kept as the content, its parts are content too.
+  if (inIndex) return false;
+  if (content.tocs.has(element)) return !isMostOfContent(element, content);
+  return DENSITY_BLOCKS.has(element.name) && isLinkDense(element, content);
+}
+
+/** What an element is by its own markup: chrome, a table of contents, or neither. */
+function classify(element: Element, inMain: boolean): typeof KEEP | typeof DROP | typeof TOC {
+  const { name, attribs } = element;
+  if (CHROME.has(name)) return DROP;
+  if (attribs.role !== undefined && CHROME_ROLES.has(attribs.role.trim().toLowerCase())) return DROP;
+  if (name === 'a' && (PERMALINK_CLASS.test(attribs.class ?? '') || isSiteLink(element))) return DROP;
   // Inside main or article a <header> usually holds the page's own h1 (Docusaurus);
   // in a whole body it is the site header.
-  if (element.name === 'header') return !inMain || !containsHeading(element);
-  return false;
+  if (name === 'header') return !inMain || !containsHeading(element) ? DROP : KEEP;
+  if ((attribs.class === undefined && attribs.id === undefined) || !NAV_HINT.test(`${attribs.class ?? ''} ${attribs.id ?? ''}`))
+    return KEEP;
+  let toc = false;
+  for (const token of tokens(element)) {
+    if (NAV_TOKEN.test(token)) return DROP;
+    if (HEADER_TOKEN.test(token) && !containsHeading(element)) return DROP;
+    if (TOC_TOKEN.test(token)) toc = true;
+  }
+  return toc ? TOC : KEEP;
+}
+
+function tokens(element: Element): string[] {
+  const { class: className, id } = element.attribs;
+  const found = className ? className.toLowerCase().split(/\s+/) : [];
+  if (id) found.push(id.toLowerCase());
+  return found;
+}
+
+function isSiteLink(anchor: Element): boolean {
+  const href = anchor.attribs.href ?? '';
+  if (EDIT_URL.test(href)) return true;
+  const title = anchor.attribs.title;
+  if (title !== undefined && SITE_LINK_TEXT.test(title)) return true;
+  const text = shortText(anchor, 32);
+  return text !== undefined && SITE_LINK_TEXT.test(text);
+}
+
+/** The text of `element` if it has at most `max` characters (the walk stops there). */
+function shortText(element: Element, max: number): string | undefined {
+  let text = '';
+  const stack: ChildNode[] = [...element.children];
+  for (let node = stack.pop(); node; node = stack.pop()) {
+    if (node.type === 'text') {
+      text = (node as Text).data + text;
+      if (text.length > max) return undefined;
+    } else if (isTag(node)) stack.push(...node.children);
+  }
+  return text;
+}
+
+function isMostOfContent(element: Element, content: Content): boolean {
+  const text = content.stats.get(element)?.text ?? 0;
+  return content.total > 0 && text >= content.total * MAIN_SHARE;
+}
+
+/**
+ * Readability-style: a block whose text is mostly link text, with two links
+ * or more, is navigation, unless it is most of the content (an index page)
+ * or a list introduced by a heading ("See also", a section of an index).
+ */
+function isLinkDense(element: Element, content: Content, whateverSize = false): boolean {
+  const stats = content.stats.get(element);
+  if (!stats || stats.links < 2 || stats.text === 0) return false;
+  if (stats.linkText / stats.text < LINK_DENSITY) return false;
+  if (whateverSize) return true;
+  if (isMostOfContent(element, content)) return false;
+  if (element.name !== 'div' && element.name !== 'table' && followsIntroduction(element)) return false;
+  return true;
+}
+
+function followsIntroduction(element: Element): boolean {
+  let previous = element.prev;
+  while (previous && !isTag(previous)) previous = previous.prev;
+  return previous !== null && isTag(previous) && (HEADINGS.has(previous.name) || previous.name === 'p');
 }
 
 function containsHeading(element: Element): boolean {
@@ -187,15 +405,151 @@ function absolutize(element: Element, attribute: string, base: string): void {
  * ancestor (`<div class="highlight-python"><pre>`, `<div class="language-js">`).
  * Rewriting each block as `<pre><code class="language-x">text</code></pre>`
  * lets the converter fence it with its language, and spares it the spans.
+ * Blank lines at either end of the code are dropped (Sphinx starts its
+ * blocks with one).
  */
-function normalizeCodeBlock($: cheerio.CheerioAPI, pre: Element): void {
+function normalizeCodeBlock(pre: Element): void {
   const language = codeLanguage(pre);
   const code = new Element('code', language ? { class: `language-${language}` } : {});
-  const text = new Text($(pre).text());
+  const text = new Text(codeText(pre).replace(/^(?:[ \t\r\f]*\n)+/, '').trimEnd());
   code.children = [text];
   text.parent = code;
   code.parent = pre;
   pre.children = [code];
+}
+
+/** The text of a code block, `<br>` as a line break (Docusaurus ends each line with one). */
+function codeText(pre: Element): string {
+  let text = '';
+  const stack: ChildNode[] = [...pre.children].reverse();
+  for (let node = stack.pop(); node; node = stack.pop()) {
+    if (node.type === 'text') text += (node as Text).data;
+    else if (isTag(node)) {
+      if (node.name === 'br') text += '\n';
+      else for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i]!);
+    }
+  }
+  return text;
+}
+
+/** Bound on the columns one `colspan` stands for (the empty cells after it: at most MAX_COLSPAN - 1). */
+export const MAX_COLSPAN = 64;
+/** Cell content that a one-line GFM cell cannot hold. */
+const BLOCK_IN_CELL = new Set(['table', 'ul', 'ol', 'dl', 'pre', 'blockquote', 'hr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
+const PARAGRAPHS = new Set(['p', 'div', 'section']);
+
+/**
+ * Every table leaves as a GFM table or as a list, never as HTML: rows are
+ * gathered from thead, tbody and tfoot, the first row is the header (an
+ * empty one for a table of one row), a cell spanning n columns is followed
+ * by n - 1 empty ones, short rows are padded. A table whose cells hold
+ * blocks (lists, code, nested tables, several paragraphs) becomes a list of
+ * rows, each cell a paragraph of its item.
+ */
+function normalizeTable(table: Element): void {
+  const rows: Element[] = [];
+  const before: Element[] = [];
+  for (const child of table.children) {
+    if (!isTag(child)) continue;
+    if (child.name === 'tr') rows.push(child);
+    else if (child.name === 'thead' || child.name === 'tbody' || child.name === 'tfoot') {
+      for (const row of child.children) if (isTag(row) && row.name === 'tr') rows.push(row);
+    } else if (child.name === 'caption') before.push(child);
+  }
+  const cellsOf = (row: Element) =>
+    row.children.filter((cell): cell is Element => isTag(cell) && (cell.name === 'td' || cell.name === 'th'));
+  for (const caption of before) caption.name = 'p';
+  if (rows.length === 0 || rows.every((row) => !cellsOf(row).some((cell) => cell.children.length > 0))) {
+    table.name = 'div';
+    setChildren(table, before);
+    return;
+  }
+  if (rows.some((row) => cellsOf(row).some(holdsBlocks))) {
+    table.name = 'div';
+    const list = new Element('ul', {});
+    setChildren(
+      list,
+      rows.map((row) => {
+        row.name = 'li';
+        const cells = cellsOf(row);
+        for (const cell of cells) cell.name = 'div';
+        setChildren(row, cells);
+        return row;
+      }),
+    );
+    setChildren(table, [...before, list]);
+    return;
+  }
+  // Empty cells added (spans, short rows) are at most the table's own cells
+  // plus MAX_COLSPAN: a page of `<td colspan=64>` does not grow 64-fold.
+  let budget = MAX_COLSPAN + rows.reduce((sum, row) => sum + cellsOf(row).length, 0);
+  const grid = rows.map((row) => {
+    const cells: Element[] = [];
+    for (const cell of cellsOf(row)) {
+      unwrapParagraph(cell);
+      cells.push(cell);
+      const span = Math.min(Math.max(Number.parseInt(cell.attribs.colspan ?? '1', 10) || 1, 1), MAX_COLSPAN);
+      for (let extra = 1; extra < span && budget > 0; extra++, budget--) cells.push(new Element('td', {}));
+    }
+    return cells;
+  });
+  const width = Math.max(...grid.map((cells) => cells.length));
+  for (const cells of grid) while (cells.length < width && budget > 0 && budget--) cells.push(new Element('td', {}));
+  let header: Element[];
+  if (grid.length === 1) header = Array.from({ length: width }, () => new Element('th', {}));
+  else header = grid.shift()!;
+  for (const cell of header) cell.name = 'th';
+  const head = new Element('thead', {});
+  setChildren(head, [row(header)]);
+  const body = new Element('tbody', {});
+  setChildren(body, grid.map(row));
+  setChildren(table, [head, body]);
+  if (before.length > 0) {
+    // The caption goes before the table, as a paragraph of its own.
+    const wrapper = new Element('table', table.attribs);
+    setChildren(wrapper, [head, body]);
+    table.name = 'div';
+    setChildren(table, [...before, wrapper]);
+  }
+}
+
+function row(cells: Element[]): Element {
+  const tr = new Element('tr', {});
+  setChildren(tr, cells);
+  return tr;
+}
+
+function holdsBlocks(cell: Element): boolean {
+  let paragraphs = 0;
+  for (const child of cell.children) {
+    if (!isTag(child)) continue;
+    if (BLOCK_IN_CELL.has(child.name)) return true;
+    if (PARAGRAPHS.has(child.name) && ++paragraphs > 1) return true;
+    if (containsBlock(child)) return true;
+  }
+  return false;
+}
+
+function containsBlock(element: Element): boolean {
+  const stack: Element[] = [element];
+  for (let node = stack.pop(); node; node = stack.pop()) {
+    for (const child of node.children) {
+      if (!isTag(child)) continue;
+      if (BLOCK_IN_CELL.has(child.name)) return true;
+      stack.push(child);
+    }
+  }
+  return false;
+}
+
+/** Sphinx wraps each cell's text in a `<p>`: one paragraph in a cell is just its text. */
+function unwrapParagraph(cell: Element): void {
+  for (const child of cell.children) if (isTag(child) && PARAGRAPHS.has(child.name)) child.name = 'span';
+}
+
+function setChildren(parent: Element, children: ChildNode[]): void {
+  for (const child of children) child.parent = parent;
+  relink(parent, children);
 }
 
 const LANGUAGE_CLASS = /(?:^|\s)(?:language|lang|highlight-source|highlight)-([\w+#.-]+)/;

@@ -3,42 +3,12 @@
 // handing it one spares serializing the content and parsing it a second time
 // with domino (that second parse was a third of a worker's CPU per page).
 // Only the part of the DOM that turndown 7 and turndown-plugin-gfm 1 read is
-// here; markdown-dom.test.ts pins the output to the string path's.
+// here; markdown-dom.test.ts pins the output to the string path's. There is
+// no outerHTML: nothing is kept as HTML (extract.ts's keepReplacement).
 import { type ChildNode, isTag, isText, type ParentNode } from 'domhandler';
 
 const TEXT_NODE = 3;
 const ELEMENT_NODE = 1;
-
-/** Elements serialized without content or end tag (HTML's void elements). */
-const VOID = new Set([
-  'area',
-  'base',
-  'basefont',
-  'bgsound',
-  'br',
-  'col',
-  'embed',
-  'frame',
-  'hr',
-  'img',
-  'input',
-  'keygen',
-  'link',
-  'meta',
-  'param',
-  'source',
-  'track',
-  'wbr',
-]);
-/** Elements whose text is serialized as is. */
-const RAW_TEXT = new Set(['style', 'script', 'xmp', 'iframe', 'noembed', 'noframes', 'plaintext', 'noscript']);
-
-function escapeText(text: string): string {
-  return text.replace(/[&<>\u00a0]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&nbsp;'));
-}
-function escapeAttribute(value: string): string {
-  return value.replace(/[&"\u00a0]/g, (c) => (c === '&' ? '&amp;' : c === '"' ? '&quot;' : '&nbsp;'));
-}
 
 abstract class ViewNode {
   parentNode: ViewElement | null = null;
@@ -174,23 +144,6 @@ class ViewElement extends ViewNode {
     this.changed();
     return child;
   }
-  /** HTML serialization (turndown keeps tables without a heading row as HTML). */
-  get outerHTML(): string {
-    let html = `<${this.localName}`;
-    for (const [name, value] of Object.entries(this.attribs)) html += ` ${name}="${escapeAttribute(value)}"`;
-    html += '>';
-    if (VOID.has(this.localName)) return html;
-    return `${html}${this.innerHTML}</${this.localName}>`;
-  }
-  get innerHTML(): string {
-    let html = '';
-    for (const child of this.childNodes) {
-      if (child instanceof ViewElement) html += child.outerHTML;
-      else html += RAW_TEXT.has(this.localName) ? child.textContent : escapeText(child.textContent);
-    }
-    return html;
-  }
-
   append(child: ViewNode): void {
     const last = this.lastChild;
     child.parentNode = this;

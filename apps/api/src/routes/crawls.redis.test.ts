@@ -72,6 +72,12 @@ describe('POST /api/crawl-v2', () => {
       expect([reply.status, errorCode(reply)]).toEqual([400, 'validation_failed']);
       expect(issuePaths(reply)).toContainEqual(['options', 'urls', index]);
     }
+    // Under MAX_OPTIONS_BYTES as sent (é is 2 bytes), over it once percent-encoded (6 bytes): refused at `options`.
+    const accented = Array.from({ length: MAX_START_URLS }, (_, i) => `http://127.0.0.1:9/${i}/${'é'.repeat(120)}`);
+    const grown = await post(api.base, { url: START, options: { urls: accented } });
+    expect([grown.status, errorCode(grown)]).toEqual([400, 'validation_failed']);
+    expect(issuePaths(grown)).toEqual([['options']]);
+    expect(JSON.stringify(grown.json)).toMatch(/more than 32768/);
   });
 
   it('refuses bad input with 4xx and a JSON error code', async () => {

@@ -91,8 +91,18 @@ describe('fuzzing never yields a 5xx', () => {
   it('POST bodies: arbitrary JSON, near-valid requests and raw bytes', async () => {
     const api = await startApi(useRedis('fz'));
     const option = fc.dictionary(
-      fc.constantFrom('maxPages', 'maxDepth', 'scope', 'include', 'exclude', 'respectRobotsTxt', 'useSitemap', 'concurrency', 'delayMs', 'timeoutMs', 'maxBytes', '__proto__', 'constructor', 'x'),
-      fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.string(), fc.array(fc.string(), { maxLength: 3 }), fc.constant(null), fc.constantFrom('prefix', 'origin', 'domain')),
+      fc.constantFrom('maxPages', 'maxDepth', 'urls', 'scope', 'include', 'exclude', 'respectRobotsTxt', 'useSitemap', 'concurrency', 'delayMs', 'timeoutMs', 'maxBytes', '__proto__', 'constructor', 'x'),
+      fc.oneof(
+        fc.integer(),
+        fc.double(),
+        fc.boolean(),
+        fc.string(),
+        fc.array(fc.string(), { maxLength: 3 }),
+        // `urls`: near-valid lists, repeats and the start URL among them.
+        fc.array(fc.oneof(fc.webUrl(), fc.constantFrom(START, 'http://a b/', 'http://x.test/é', 'javascript:x')), { maxLength: 4 }),
+        fc.constant(null),
+        fc.constantFrom('prefix', 'origin', 'domain'),
+      ),
     );
     const nearValid = fc.record(
       {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_PAGE_BYTES } from '@crawlstream/shared';
+import { MAX_PAGE_BYTES, MAX_START_URLS } from '@crawlstream/shared';
 import { DEFAULT_API, parseCommandLine, USAGE } from './args.js';
 import { UsageError } from './exit-codes.js';
 
@@ -21,6 +21,9 @@ describe('parseCommandLine', () => {
       [
         'crawl',
         URL_,
+        '--url',
+        'http://127.0.0.1:9/api/',
+        '--url=http://127.0.0.1:9/blog/',
         '--max-pages=50',
         '--max-depth',
         '0',
@@ -55,6 +58,7 @@ describe('parseCommandLine', () => {
       common: { api: DEFAULT_API, json: false, quiet: false },
       url: URL_,
       options: {
+        urls: ['http://127.0.0.1:9/api/', 'http://127.0.0.1:9/blog/'],
         maxPages: 50,
         maxDepth: 0,
         scope: 'domain',
@@ -80,6 +84,17 @@ describe('parseCommandLine', () => {
       options: { maxBytes: MAX_PAGE_BYTES },
     });
     expect(usage(['crawl', URL_, '--max-bytes', String(MAX_PAGE_BYTES + 1)])).toBe(`--max-bytes: Too big: expected number to be <=${MAX_PAGE_BYTES}`);
+  });
+
+  it('takes --url up to MAX_START_URLS times, refuses one more and a URL that cannot be crawled, naming it', () => {
+    const urls = (n: number) => Array.from({ length: n }, (_, i) => ['--url', `http://127.0.0.1:9/p${i}/`]).flat();
+    expect(USAGE).toContain(`repeatable, at most ${MAX_START_URLS}`);
+    expect(parseCommandLine(['crawl', URL_, ...urls(MAX_START_URLS)], {})).toMatchObject({ options: { urls: expect.any(Array) } });
+    expect(usage(['crawl', URL_, ...urls(MAX_START_URLS + 1)])).toBe(`--url: at most ${MAX_START_URLS} (got ${MAX_START_URLS + 1})`);
+    expect(usage(['crawl', URL_, '--url', 'http://127.0.0.1:9/ok/', '--url', 'ftp://x.test/'])).toBe(
+      '--url "ftp://x.test/" is not a URL that can be crawled: only http: and https: URLs can be crawled',
+    );
+    expect(usage(['status', 'x', '--url', URL_])).toBe('--url does not apply to status');
   });
 
   it('leaves out what was not given, so the server applies its defaults', () => {

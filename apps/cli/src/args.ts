@@ -2,7 +2,7 @@
 // anything is sent, so that a mistake is a usage error (exit 2) with a
 // message, not a half-started crawl.
 import { parseArgs } from 'node:util';
-import { type CrawlOptionsInput, crawlOptionsSchema, httpUrlSchema, MAX_PAGE_BYTES, SCOPES } from '@crawlstream/shared';
+import { type CrawlOptionsInput, crawlOptionsSchema, httpUrlSchema, MAX_PAGE_BYTES, MAX_START_URLS, SCOPES } from '@crawlstream/shared';
 import { UsageError } from './exit-codes.js';
 
 export const DEFAULT_API = 'http://127.0.0.1:3000';
@@ -38,6 +38,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
   output: { type: 'string', short: 'o' },
+  url: { type: 'string', multiple: true },
   'max-pages': { type: 'string' },
   'max-depth': { type: 'string' },
   scope: { type: 'string' },
@@ -73,6 +74,7 @@ const ALLOWED: Record<string, OptionName[]> = {
     ...COMMON,
     'quiet',
     'output',
+    'url',
     ...(Object.keys(CRAWL_OPTIONS) as OptionName[]),
     'scope',
     'include',
@@ -110,6 +112,7 @@ Options for every command:
 
 crawl:
   -o, --output <file>     write the markdown here (default: stdout, unless --json)
+  --url <url>             one more start URL (depth 0; its scope joins the crawl's); repeatable, at most ${MAX_START_URLS}
   --max-pages <n>         at most this many pages (default 100)
   --max-depth <n>         link hops from the start URL (default 3)
   --scope <s>             prefix | origin | domain (default prefix)
@@ -211,6 +214,7 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
       }
       options.scope = values.scope;
     }
+    if (values.url) options.urls = values.url;
     if (values.include) options.include = values.include;
     if (values.exclude) options.exclude = values.exclude;
     if (values['no-robots']) options.respectRobotsTxt = false;
@@ -221,6 +225,11 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
     if (!checked.success) {
       const issue = checked.error.issues[0]!;
       const key = String(issue.path[0]);
+      if (key === 'urls') {
+        const index = issue.path[1];
+        if (typeof index !== 'number') throw new UsageError(`--url: at most ${MAX_START_URLS} (got ${values.url?.length})`);
+        throw new UsageError(`--url ${JSON.stringify(values.url?.[index])} is not a URL that can be crawled: ${issue.message}`);
+      }
       const flag = Object.entries(CRAWL_OPTIONS).find(([, k]) => k === key)?.[0] ?? key;
       throw new UsageError(`--${flag}: ${issue.message}`);
     }

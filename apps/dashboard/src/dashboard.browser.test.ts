@@ -154,6 +154,24 @@ describe('the dashboard', () => {
     expect(errors).toEqual([]);
   });
 
+  it('starts a crawl with more start URLs from the text area (one per line), and shows a bad one by its field', async () => {
+    const { page, errors } = await openDashboard(browser, api.base);
+    await page.fill('#f-url', site.start);
+    await page.fill('#f-urls', 'ftp://127.0.0.1/x\n');
+    await page.click('#start-form button[type=submit]');
+    await page.locator('.form-message.error', { hasText: 'options.urls.0:' }).waitFor();
+    await screenshot(page, '05-start-urls-refused');
+    const extra = site.pageUrls.at(-1)!;
+    const id = await startCrawlFromForm(page, { url: site.start, urls: `${extra}\n\n  ${site.start}  \n${extra}\n`, maxDepth: 0 });
+    await waitForStatus(page, 'completed');
+    // Blank lines dropped; the start URL and repeats left out by the API; both fetched at depth 0.
+    const stored = (await (await fetch(`${api.base}/api/crawl-v2/${id}`)).json()) as { options: { urls: string[] } };
+    expect(stored.options.urls).toEqual([extra]);
+    expect(await page.textContent('.options-json')).toContain(extra);
+    expect(await counterValue(page, 'processed')).toBe(2);
+    expect(errors).toEqual([]);
+  });
+
   it('cancels a running crawl from its page', async () => {
     const { page, errors } = await openDashboard(browser, api.base);
     const id = await startCrawlFromForm(page, { url: slowSite.start, concurrency: 1, useSitemap: false });

@@ -28,6 +28,19 @@ describe('CrawlstreamClient', () => {
     });
   });
 
+  it('passes options.urls (more start URLs) through, and reads them back typed; [] from a server that predates them', async () => {
+    const urls = ['http://127.0.0.1:9/api/', 'http://127.0.0.1:9/blog/'];
+    const plain = crawlObject();
+    const older = { ...plain, options: Object.fromEntries(Object.entries(plain.options).filter(([key]) => key !== 'urls')) };
+    const api = new FakeApi([() => json(201, crawlObject({ options: { ...plain.options, urls } })), () => json(200, older)]);
+    const client = new CrawlstreamClient({ baseUrl: 'http://127.0.0.1:9/', fetch: api.fetch });
+    const created = await client.createCrawl('http://127.0.0.1:9/docs/', { urls });
+    expect(JSON.parse(api.requests[0]!.body!)).toEqual({ url: 'http://127.0.0.1:9/docs/', options: { urls } });
+    const stored: string[] = created.options.urls;
+    expect(stored).toEqual(urls);
+    expect((await client.getCrawl(CRAWL_ID)).options.urls).toEqual([]);
+  });
+
   it('keeps a path prefix of the base URL and builds every route from the shared builders', async () => {
     const api = new FakeApi([
       () => json(200, crawlObject()),

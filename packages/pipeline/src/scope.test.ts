@@ -67,6 +67,43 @@ describe('domain scope', () => {
   });
 });
 
+describe('more start URLs (options.urls): the union of their scopes', () => {
+  const urls = ['https://x.test/b/page.html', 'https://other.test/c/', 'https://x.test/b/deeper/'];
+
+  it('prefix: under the directory of any start URL, on its own origin', () => {
+    const scope = makeScope('https://x.test/a/', { ...only('prefix'), urls });
+    expect(scope.inScope('https://x.test/a/1')).toBe(true);
+    expect(scope.inScope('https://x.test/b/2')).toBe(true);
+    expect(scope.inScope('https://other.test/c/3')).toBe(true);
+    expect(scope.inScope('https://x.test/c/3')).toBe(false);
+    expect(scope.inScope('https://other.test/a/1')).toBe(false);
+    expect(scope.inScope('https://x.test/')).toBe(false);
+  });
+
+  it('origin and domain: any start URL’s origin or site', () => {
+    const origin = makeScope('https://x.test/a/', { ...only('origin'), urls });
+    expect(origin.inScope('https://other.test/anything')).toBe(true);
+    expect(origin.inScope('https://www.other.test/anything')).toBe(false);
+    const domain = makeScope('https://x.test/a/', { ...only('domain'), urls });
+    expect(domain.inScope('https://www.other.test/anything')).toBe(true);
+    expect(domain.inScope('https://third.test/')).toBe(false);
+  });
+
+  it('include and exclude apply to every start URL’s area alike', () => {
+    const scope = makeScope('https://x.test/a/', { scope: 'prefix', include: ['**/keep/**'], exclude: ['*.pdf'], urls });
+    expect(scope.inScope('https://x.test/a/keep/1')).toBe(true);
+    expect(scope.inScope('https://other.test/c/keep/2')).toBe(true);
+    expect(scope.inScope('https://other.test/c/drop/2')).toBe(false);
+    expect(scope.inScope('https://x.test/b/keep/x.pdf')).toBe(false);
+  });
+
+  it('is the start URL’s scope alone without urls (a crawl stored before the option), and refuses a URL that cannot be crawled', () => {
+    const scope = makeScope('https://x.test/a/', { ...only('prefix'), urls: [] });
+    expect(scope.inScope('https://x.test/b/')).toBe(false);
+    expect(() => makeScope('https://x.test/a/', { ...only('prefix'), urls: ['ftp://x.test/'] })).toThrow(TypeError);
+  });
+});
+
 describe('include and exclude', () => {
   const start = 'https://x.test/';
 

@@ -1,10 +1,14 @@
-// Crawl scope: which discovered URLs belong to a crawl, from the start URL,
-// the `scope` option and the `include`/`exclude` path globs (DESIGN.md section 1).
+// Crawl scope: which discovered URLs belong to a crawl, from the start URLs
+// (`url` and the `urls` option: the union of their areas), the `scope` option
+// and the `include`/`exclude` path globs (DESIGN.md section 1).
 import { type CrawlOptions, compilePathGlob } from '@crawlstream/shared';
 import { getDomain } from 'tldts';
 import { normalizedUrl, normalizeUrl } from './url.js';
 
-export type ScopeOptions = Pick<CrawlOptions, 'scope' | 'include' | 'exclude'>;
+export type ScopeOptions = Pick<CrawlOptions, 'scope' | 'include' | 'exclude'> & {
+  /** More start URLs (absent from crawls stored before the option). */
+  urls?: readonly string[] | undefined;
+};
 
 export interface Scope {
   /** True when `url` (absolute, any spelling) belongs to the crawl. */
@@ -20,11 +24,14 @@ interface PathMatcher {
 
 const NO_GLOBS: PathMatcher = { test: () => false, bytes: 0 };
 
+/** A URL is in scope when it is in the area of any start URL (`startUrl` or `options.urls`) and passes the globs. */
 export function makeScope(startUrl: string, options: ScopeOptions): Scope {
-  const normalized = normalizeUrl(startUrl);
-  if (!normalized) throw new TypeError(`not a crawlable start URL: ${startUrl}`);
-  const start = new URL(normalized);
-  const inArea = areaMatcher(start, options.scope);
+  const starts = [startUrl, ...(options.urls ?? [])].map((raw) => {
+    const normalized = normalizeUrl(raw);
+    if (!normalized) throw new TypeError(`not a crawlable start URL: ${raw}`);
+    return new URL(normalized);
+  });
+  const inArea = areaMatcher(starts, options.scope);
   const included = globMatcher(options.include);
   const excluded = globMatcher(options.exclude);
 
@@ -42,18 +49,27 @@ export function makeScope(startUrl: string, options: ScopeOptions): Scope {
   };
 }
 
-function areaMatcher(start: URL, scope: ScopeOptions['scope']): (url: URL) => boolean {
+/** The union of the start URLs' areas: a lookup by origin or site, so up to 101 start URLs cost about what one does. */
+function areaMatcher(starts: readonly URL[], scope: ScopeOptions['scope']): (url: URL) => boolean {
   switch (scope) {
-    case 'origin':
-      return (url) => url.origin === start.origin;
+    case 'origin': {
+      const origins = new Set(starts.map((start) => start.origin));
+      return (url) => origins.has(url.origin);
+    }
     case 'prefix': {
-      // The start URL's directory: `/docs/guide/intro.html` crawls `/docs/guide/`.
-      const prefix = start.pathname.slice(0, start.pathname.lastIndexOf('/') + 1);
-      return (url) => url.origin === start.origin && url.pathname.startsWith(prefix);
+      // Each start URL's directory: `/docs/guide/intro.html` crawls `/docs/guide/`.
+      const prefixes = new Map<string, string[]>();
+      for (const start of starts) {
+        const prefix = start.pathname.slice(0, start.pathname.lastIndexOf('/') + 1);
+        const list = prefixes.get(start.origin) ?? [];
+        if (!list.includes(prefix)) list.push(prefix);
+        prefixes.set(start.origin, list);
+      }
+      return (url) => prefixes.get(url.origin)?.some((prefix) => url.pathname.startsWith(prefix)) ?? false;
     }
     case 'domain': {
-      const site = registrableDomain(start.hostname);
-      return (url) => registrableDomain(url.hostname) === site;
+      const sites = new Set(starts.map((start) => registrableDomain(start.hostname)));
+      return (url) => sites.has(registrableDomain(url.hostname));
     }
   }
 }

@@ -1,11 +1,13 @@
 --[[
   Creates a crawl atomically: meta, counters, the `started` event, the start
-  URL claimed (with its `discovered` event) and dispatched.
+  URL and the extra start URLs (options.urls) claimed at depth 0, in order,
+  within maxPages (with their `discovered` event), and dispatched.
   KEYS: meta, counters, events, seen, frontier, inflight
   ARGV[1] id            ARGV[2] start URL (normalized)   ARGV[3] options JSON
   ARGV[4] owner         ARGV[5] max events (MAXLEN ~)    ARGV[6] TTL seconds after the end
   ARGV[7] wake channel  ARGV[8] maxPages  ARGV[9] maxDepth  ARGV[10] concurrency
   ARGV[11] the channel announcing ended crawls (globalKeys().ended)
+  ARGV[12..] the extra start URLs (normalized; options.urls)
   Returns {'exists'} or {'created', url, depth, jobId, ...}
 ]]
 --@keys meta counters events seen frontier inflight
@@ -22,7 +24,9 @@ redis.call('HSET', countersKey, 'discovered', 0, 'processed', 0, 'failed', 0, 's
 local meta = loadMeta()
 local firstId = appendEvent(meta, 'started', '{"url":' .. cjson.encode(ARGV[2]) .. ',"options":' .. ARGV[3] .. '}')
 redis.call('HSET', metaKey, 'firstId', firstId)
-accept(meta, 0, { ARGV[2] })
+local starts = { ARGV[2] }
+for i = 12, #ARGV do starts[#starts + 1] = ARGV[i] end
+accept(meta, 0, starts)
 local out = { 'created' }
 dispatch(meta, now, out)
 wake(meta)

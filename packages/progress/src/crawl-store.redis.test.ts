@@ -1,4 +1,4 @@
-import { crawl as crawlSchema, isTerminalEvent } from '@crawlstream/shared';
+import { crawl as crawlSchema, isTerminalEvent, MAX_START_URLS } from '@crawlstream/shared';
 import { describe, expect, it } from 'vitest';
 import { parseFrame } from './frames.js';
 import { Scripts } from './scripts.js';
@@ -25,6 +25,38 @@ describe('creating a crawl', () => {
     expect(events.map((e) => e.type)).toEqual(['started', 'discovered']);
     expect(parseFrame(events[0]!)).toMatchObject({ type: 'started', crawlId: crawl.id, url: START });
     expect(await store.get(crawl.id)).toEqual(crawl);
+  });
+
+  it('accepts every start URL (url, then options.urls) at depth 0 and dispatches them, in the same one step', async () => {
+    const { store, jobs } = testStore();
+    const urls = Array.from({ length: MAX_START_URLS }, (_, i) => `http://127.0.0.1:9/s${i}/`);
+    const { crawl } = await store.create({ url: START, options: options({ urls, maxPages: 500, concurrency: 256 }) });
+    const starts = [START, ...urls];
+    expect(crawl.options.urls).toEqual(urls);
+    expect(crawl.counters).toEqual({ discovered: starts.length, processed: 0, failed: 0, skipped: 0 });
+    const dispatched = jobs.take();
+    expect(dispatched.map((job) => job.url)).toEqual(starts);
+    expect(dispatched.every((job) => job.depth === 0)).toBe(true);
+    expect((await store.inflight(crawl.id)).map((entry) => entry.url).sort()).toEqual([...starts].sort());
+    const events = await allEvents(store, crawl.id);
+    expect(ofType(events, 'started')[0]!.options.urls).toEqual(urls);
+    expect(ofType(events, 'discovered')).toEqual([expect.objectContaining({ urls: starts, depth: 0 })]);
+
+    // Past `concurrency`, the rest wait in the frontier at depth 0 and go out as slots free.
+    const { store: other, jobs: otherJobs } = testStore();
+    const small = await other.create({ url: START, options: options({ urls: urls.slice(0, 3), concurrency: 2 }) });
+    expect(otherJobs.urls()).toEqual([START, urls[0]]);
+    await other.settle(small.crawl.id, page(START));
+    expect(otherJobs.take()).toEqual([expect.objectContaining({ url: urls[1], depth: 0 })]);
+  });
+
+  it('keeps the first start URLs when maxPages is smaller than their number', async () => {
+    const { store, jobs } = testStore();
+    const urls = ['http://127.0.0.1:9/a/', 'http://127.0.0.1:9/b/', 'http://127.0.0.1:9/c/', 'http://127.0.0.1:9/d/'];
+    const { crawl } = await store.create({ url: START, options: options({ urls, maxPages: 3 }) });
+    expect(jobs.urls()).toEqual([START, urls[0], urls[1]]);
+    expect(crawl.counters.discovered).toBe(3);
+    expect(ofType(await allEvents(store, crawl.id), 'discovered')).toEqual([expect.objectContaining({ urls: [START, urls[0], urls[1]], depth: 0 })]);
   });
 });
 

@@ -48,7 +48,7 @@ export class CrawlTransitions {
 
   /**
    * Creates a crawl: indexed, stored with its `started` event, and its start
-   * URL enqueued before this resolves, so any instance can serve it at once;
+   * URLs (`url`, then `options.urls`, within maxPages) enqueued before this resolves, so any instance can serve it at once;
    * and, where Redis has WAITAOF, on disk (`durability` says whether it is).
    * Throws when a crawl with this id exists already.
    */
@@ -69,6 +69,8 @@ export class CrawlTransitions {
       maxPages: options.maxPages,
       maxDepth: options.maxDepth,
       concurrency: options.concurrency,
+      // Absent from options built before the option existed.
+      startUrls: options.urls ?? [],
     });
     if (created.result === 'exists') {
       // Indexing again put an ended crawl back in the running set: take it out.

@@ -143,6 +143,8 @@ export interface CreateArgs {
   maxPages: number;
   maxDepth: number;
   concurrency: number;
+  /** The extra start URLs (options.urls), accepted at depth 0 after `url`. */
+  startUrls: readonly string[];
 }
 
 export interface EventRow {
@@ -217,6 +219,7 @@ export class Scripts {
       c.maxDepth,
       c.concurrency,
       c.endedChannel,
+      ...c.startUrls,
     ]);
     if (reply[0] === 'exists') return { result: 'exists' };
     return { result: 'created', jobs: pageJobs(reply, 1) };

@@ -67,6 +67,9 @@ export const MAX_PAGES_CEILING = 1_000_000;
  */
 export const MAX_RETRY_AFTER_MS = 10 * 60_000;
 
+/** Extra start URLs (the `urls` option) a crawl may have, besides its `url`. */
+export const MAX_START_URLS = 100;
+
 /** Longest `include`/`exclude` glob pattern, in characters, and patterns per list. */
 export const MAX_GLOB_LENGTH = 512;
 export const MAX_GLOBS = 100;

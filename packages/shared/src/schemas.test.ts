@@ -18,6 +18,9 @@ import {
   MAX_OPTIONS_BYTES,
   MAX_PAGE_BYTES,
   MAX_PAGES_CEILING,
+  MAX_START_URLS,
+  MAX_URL_LENGTH,
+  startUrlsOf,
 } from './index.js';
 
 const counters = { discovered: 3, processed: 1, failed: 1, skipped: 1 };
@@ -131,6 +134,7 @@ describe('crawl request', () => {
     expect(parsed.options).toEqual({
       maxPages: 100,
       maxDepth: 3,
+      urls: [],
       scope: 'prefix',
       include: [],
       exclude: [],
@@ -158,12 +162,47 @@ describe('crawl request', () => {
     [{ url: 'https://x.test/', options: { concurrency: 1.5 } }, ['options', 'concurrency']],
     [{ url: 'https://x.test/', options: { include: [''] } }, ['options', 'include', 0]],
     [{ url: 'https://x.test/', options: { timeoutMs: '100' } }, ['options', 'timeoutMs']],
+    [{ url: 'https://x.test/', options: { urls: 'https://x.test/a/' } }, ['options', 'urls']],
+    [{ url: 'https://x.test/', options: { urls: ['https://x.test/a/', 'ftp://x.test/'] } }, ['options', 'urls', 1]],
+    [{ url: 'https://x.test/', options: { urls: ['not a url'] } }, ['options', 'urls', 0]],
+    [{ url: 'https://x.test/', options: { urls: ['https://user:pw@x.test/'] } }, ['options', 'urls', 0]],
     [{ url: 'https://x.test/', options: { bogus: true } }, ['options']],
     [{ url: 'https://x.test/', extra: 1 }, []],
   ])('rejects %j with the field path %j', (body, path) => {
     const result = crawlRequest.safeParse(body);
     expect(result.success).toBe(false);
     expect(result.error?.issues.map((issue) => issue.path)).toContainEqual(path);
+  });
+
+  it('bounds urls at MAX_START_URLS URLs of at most MAX_URL_LENGTH characters: at the limit and one past it', () => {
+    expect(MAX_START_URLS).toBe(100);
+    const many = (n: number) => Array.from({ length: n }, (_, i) => `https://x.test/p/${i}/`);
+    const at = crawlRequest.safeParse({ url: 'https://x.test/', options: { urls: many(MAX_START_URLS) } });
+    expect(at.success).toBe(true);
+    expect(at.data?.options.urls).toHaveLength(MAX_START_URLS);
+    const past = crawlRequest.safeParse({ url: 'https://x.test/', options: { urls: many(MAX_START_URLS + 1) } });
+    expect(past.error?.issues.map((issue) => issue.path)).toContainEqual(['options', 'urls']);
+
+    const long = (length: number) => `https://x.test/${'a'.repeat(length - 'https://x.test/'.length)}`;
+    expect(crawlRequest.safeParse({ url: 'https://x.test/', options: { urls: [long(MAX_URL_LENGTH)] } }).success).toBe(true);
+    const tooLong = crawlRequest.safeParse({ url: 'https://x.test/', options: { urls: ['https://x.test/a/', long(MAX_URL_LENGTH + 1)] } });
+    expect(tooLong.error?.issues.map((issue) => issue.path)).toContainEqual(['options', 'urls', 1]);
+    expect(tooLong.error?.issues[0]?.message).toMatch(/longer than 2048/);
+  });
+
+  it('stores the extra start URLs normalized, in order, without url and repeats (startUrlsOf)', () => {
+    expect(
+      startUrlsOf('https://x.test/a/', [
+        'HTTPS://X.test:443/b/#top',
+        'https://x.test/a/',
+        'https://x.test/a/#again',
+        'https://x.test/c/',
+        'https://x.test/b/',
+      ]),
+    ).toEqual({ urls: ['https://x.test/b/', 'https://x.test/c/'] });
+    expect(startUrlsOf('https://x.test/', [])).toEqual({ urls: [] });
+    // Valid for the schema, not crawlable once normalized: too long after percent-encoding.
+    expect(startUrlsOf('https://x.test/', ['https://x.test/b/', `https://x.test/${'é'.repeat(700)}`])).toEqual({ invalid: 1 });
   });
 
   it('bounds maxBytes at MAX_PAGE_BYTES: at the limit and one past it', () => {

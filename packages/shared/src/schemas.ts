@@ -8,8 +8,10 @@ import {
   MAX_OPTIONS_BYTES,
   MAX_PAGE_BYTES,
   MAX_PAGES_CEILING,
+  MAX_START_URLS,
   MAX_URL_LENGTH,
 } from './limits.js';
+import { normalizeUrl } from './urls.js';
 
 export const DEFAULT_MAX_PAGES_CAP = 10_000;
 
@@ -75,11 +77,17 @@ const requestGlob = storedGlob.superRefine((value, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: `unsupported glob: ${problem}` });
 });
 
-function optionsSchema(maxPagesCap: number, glob: z.ZodType<string>) {
+function optionsSchema(maxPagesCap: number, glob: z.ZodType<string>, startUrl: z.ZodType<string>) {
   return z
     .object({
       maxPages: z.number().int().min(1).max(maxPagesCap).default(Math.min(100, maxPagesCap)),
       maxDepth: z.number().int().min(0).max(100).default(3),
+      /**
+       * More start URLs, each accepted at depth 0 like `url` (within maxPages,
+       * in order); the scope is the union of their scopes. Stored normalized,
+       * without `url` and repeats (startUrlsOf).
+       */
+      urls: z.array(startUrl).max(MAX_START_URLS).default([]),
       scope: z.enum(SCOPES).default('prefix'),
       include: z.array(glob).max(MAX_GLOBS).default([]),
       exclude: z.array(glob).max(MAX_GLOBS).default([]),
@@ -97,22 +105,44 @@ function optionsSchema(maxPagesCap: number, glob: z.ZodType<string>) {
 
 const utf8 = new TextEncoder();
 
+/** Why options are too large as JSON (MAX_OPTIONS_BYTES), or null when they are not. */
+export function optionsBytesProblem(options: unknown): string | null {
+  const bytes = utf8.encode(JSON.stringify(options)).length;
+  return bytes > MAX_OPTIONS_BYTES
+    ? `options are ${bytes} bytes as JSON, more than ${MAX_OPTIONS_BYTES} (shorten include/exclude/urls)`
+    : null;
+}
+
 /** Options with their defaults and bounds, as a request sends them; `maxPagesCap` is `MAX_PAGES_CAP`. */
 export function crawlOptionsSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) {
-  return optionsSchema(maxPagesCap, requestGlob).superRefine((options, ctx) => {
-    const bytes = utf8.encode(JSON.stringify(options)).length;
-    if (bytes > MAX_OPTIONS_BYTES) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `options are ${bytes} bytes as JSON, more than ${MAX_OPTIONS_BYTES} (shorten include/exclude)`,
-      });
-    }
+  return optionsSchema(maxPagesCap, requestGlob, httpUrlSchema).superRefine((options, ctx) => {
+    const problem = optionsBytesProblem(options);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
+}
+
+/**
+ * The extra start URLs as a crawl stores them (`options.urls`): each
+ * normalized as the API normalizes `url` (normalizeUrl), in the order given,
+ * without `url` itself and without repeats. `invalid` is the index of the
+ * first one that is not crawlable once normalized (no host, too long).
+ */
+export function startUrlsOf(url: string, urls: readonly string[]): { urls: string[] } | { invalid: number } {
+  const seen = new Set([url]);
+  const out: string[] = [];
+  for (const [i, raw] of urls.entries()) {
+    const normalized = normalizeUrl(raw);
+    if (normalized === null) return { invalid: i };
+    if (seen.has(normalized)) continue;
+    seen.add(normalized);
+    out.push(normalized);
+  }
+  return { urls: out };
 }
 
 export const crawlOptions = crawlOptionsSchema();
 /** The options of a stored crawl (in responses and events): the same shape, globs not re-checked. */
-const storedCrawlOptions = optionsSchema(MAX_PAGES_CEILING, storedGlob);
+const storedCrawlOptions = optionsSchema(MAX_PAGES_CEILING, storedGlob, z.string());
 export type CrawlOptions = z.output<typeof crawlOptions>;
 export type CrawlOptionsInput = z.input<typeof crawlOptions>;
 

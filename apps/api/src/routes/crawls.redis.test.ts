@@ -6,6 +6,7 @@ import {
   crawlErrorList,
   crawlList,
   MAX_GLOB_LENGTH,
+  MAX_START_URLS,
   MAX_URL_LENGTH,
   pageList,
 } from '@crawlstream/shared';
@@ -35,6 +36,48 @@ describe('POST /api/crawl-v2', () => {
     const counts = await api.app.crawlstream.queue.getJobCounts('waiting', 'delayed', 'prioritized');
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(1);
     expect(api.app.crawlstream.queue.name).toBe(PAGE_QUEUE);
+  });
+
+  it('stores options.urls normalized, without url and repeats, every start URL discovered at depth 0; bounds at 100 and 101, refuses a bad one at options.urls.N', async () => {
+    const api = await startApi(useRedis('u'));
+    const created = await post(api.base, {
+      url: 'http://127.0.0.1:9/a/',
+      options: { urls: ['HTTP://127.0.0.1:9/b/#x', 'http://127.0.0.1:9/a/#top', 'http://127.0.0.1:9/b/', 'http://127.0.0.1:9/c/'] },
+    });
+    expect(created.status).toBe(201);
+    const body = crawl.parse(created.json);
+    expect(body.url).toBe('http://127.0.0.1:9/a/');
+    expect(body.options.urls).toEqual(['http://127.0.0.1:9/b/', 'http://127.0.0.1:9/c/']);
+    expect(body.counters.discovered).toBe(3);
+    const read = crawl.parse((await call(api.base, 'GET', `/api/crawl-v2/${body.id}`)).json);
+    expect(read.options.urls).toEqual(body.options.urls);
+
+    const many = (n: number) => Array.from({ length: n }, (_, i) => `http://127.0.0.1:9/p/${i}/`);
+    const at = await post(api.base, { url: START, options: { urls: many(MAX_START_URLS), maxPages: 200 } });
+    expect(at.status).toBe(201);
+    expect(crawl.parse(at.json).counters.discovered).toBe(MAX_START_URLS + 1);
+    const issuePaths = (reply: Awaited<ReturnType<typeof post>>) =>
+      (reply.json as { error: { details: { issues: { path: string[] }[] } } }).error.details.issues.map((issue) => issue.path);
+    const past = await post(api.base, { url: START, options: { urls: many(MAX_START_URLS + 1) } });
+    expect([past.status, errorCode(past)]).toEqual([400, 'validation_failed']);
+    expect(issuePaths(past)).toContainEqual(['options', 'urls']);
+    for (const [bad, index] of [
+      [['http://127.0.0.1:9/ok/', 'ftp://127.0.0.1:9/'], '1'],
+      [['javascript:alert(1)'], '0'],
+      [['http://127.0.0.1:9/ok/', 'http://127.0.0.1:9/ok2/', `http://127.0.0.1:9/${'a'.repeat(MAX_URL_LENGTH)}`], '2'],
+      // Within the schema's bound as sent, past it once percent-encoded.
+      [[`http://127.0.0.1:9/${'é'.repeat(700)}`], '0'],
+    ] as const) {
+      const reply = await post(api.base, { url: START, options: { urls: bad } });
+      expect([reply.status, errorCode(reply)]).toEqual([400, 'validation_failed']);
+      expect(issuePaths(reply)).toContainEqual(['options', 'urls', index]);
+    }
+    // Under MAX_OPTIONS_BYTES as sent (é is 2 bytes), over it once percent-encoded (6 bytes): refused at `options`.
+    const accented = Array.from({ length: MAX_START_URLS }, (_, i) => `http://127.0.0.1:9/${i}/${'é'.repeat(120)}`);
+    const grown = await post(api.base, { url: START, options: { urls: accented } });
+    expect([grown.status, errorCode(grown)]).toEqual([400, 'validation_failed']);
+    expect(issuePaths(grown)).toEqual([['options']]);
+    expect(JSON.stringify(grown.json)).toMatch(/more than 32768/);
   });
 
   it('refuses bad input with 4xx and a JSON error code', async () => {

@@ -25,9 +25,11 @@ import {
   MAX_RESPONSE_BYTES,
   newCrawlId,
   normalizeUrl,
+  optionsBytesProblem,
   type PageResult,
   pageList,
   routePatterns,
+  startUrlsOf,
 } from '@crawlstream/shared';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -175,13 +177,25 @@ export async function crawlRoutes(
           issues: [{ path: ['url'], message: 'not a crawlable URL' }],
         });
       }
+      // The extra start URLs as `url`: normalized, then without `url` and repeats.
+      const starts = startUrlsOf(url, request.body.options.urls);
+      if ('invalid' in starts) {
+        throw new ApiError('validation_failed', undefined, {
+          in: 'body',
+          issues: [{ path: ['options', 'urls', String(starts.invalid)], message: 'not a crawlable URL' }],
+        });
+      }
+      const crawlOptions = { ...request.body.options, urls: starts.urls };
+      // Normalizing may lengthen a URL (percent-encoding): the stored options are held to the bound too.
+      const tooLarge = optionsBytesProblem(crawlOptions);
+      if (tooLarge) throw new ApiError('validation_failed', undefined, { in: 'body', issues: [{ path: ['options'], message: tooLarge }] });
       const key = request.headers['idempotency-key'];
       let result: { crawl: Crawl; created: boolean };
       if (key === undefined) {
-        result = { crawl: await start(url, request.body.options, owner, request.log), created: true };
+        result = { crawl: await start(url, crawlOptions, owner, request.log), created: true };
       } else {
         if (!IDEMPOTENCY_KEY.test(key)) throw new ApiError('invalid_idempotency_key');
-        result = await idempotent(key, url, request.body.options, owner, request.log);
+        result = await idempotent(key, url, crawlOptions, owner, request.log);
       }
       return reply
         .code(result.created ? 201 : 200)

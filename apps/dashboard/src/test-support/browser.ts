@@ -57,6 +57,8 @@ export interface FormInput {
   maxDepth?: number;
   concurrency?: number;
   useSitemap?: boolean;
+  /** The "More start URLs" text area, as typed (one per line). */
+  urls?: string;
 }
 
 /** Fills the start form, submits it, and waits for the crawl page; returns the crawl id. */
@@ -66,6 +68,7 @@ export async function startCrawlFromForm(page: Page, input: FormInput): Promise<
   if (input.maxDepth !== undefined) await page.fill('#f-maxDepth', String(input.maxDepth));
   if (input.concurrency !== undefined) await page.fill('#f-concurrency', String(input.concurrency));
   if (input.useSitemap !== undefined) await page.setChecked('#f-useSitemap', input.useSitemap);
+  if (input.urls !== undefined) await page.fill('#f-urls', input.urls);
   await page.click('#start-form button[type=submit]');
   await page.waitForURL(/#\/crawls\/[0-9a-f-]{36}$/);
   const id = /#\/crawls\/([0-9a-f-]{36})$/.exec(page.url())![1]!;

@@ -2,7 +2,7 @@
 // section 1), each field preset to the API's default. The API validates; its
 // answer's issues are shown next to the form.
 import { type CrawlOptionsInput, CrawlstreamError, type CrawlWithToken } from '@crawlstream/client';
-import { SCOPES } from '@crawlstream/shared';
+import { MAX_START_URLS, SCOPES } from '@crawlstream/shared';
 import type { DashboardApi } from '../api.js';
 import { describeError } from '../crawl-feed.js';
 import { h } from '../dom.js';
@@ -34,6 +34,14 @@ function globs(value: string): string[] {
     .filter((line) => line.length > 0);
 }
 
+/** One URL per line, blanks dropped (a URL may hold a comma, so lines only). */
+function lines(value: string): string[] {
+  return value
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0);
+}
+
 /** The API's validation issues as lines (`options.maxPages: too big`). */
 function issues(error: CrawlstreamError): string[] {
   const details = error.details as { issues?: { path?: unknown[]; message?: string }[] } | undefined;
@@ -54,6 +62,12 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
       { className: 'field url' },
       h('span', null, 'Start URL'),
       h('input', { type: 'url', name: 'url', id: 'f-url', required: true, placeholder: 'https://docs.example.com/guide/', attrs: { autocomplete: 'url' } }),
+    ),
+    h(
+      'label',
+      { className: 'field urls' },
+      h('span', null, `More start URLs (one per line, at most ${MAX_START_URLS})`),
+      h('textarea', { name: 'urls', id: 'f-urls', rows: 2, placeholder: 'https://docs.example.com/api/', spellcheck: false }),
     ),
     h(
       'div',
@@ -82,6 +96,7 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
     const options: CrawlOptionsInput = {
       maxPages: Number(text('maxPages')),
       maxDepth: Number(text('maxDepth')),
+      urls: lines(text('urls')),
       scope: text('scope') as (typeof SCOPES)[number],
       include: globs(text('include')),
       exclude: globs(text('exclude')),

@@ -116,6 +116,12 @@ describe('contentHash and wordCount', () => {
     expect(contentStats('a b c').contentHash).toBe(contentStats('\na\n\nb   c').contentHash);
     expect(contentStats('a b c').contentHash).not.toBe(contentStats('a b d').contentHash);
     expect(contentStats('')).toEqual({ contentHash: sha256(''), wordCount: 0 });
+    // Every kind of whitespace JavaScript's \s knows, alone and in runs, counts as one space.
+    const spaces = '\t\n\v\f\r \u00a0\u1680\u2000\u2005\u200a\u2028\u2029\u202f\u205f\u3000\ufeff';
+    for (const space of spaces) {
+      expect(contentStats(`a${space}b`).contentHash, space.charCodeAt(0).toString(16)).toBe(sha256('a b'));
+      expect(contentStats(`${space}a ${space}${space}b${space}`).contentHash).toBe(sha256('a b'));
+    }
   });
 
   it('count words, not markdown syntax or link targets', () => {

@@ -199,7 +199,7 @@ export const pageResult = z.object({
     .string()
     .max(MAX_URL_LENGTH)
     .optional()
-    .describe('<link rel="canonical"> resolved against the page URL and normalized; absent when not a usable http(s) URL'),
+    .describe('<link rel="canonical"> resolved against the page (its final URL, or its <base href>) and normalized; absent when not a usable http(s) URL'),
   contentHash: z
     .string()
     .regex(/^[0-9a-f]{64}$/)

@@ -28,6 +28,7 @@ import {
   type FetchFailed,
   type FetchOptions,
   fetchPage,
+  type HtmlPage,
   keepLinks,
   ROBOTS_TOKEN,
   type RobotsRules,
@@ -317,6 +318,18 @@ async function fetchAndSettle(deps: PageJobDeps, context: CrawlContext, item: Ad
       links: links.links,
       ...(page.truncated ? { truncated: true } : {}),
       ...(links.dropped > 0 ? { linksDropped: links.dropped } : {}),
+      ...pageMetadata(page, fetched),
     });
     return DONE;
+}
+
+/** What the settle stores about the page besides its content: the document's metadata, the header's language when the document has none, the validators. */
+function pageMetadata(page: ExtractedPage, fetched: HtmlPage) {
+  const language = page.metadata.language ?? fetched.contentLanguage;
+  return {
+    ...page.metadata,
+    ...(language === undefined ? {} : { language }),
+    ...(fetched.etag === undefined ? {} : { etag: fetched.etag }),
+    ...(fetched.lastModified === undefined ? {} : { lastModified: fetched.lastModified }),
+  };
 }

@@ -140,7 +140,7 @@ describe('main content', () => {
   });
 
   it('handles an empty document', () => {
-    expect(extractPage('', page)).toEqual({ title: '', markdown: '', links: [], truncated: false });
+    expect(extractPage('', page)).toEqual({ title: '', markdown: '', links: [], truncated: false, metadata: { contentHash: expect.stringMatching(/^[0-9a-f]{64}$/), wordCount: 0 } });
   });
 });
 

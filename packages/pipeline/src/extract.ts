@@ -9,6 +9,7 @@ import { gfm } from 'turndown-plugin-gfm';
 import { MAX_HTML_DEPTH, MAX_MARKDOWN_BYTES, MAX_TITLE_LENGTH } from '@crawlstream/shared';
 import { boundDepth, boundMarkdown, cutChars } from './bounds.js';
 import { markdownDom } from './markdown-dom.js';
+import { contentStats, documentMetadata, type PageMetadata } from './metadata.js';
 import { parseHtml } from './parse.js';
 import { normalizeUrl } from './url.js';
 
@@ -21,6 +22,8 @@ export interface ExtractedPage {
   truncated: boolean;
   /** Absolute, normalized, deduped http(s) links in document order, the page itself excluded. */
   links: string[];
+  /** Description, language, canonical URL, content hash and word count (metadata.ts). */
+  metadata: PageMetadata;
 }
 
 /** Where the content of a page lives, in order of trust. */
@@ -70,11 +73,14 @@ export function extractFromDocument($: cheerio.CheerioAPI, pageUrl: string): Ext
 
 function extractBounded($: cheerio.CheerioAPI, pageUrl: string): ExtractedPage {
   const base = documentBase($, pageUrl);
+  // Read before the content's cleanup changes the tree.
+  const documentMeta = documentMetadata($, base);
   const title = collapse($('title').first().text()) || collapse($('h1').first().text());
   // Links come from the whole page, navigation included: that is how a site is discovered.
   const links = collectLinks($, base, normalizeUrl(pageUrl));
   const { markdown, truncated } = boundMarkdown(contentMarkdown($, base), MAX_MARKDOWN_BYTES);
-  return { title: cutChars(title, MAX_TITLE_LENGTH), links, markdown, truncated };
+  const metadata = { ...documentMeta, ...contentStats(markdown) };
+  return { title: cutChars(title, MAX_TITLE_LENGTH), links, markdown, truncated, metadata };
 }
 
 /**

@@ -9,6 +9,7 @@ import { type FAILURE_REASONS, parseRetryAfter, type SKIP_REASONS } from '@crawl
 import { type Dispatcher, request } from 'undici';
 import { charsetFromContentType, decodeBody } from './charset.js';
 import { USER_AGENT } from './robots.js';
+import { languageTag, validatorValue } from './metadata.js';
 import { createSsrfGuard, SSRF_BLOCKED } from './ssrf.js';
 import { normalizeUrl } from './url.js';
 
@@ -53,6 +54,11 @@ export interface HtmlPage extends Trace {
   /** Body size after decompression. */
   bytes: number;
   contentType: string;
+  /** The response's Content-Language as a language tag (its first), when well formed (metadata.ts languageTag). */
+  contentLanguage?: string;
+  /** The response's ETag and Last-Modified, when printable and at most MAX_VALIDATOR_LENGTH characters. */
+  etag?: string;
+  lastModified?: string;
 }
 
 export interface TextDocument extends Trace {
@@ -88,7 +94,7 @@ const HTML_TYPES = new Set(['text/html', 'application/xhtml+xml']);
 export async function fetchPage(url: string, options: FetchOptions): Promise<FetchPageResult> {
   const result = await retrieve(url, options, true);
   if (result.kind !== 'body') return result;
-  const { bytes, contentType, ...rest } = result;
+  const { bytes, contentType, headers, ...rest } = result;
   if (!isHtml(contentType, bytes)) {
     return { ...rest, kind: 'skipped', reason: 'not_html', message: 'not an HTML document' };
   }
@@ -96,7 +102,7 @@ export async function fetchPage(url: string, options: FetchOptions): Promise<Fet
     return { ...rest, kind: 'skipped', reason: 'not_html', message: 'binary content (NUL bytes) labelled as HTML' };
   }
   const { text } = decodeBody(bytes, contentType);
-  return { ...rest, kind: 'html', html: text, bytes: bytes.length, contentType: contentType ?? '' };
+  return { ...rest, kind: 'html', html: text, bytes: bytes.length, contentType: contentType ?? '', ...pageHeaders(headers) };
 }
 
 /**
@@ -106,7 +112,7 @@ export async function fetchPage(url: string, options: FetchOptions): Promise<Fet
 export async function fetchText(url: string, options: FetchOptions): Promise<FetchTextResult> {
   const result = await retrieve(url, options, false);
   if (result.kind !== 'body') return result;
-  const { bytes: raw, contentType: declaredType, ...rest } = result;
+  const { bytes: raw, contentType: declaredType, headers: _headers, ...rest } = result;
   let bytes = raw;
   let contentType = declaredType;
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
@@ -133,6 +139,19 @@ interface Body extends Trace {
   status: number;
   bytes: Buffer;
   contentType: string | null;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** What an HTML page keeps of its response headers, each only when usable. */
+function pageHeaders(headers: Record<string, string | string[] | undefined>) {
+  const contentLanguage = languageTag(header(headers, 'content-language'));
+  const etag = validatorValue(header(headers, 'etag'));
+  const lastModified = validatorValue(header(headers, 'last-modified'));
+  return {
+    ...(contentLanguage === undefined ? {} : { contentLanguage }),
+    ...(etag === undefined ? {} : { etag }),
+    ...(lastModified === undefined ? {} : { lastModified }),
+  };
 }
 
 let defaultDispatcher: Dispatcher | undefined;
@@ -266,7 +285,7 @@ async function retrieve(
         const [reason, message, extra] = networkFailure(error);
         return failed(reason, message, { ...extra, status });
       }
-      return { ...done(), kind: 'body', status, bytes, contentType };
+      return { ...done(), kind: 'body', status, bytes, contentType, headers };
     }
   } catch (error) {
     if (options.signal?.aborted) return skipped('cancelled', 'cancelled during the request');

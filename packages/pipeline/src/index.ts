@@ -5,6 +5,15 @@
 export { cutChars, keepLinks } from './bounds.js';
 export { type ExtractedPage, extractFromDocument, extractPage, markdownOf } from './extract.js';
 export {
+  type ContentStats,
+  contentStats,
+  type DocumentMetadata,
+  documentMetadata,
+  languageTag,
+  type PageMetadata,
+  validatorValue,
+} from './metadata.js';
+export {
   type FailureReason,
   type FetchFailed,
   type FetchOptions,

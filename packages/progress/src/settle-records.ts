@@ -4,10 +4,13 @@
 import {
   type CrawlErrorItem,
   type FAILURE_REASONS,
+  MAX_DESCRIPTION_LENGTH,
+  MAX_LANGUAGE_LENGTH,
   MAX_LINKS_PER_PAGE,
   MAX_MESSAGE_LENGTH,
   MAX_TITLE_LENGTH,
   MAX_URL_LENGTH,
+  MAX_VALIDATOR_LENGTH,
   type PageResult,
   type SKIP_REASONS,
 } from '@crawlstream/shared';
@@ -41,7 +44,7 @@ export type PageOutcome =
        * those past MAX_LINKS_PER_PAGE are counted in the page's `linksDropped`.
        */
       links?: string[];
-    }
+    } & PageMetadataFields
   | {
       kind: 'failed';
       url: string;
@@ -51,6 +54,40 @@ export type PageOutcome =
       attempts: number;
     }
   | { kind: 'skipped'; url: string; reason: (typeof SKIP_REASONS)[number]; message?: string };
+
+/**
+ * A processed page's metadata (#14), each optional: the worker sends what the
+ * page had; the store keeps what is within its bound (description cut,
+ * anything else out of bounds left out) on the stored record only, not on the
+ * `page` event.
+ */
+export interface PageMetadataFields {
+  description?: string;
+  language?: string;
+  canonical?: string;
+  contentHash?: string;
+  wordCount?: number;
+  etag?: string;
+  lastModified?: string;
+}
+
+const within = (value: string | undefined, max: number) => (value !== undefined && value !== '' && value.length <= max ? value : undefined);
+
+/** The metadata as stored: bounded, and only the fields that are there. */
+export function storedMetadata(outcome: PageMetadataFields): PageMetadataFields {
+  const description = outcome.description === undefined ? undefined : truncateText(outcome.description, MAX_DESCRIPTION_LENGTH);
+  const fields: PageMetadataFields = {
+    description: description === '' ? undefined : description,
+    language: within(outcome.language, MAX_LANGUAGE_LENGTH),
+    canonical: within(outcome.canonical, MAX_URL_LENGTH),
+    contentHash: outcome.contentHash !== undefined && /^[0-9a-f]{64}$/.test(outcome.contentHash) ? outcome.contentHash : undefined,
+    wordCount: Number.isSafeInteger(outcome.wordCount) && outcome.wordCount! >= 0 ? outcome.wordCount : undefined,
+    etag: within(outcome.etag, MAX_VALIDATOR_LENGTH),
+    lastModified: within(outcome.lastModified, MAX_VALIDATOR_LENGTH),
+  };
+  for (const key of Object.keys(fields) as (keyof PageMetadataFields)[]) if (fields[key] === undefined) delete fields[key];
+  return fields;
+}
 
 /**
  * At most this much per settle, claimLinks or claim call, so no call comes
@@ -126,6 +163,7 @@ export function settleRecord(outcome: PageOutcome, finalUrl: string, lastLinks: 
       fetchedAt: outcome.fetchedAt ?? new Date().toISOString(),
       ...(outcome.truncated ? { truncated: true } : {}),
       ...(linksDropped > 0 ? { linksDropped } : {}),
+      ...storedMetadata(outcome),
     };
     const redirectItem: CrawlErrorItem = {
       url,

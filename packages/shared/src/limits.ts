@@ -17,6 +17,15 @@ export const MAX_REQUEST_TARGET_LENGTH = 8 * 1024;
 /** A page's title is cut to this many characters (UTF-16 code units, never splitting a pair). */
 export const MAX_TITLE_LENGTH = 1000;
 
+/** A page's `description` (meta description, else og:description) is cut to this many characters (UTF-16 code units, never splitting a pair). */
+export const MAX_DESCRIPTION_LENGTH = 500;
+
+/** A page's `language` (BCP 47 tag from `<html lang>` or Content-Language) is at most this many characters; a longer one is left out. */
+export const MAX_LANGUAGE_LENGTH = 35;
+
+/** A page's `etag` and `lastModified` (response headers) are at most this many characters; a longer one is left out, never cut (a cut validator is a wrong one). */
+export const MAX_VALIDATOR_LENGTH = 256;
+
 /** A failure message (page_failed, errors[], a failed crawl's error) is cut to this many characters. */
 export const MAX_MESSAGE_LENGTH = 1000;
 

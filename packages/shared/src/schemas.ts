@@ -3,13 +3,16 @@
 import { z } from 'zod';
 import { pathGlobProblem } from './glob.js';
 import {
+  MAX_DESCRIPTION_LENGTH,
   MAX_GLOB_LENGTH,
+  MAX_LANGUAGE_LENGTH,
   MAX_GLOBS,
   MAX_OPTIONS_BYTES,
   MAX_PAGE_BYTES,
   MAX_PAGES_CEILING,
   MAX_START_URLS,
   MAX_URL_LENGTH,
+  MAX_VALIDATOR_LENGTH,
 } from './limits.js';
 import { normalizeUrl } from './urls.js';
 
@@ -211,6 +214,30 @@ export const pageResult = z.object({
   truncated: z.boolean().optional(),
   /** In-scope links past MAX_LINKS_PER_PAGE that were not followed (absent when none). */
   linksDropped: count.optional(),
+  // Page metadata (#14): absent from pages stored before it, and whenever the page had none usable.
+  description: z
+    .string()
+    .max(MAX_DESCRIPTION_LENGTH)
+    .optional()
+    .describe(`<meta name="description">, else og:description; whitespace collapsed, cut at ${MAX_DESCRIPTION_LENGTH} characters`),
+  language: z
+    .string()
+    .max(MAX_LANGUAGE_LENGTH)
+    .optional()
+    .describe('Language tag from <html lang>, else the Content-Language header (its first tag); absent when not a well-formed tag'),
+  canonical: z
+    .string()
+    .max(MAX_URL_LENGTH)
+    .optional()
+    .describe('<link rel="canonical"> resolved against the page (its final URL, or its <base href>) and normalized; absent when not a usable http(s) URL'),
+  contentHash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional()
+    .describe('SHA-256 (hex) of the markdown with whitespace runs collapsed to one space and trimmed'),
+  wordCount: count.optional().describe('Words of the markdown (runs of letters and digits; link targets not counted)'),
+  etag: z.string().max(MAX_VALIDATOR_LENGTH).optional().describe('The response\'s ETag header, as sent'),
+  lastModified: z.string().max(MAX_VALIDATOR_LENGTH).optional().describe('The response\'s Last-Modified header, as sent'),
 });
 export type PageResult = z.infer<typeof pageResult>;
 export const pageList = z.object({ items: z.array(pageResult), nextCursor: z.string().nullable() });

@@ -32,9 +32,9 @@ export function pageTitle(page: Pick<PageResult, 'title' | 'url'>): string {
   return oneLine(page.title) || page.url;
 }
 
-/** A page record's description, when the store has one (optional: the worker may store it one day). */
+/** A page record's description, when it has one (the worker stores it since #14; older records have none). */
 export function pageDescription(page: PageResult): string | undefined {
-  const raw = (page as PageResult & { description?: unknown }).description;
+  const raw = page.description;
   if (typeof raw !== 'string') return undefined;
   const text = oneLine(raw);
   if (text === '') return undefined;

@@ -74,10 +74,10 @@ describe('GET /api/crawl-v2/:id/llms.txt', () => {
     const api = await startApi(redis);
     const id = await newCrawl(api);
     await settleStart(api.store, id, []);
-    // No worker stores descriptions yet: the record is given one as a later worker would write it.
+    // The record is given one as the worker writes it (a real worker's, end to end: tests/e2e page-metadata.redis.test.ts).
     const key = crawlKeys(id, redis.prefix).pages;
     const stored = decodePage((await api.app.crawlstream.redis.hgetBuffer(key, START))!);
-    await api.app.crawlstream.redis.hset(key, START, encodePage({ ...stored, description: 'The docs,\nall of them.' } as typeof stored));
+    await api.app.crawlstream.redis.hset(key, START, encodePage({ ...stored, description: 'The docs,\nall of them.' }));
     const reply = await call(api.base, 'GET', `/api/crawl-v2/${id}/llms.txt`);
     expect(reply.text).toContain(`\n- [Start](${START}): The docs, all of them.\n`);
   });

@@ -8,8 +8,11 @@ import {
   MAX_OPTIONS_BYTES,
   MAX_PAGE_BYTES,
   MAX_PAGES_CEILING,
+  MAX_SELECTOR_LENGTH,
+  MAX_SELECTORS,
   MAX_URL_LENGTH,
 } from './limits.js';
+import { cssSelectorProblem } from './selector.js';
 
 export const DEFAULT_MAX_PAGES_CAP = 10_000;
 
@@ -75,7 +78,15 @@ const requestGlob = storedGlob.superRefine((value, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: `unsupported glob: ${problem}` });
 });
 
-function optionsSchema(maxPagesCap: number, glob: z.ZodType<string>) {
+const storedSelector = z.string().min(1).max(MAX_SELECTOR_LENGTH);
+/** An `includeSelectors`/`excludeSelectors` CSS selector as a request sends it: refused when cheerio could not run it. */
+const requestSelector = storedSelector.superRefine((value, ctx) => {
+  if (value.length === 0 || value.length > MAX_SELECTOR_LENGTH) return;
+  const problem = cssSelectorProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: `invalid CSS selector: ${problem}` });
+});
+
+function optionsSchema(maxPagesCap: number, glob: z.ZodType<string>, selector: z.ZodType<string>) {
   return z
     .object({
       maxPages: z.number().int().min(1).max(maxPagesCap).default(Math.min(100, maxPagesCap)),
@@ -91,6 +102,12 @@ function optionsSchema(maxPagesCap: number, glob: z.ZodType<string>) {
       maxBytes: z.number().int().min(1024).max(MAX_PAGE_BYTES).default(5 * 1024 * 1024),
       /** URLs that differ only in their query are one page: links and sitemap URLs are followed without their query. */
       ignoreQueryParameters: z.boolean().default(false),
+      /** false: the markdown is the whole body, navigation and other boilerplate kept (scripts, styles and the like still dropped). */
+      onlyMainContent: z.boolean().default(true),
+      /** When not empty, the markdown is the content of the elements these match, in document order (instead of the main content). */
+      includeSelectors: z.array(selector).max(MAX_SELECTORS).default([]),
+      /** Elements these match are removed before the markdown is made. */
+      excludeSelectors: z.array(selector).max(MAX_SELECTORS).default([]),
     })
     .strict();
 }
@@ -99,7 +116,7 @@ const utf8 = new TextEncoder();
 
 /** Options with their defaults and bounds, as a request sends them; `maxPagesCap` is `MAX_PAGES_CAP`. */
 export function crawlOptionsSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) {
-  return optionsSchema(maxPagesCap, requestGlob).superRefine((options, ctx) => {
+  return optionsSchema(maxPagesCap, requestGlob, requestSelector).superRefine((options, ctx) => {
     const bytes = utf8.encode(JSON.stringify(options)).length;
     if (bytes > MAX_OPTIONS_BYTES) {
       ctx.addIssue({
@@ -112,7 +129,7 @@ export function crawlOptionsSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) 
 
 export const crawlOptions = crawlOptionsSchema();
 /** The options of a stored crawl (in responses and events): the same shape, globs not re-checked. */
-const storedCrawlOptions = optionsSchema(MAX_PAGES_CEILING, storedGlob);
+const storedCrawlOptions = optionsSchema(MAX_PAGES_CEILING, storedGlob, storedSelector);
 export type CrawlOptions = z.output<typeof crawlOptions>;
 export type CrawlOptionsInput = z.input<typeof crawlOptions>;
 

@@ -34,6 +34,14 @@ function globs(value: string): string[] {
     .filter((line) => line.length > 0);
 }
 
+/** One CSS selector per line (a comma belongs to the selector: `h2, h3`), blanks dropped. */
+function selectors(value: string): string[] {
+  return value
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0);
+}
+
 /** The API's validation issues as lines (`options.maxPages: too big`). */
 function issues(error: CrawlstreamError): string[] {
   const details = error.details as { issues?: { path?: unknown[]; message?: string }[] } | undefined;
@@ -70,7 +78,10 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
       numberField('delayMs', 'Delay (ms)', 0, 0, 60_000),
       globsField('include', 'Include (globs on the path)', '/docs/**'),
       globsField('exclude', 'Exclude (wins over include)', '**/changelog/**'),
+      globsField('includeSelectors', 'Only content matching (CSS selectors, one per line)', 'article.content'),
+      globsField('excludeSelectors', 'Remove content matching (CSS selectors, one per line)', '.cookie-banner'),
       h('div', { className: 'checks' }, checkbox('respectRobotsTxt', 'Respect robots.txt', true), checkbox('useSitemap', 'Use sitemap', true), checkbox('ignoreQueryParameters', 'Ignore query parameters', false)),
+      h('div', { className: 'checks' }, checkbox('onlyMainContent', 'Main content only (off: the whole page, navigation included)', true)),
     ),
     h('div', { className: 'actions' }, submit, message),
   );
@@ -88,6 +99,9 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
       respectRobotsTxt: data.get('respectRobotsTxt') === 'on',
       useSitemap: data.get('useSitemap') === 'on',
       ignoreQueryParameters: data.get('ignoreQueryParameters') === 'on',
+      onlyMainContent: data.get('onlyMainContent') === 'on',
+      includeSelectors: selectors(String(data.get('includeSelectors') ?? '')),
+      excludeSelectors: selectors(String(data.get('excludeSelectors') ?? '')),
       concurrency: Number(text('concurrency')),
       delayMs: Number(text('delayMs')),
     };

@@ -31,18 +31,22 @@ describe('PageExtractor', () => {
     expect(extractor.threaded).toBe(1);
   });
 
-  it('passes the content options to extractPage, inline and in a thread alike', async () => {
+  it('passes the content options to extractPage; with selectors, even a small page goes to a thread', async () => {
     const url = 'http://127.0.0.1:9/docs/';
+    const small = pageOf(1024);
+    let before = extractor.threaded;
+    expect(await extractor.extract(small, url, undefined, { onlyMainContent: false })).toEqual(extractPage(small, url, { onlyMainContent: false }));
+    expect(extractor.threaded).toBe(before);
     const options = { includeSelectors: ['p:nth-child(2n+1)'], excludeSelectors: ['p:has(a[href$="5"])'], onlyMainContent: false };
-    const before = extractor.threaded;
-    for (const html of [pageOf(INLINE_EXTRACT_MAX_CHARS), pageOf(INLINE_EXTRACT_MAX_CHARS + 1)]) {
+    before = extractor.threaded;
+    for (const html of [pageOf(1024), pageOf(INLINE_EXTRACT_MAX_CHARS), pageOf(INLINE_EXTRACT_MAX_CHARS + 1)]) {
       const extracted = await extractor.extract(html, url, undefined, options);
       expect(extracted).toEqual(extractPage(html, url, options));
       expect(extracted.markdown).not.toEqual(extractPage(html, url).markdown);
       expect(extracted.markdown).toMatch(/^\[p0\]\(http:\/\/127\.0\.0\.1:9\/p0\) text\n\n\[p2\]/);
       expect(extracted.markdown).not.toContain('[p5]');
     }
-    expect(extractor.threaded).toBe(before + 1);
+    expect(extractor.threaded).toBe(before + 3);
   });
 
   it('stops a thread\'s extraction when the signal aborts (a worker stopping)', async () => {

@@ -198,6 +198,11 @@ describe('crawl request', () => {
     ['a,,b', /Empty sub-selector/],
     ['p::before', /Pseudo-elements are not supported/],
     ['li:nth-child(x)', /n-th rule/],
+    // What css-select runs in time quadratic in an element's siblings.
+    ['li:nth-child(2n+1)', /^invalid CSS selector: :nth-child\(\) is not supported/],
+    ['p:not(:nth-last-of-type(1))', /:nth-last-of-type\(\) is not supported/],
+    ['h2 ~ p', /the ~ combinator is not supported/],
+    ['div:has(+ p)', /the \+ combinator inside :has\(\) is not supported/],
   ])('refuses the selector %j, naming the option and index, with what is wrong', (bad, message) => {
     for (const key of ['includeSelectors', 'excludeSelectors']) {
       const result = crawlRequest.safeParse({ url: 'https://x.test/', options: { [key]: ['main', 'article .x', bad] } });
@@ -209,7 +214,7 @@ describe('crawl request', () => {
   });
 
   it('accepts the selectors cheerio runs, its own extensions included', () => {
-    const selectors = ['main > article', 'div.content p', '#docs, .api', 'a[href^="/guide"]', 'li:nth-child(2n+1)', 'section:has(> h2)', 'p:contains("x")', 'li:first', 'tr:eq(2)'];
+    const selectors = ['main > article', 'div.content p', '#docs, .api', 'a[href^="/guide"]', 'h2 + p', 'li:first-child', 'tr:odd', 'section:has(> h2)', 'p:contains("x")', 'li:first', 'tr:eq(2)'];
     const result = crawlRequest.safeParse({ url: 'https://x.test/', options: { includeSelectors: selectors, excludeSelectors: selectors } });
     expect(result.success).toBe(true);
   });

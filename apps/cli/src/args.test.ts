@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_PAGE_BYTES, MAX_START_URLS } from '@crawlstream/shared';
+import { MAX_PAGE_BYTES, MAX_SELECTOR_LENGTH, MAX_SELECTORS, MAX_START_URLS } from '@crawlstream/shared';
 import { DEFAULT_API, parseCommandLine, USAGE } from './args.js';
 import { UsageError } from './exit-codes.js';
 
@@ -95,6 +95,49 @@ describe('parseCommandLine', () => {
       '--url "ftp://x.test/" is not a URL that can be crawled: only http: and https: URLs can be crawled',
     );
     expect(usage(['status', 'x', '--url', URL_])).toBe('--url does not apply to status');
+  });
+
+  it('turns --all-content and the repeatable --include-selector and --exclude-selector into the content options', () => {
+    const parsed = parseCommandLine(
+      [
+        'crawl',
+        URL_,
+        '--all-content',
+        '--include-selector',
+        'main article',
+        '--include-selector=.api, .guide',
+        '--exclude-selector',
+        'div.ad',
+      ],
+      {},
+    );
+    expect(parsed).toMatchObject({
+      options: { onlyMainContent: false, includeSelectors: ['main article', '.api, .guide'], excludeSelectors: ['div.ad'] },
+    });
+    expect(USAGE).toContain('--all-content');
+    expect(USAGE).toContain(`repeatable (at most ${MAX_SELECTORS})`);
+  });
+
+  it.each(['include-selector', 'exclude-selector'])('takes --%s up to MAX_SELECTORS times of MAX_SELECTOR_LENGTH characters, and no more', (flag) => {
+    const flags = (selectors: string[]) => selectors.flatMap((selector) => [`--${flag}`, selector]);
+    const many = Array.from({ length: MAX_SELECTORS + 1 }, (_, i) => `.b${i}`);
+    expect(parseCommandLine(['crawl', URL_, ...flags(many.slice(0, MAX_SELECTORS))], {})).toMatchObject({ command: 'crawl' });
+    expect(usage(['crawl', URL_, ...flags(many)])).toBe(`--${flag}: Too big: expected array to have <=${MAX_SELECTORS} items`);
+    const long = (length: number) => `.${'a'.repeat(length - 1)}`;
+    expect(parseCommandLine(['crawl', URL_, ...flags([long(MAX_SELECTOR_LENGTH)])], {})).toMatchObject({ command: 'crawl' });
+    expect(usage(['crawl', URL_, ...flags(['p', long(MAX_SELECTOR_LENGTH + 1)])])).toMatch(
+      new RegExp(`^--${flag} "\\.a+" \\(number 2\\): Too big: expected string to have <=${MAX_SELECTOR_LENGTH} characters$`),
+    );
+  });
+
+  it('refuses an invalid selector, naming the flag, the selector and which one it is', () => {
+    expect(usage(['crawl', URL_, '--exclude-selector', 'nav', '--exclude-selector', 'div['])).toBe(
+      '--exclude-selector "div[" (number 2): invalid CSS selector: Expected name, found ',
+    );
+    expect(usage(['crawl', URL_, '--include-selector', 'p:bogus'])).toBe(
+      '--include-selector "p:bogus" (number 1): invalid CSS selector: Unknown pseudo-class :bogus',
+    );
+    expect(usage(['status', 'x', '--all-content'])).toBe('--all-content does not apply to status');
   });
 
   it('leaves out what was not given, so the server applies its defaults', () => {

@@ -2,7 +2,15 @@
 // anything is sent, so that a mistake is a usage error (exit 2) with a
 // message, not a half-started crawl.
 import { parseArgs } from 'node:util';
-import { type CrawlOptionsInput, crawlOptionsSchema, httpUrlSchema, MAX_PAGE_BYTES, MAX_START_URLS, SCOPES } from '@crawlstream/shared';
+import {
+  type CrawlOptionsInput,
+  crawlOptionsSchema,
+  httpUrlSchema,
+  MAX_PAGE_BYTES,
+  MAX_SELECTORS,
+  MAX_START_URLS,
+  SCOPES,
+} from '@crawlstream/shared';
 import { UsageError } from './exit-codes.js';
 
 export const DEFAULT_API = 'http://127.0.0.1:3000';
@@ -51,6 +59,9 @@ const OPTIONS = {
   'no-robots': { type: 'boolean' },
   'no-sitemap': { type: 'boolean' },
   'ignore-query-parameters': { type: 'boolean' },
+  'all-content': { type: 'boolean' },
+  'include-selector': { type: 'string', multiple: true },
+  'exclude-selector': { type: 'string', multiple: true },
   'idempotency-key': { type: 'string' },
   detach: { type: 'boolean' },
   'last-event-id': { type: 'string' },
@@ -69,6 +80,12 @@ const CRAWL_OPTIONS = {
   'max-bytes': 'maxBytes',
 } as const;
 
+/** The repeatable flags of the selector options, for a message naming the flag. */
+const SELECTOR_FLAGS: Record<string, 'include-selector' | 'exclude-selector'> = {
+  includeSelectors: 'include-selector',
+  excludeSelectors: 'exclude-selector',
+};
+
 const ALLOWED: Record<string, OptionName[]> = {
   crawl: [
     ...COMMON,
@@ -82,6 +99,9 @@ const ALLOWED: Record<string, OptionName[]> = {
     'no-robots',
     'no-sitemap',
     'ignore-query-parameters',
+    'all-content',
+    'include-selector',
+    'exclude-selector',
     'idempotency-key',
     'detach',
   ],
@@ -125,6 +145,9 @@ crawl:
   --no-robots             ignore robots.txt
   --no-sitemap            do not seed from sitemaps
   --ignore-query-parameters  URLs that differ only in their query are one page
+  --all-content           markdown of the whole page, navigation and footers kept (default: main content only)
+  --include-selector <css>  only the content of elements matching; repeatable (at most ${MAX_SELECTORS})
+  --exclude-selector <css>  drop elements matching before conversion; repeatable (at most ${MAX_SELECTORS})
   --idempotency-key <k>   the same key returns the same crawl instead of a second one
   --detach                print the crawl id and exit without watching
   -q, --quiet             no progress on stderr
@@ -220,6 +243,9 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
     if (values['no-robots']) options.respectRobotsTxt = false;
     if (values['no-sitemap']) options.useSitemap = false;
     if (values['ignore-query-parameters']) options.ignoreQueryParameters = true;
+    if (values['all-content']) options.onlyMainContent = false;
+    if (values['include-selector']) options.includeSelectors = values['include-selector'];
+    if (values['exclude-selector']) options.excludeSelectors = values['exclude-selector'];
     // Bounds are checked here too, for a message naming the flag; the cap of maxPages is the server's to set.
     const checked = crawlOptionsSchema(Number.MAX_SAFE_INTEGER).safeParse(options);
     if (!checked.success) {
@@ -229,6 +255,12 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
         const index = issue.path[1];
         if (typeof index !== 'number') throw new UsageError(`--url: at most ${MAX_START_URLS} (got ${values.url?.length})`);
         throw new UsageError(`--url ${JSON.stringify(values.url?.[index])} is not a URL that can be crawled: ${issue.message}`);
+      }
+      const selectorFlag = SELECTOR_FLAGS[key];
+      if (selectorFlag !== undefined) {
+        const index = issue.path[1];
+        const which = typeof index === 'number' ? ` ${JSON.stringify(values[selectorFlag]?.[index])} (number ${index + 1})` : '';
+        throw new UsageError(`--${selectorFlag}${which}: ${issue.message}`);
       }
       const flag = Object.entries(CRAWL_OPTIONS).find(([, k]) => k === key)?.[0] ?? key;
       throw new UsageError(`--${flag}: ${issue.message}`);

@@ -142,7 +142,7 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
     shutdown: shutdown.signal,
     budget,
     pageSlots: pLimit(options.concurrency),
-    extract: (html, url, signal) => extractor.extract(html, url, signal),
+    extract: (html, url, signal, extractOptions) => extractor.extract(html, url, signal, extractOptions),
   };
 
   /**

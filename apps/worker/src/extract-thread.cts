@@ -7,12 +7,12 @@
 // "IsGraphAsync must be used on an instantiated module") when the thread was
 // terminated while loading it (an aborted extraction's replacement thread,
 // then the pool destroyed). The pipeline, an ES module, is loaded with import().
-import type { ExtractedPage } from '@crawlstream/pipeline';
+import type { ExtractedPage, ExtractOptions } from '@crawlstream/pipeline';
 
 const pipeline = import('@crawlstream/pipeline');
 
-async function extract({ html, url }: { html: string; url: string }): Promise<ExtractedPage> {
-  return (await pipeline).extractPage(html, url);
+async function extract({ html, url, options }: { html: string; url: string; options?: ExtractOptions }): Promise<ExtractedPage> {
+  return (await pipeline).extractPage(html, url, options);
 }
 
 export = extract;

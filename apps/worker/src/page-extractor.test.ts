@@ -31,6 +31,24 @@ describe('PageExtractor', () => {
     expect(extractor.threaded).toBe(1);
   });
 
+  it('passes the content options to extractPage; with selectors, even a small page goes to a thread', async () => {
+    const url = 'http://127.0.0.1:9/docs/';
+    const small = pageOf(1024);
+    let before = extractor.threaded;
+    expect(await extractor.extract(small, url, undefined, { onlyMainContent: false })).toEqual(extractPage(small, url, { onlyMainContent: false }));
+    expect(extractor.threaded).toBe(before);
+    const options = { includeSelectors: ['p:even'], excludeSelectors: ['p:has(a[href$="5"])'], onlyMainContent: false };
+    before = extractor.threaded;
+    for (const html of [pageOf(1024), pageOf(INLINE_EXTRACT_MAX_CHARS), pageOf(INLINE_EXTRACT_MAX_CHARS + 1)]) {
+      const extracted = await extractor.extract(html, url, undefined, options);
+      expect(extracted).toEqual(extractPage(html, url, options));
+      expect(extracted.markdown).not.toEqual(extractPage(html, url).markdown);
+      expect(extracted.markdown).toMatch(/^\[p0\]\(http:\/\/127\.0\.0\.1:9\/p0\) text\n\n\[p2\]/);
+      expect(extracted.markdown).not.toContain('[p5]');
+    }
+    expect(extractor.threaded).toBe(before + 3);
+  });
+
   it('stops a thread\'s extraction when the signal aborts (a worker stopping)', async () => {
     // Fails if the abort did not reach the thread: the promise would resolve with the page.
     const controller = new AbortController();

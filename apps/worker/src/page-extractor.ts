@@ -9,13 +9,14 @@
 // 12 KB pages (bench/crawl), and 128 KiB of the worst shape takes about
 // 220 ms inline (256 KiB: 444 ms), an order of magnitude under the lock's half.
 import { availableParallelism } from 'node:os';
-import { type ExtractedPage, extractPage } from '@crawlstream/pipeline';
+import { type ExtractedPage, type ExtractOptions, extractPage } from '@crawlstream/pipeline';
 import { Piscina } from 'piscina';
 
 /** What a thread is given (extract-thread.cts). */
 interface ExtractTask {
   html: string;
   url: string;
+  options?: ExtractOptions | undefined;
 }
 
 /**
@@ -34,6 +35,16 @@ export const INLINE_EXTRACT_MAX_CHARS = 128 * 1024;
  */
 const THREAD_YOUNG_GENERATION_MB = 192;
 
+/**
+ * A crawl's CSS selectors send every page to a thread: selectors are the
+ * crawl's own, and css-select's positional ones are quadratic in an
+ * element's siblings (20 `:nth-last-child()` selectors took 17 s on a
+ * 128 KiB page of 18,718 empty siblings, where 5 KiB of text take 0.3 s).
+ */
+function hasSelectors(options: ExtractOptions | undefined): boolean {
+  return (options?.includeSelectors?.length ?? 0) > 0 || (options?.excludeSelectors?.length ?? 0) > 0;
+}
+
 export class PageExtractor {
   private readonly pool: Piscina<ExtractTask, ExtractedPage>;
 
@@ -48,10 +59,13 @@ export class PageExtractor {
     });
   }
 
-  /** The page's title, links and markdown; a thread's work stops (and this rejects) when `signal` aborts. */
-  async extract(html: string, url: string, signal?: AbortSignal): Promise<ExtractedPage> {
-    if (html.length <= INLINE_EXTRACT_MAX_CHARS) return extractPage(html, url);
-    return this.pool.run({ html, url }, signal ? { signal } : {});
+  /**
+   * The page's title, links and markdown (what of the page, as `options` say);
+   * a thread's work stops (and this rejects) when `signal` aborts.
+   */
+  async extract(html: string, url: string, signal?: AbortSignal, options?: ExtractOptions): Promise<ExtractedPage> {
+    if (html.length <= INLINE_EXTRACT_MAX_CHARS && !hasSelectors(options)) return extractPage(html, url, options);
+    return this.pool.run({ html, url, options }, signal ? { signal } : {});
   }
 
   /** Pages extracted in a thread so far. */

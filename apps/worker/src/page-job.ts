@@ -25,6 +25,7 @@ import type { CrawlContext, CrawlContexts } from './crawl-context.js';
 import {
   cutChars,
   type ExtractedPage,
+  type ExtractOptions,
   type FetchFailed,
   type FetchOptions,
   fetchPage,
@@ -56,7 +57,7 @@ export interface PageJobDeps {
   /** Pages fetched and settled at once in this process (WORKER_CONCURRENCY), whatever job they are in. */
   pageSlots: LimitFunction;
   /** A page's title, links and markdown, computed off the event loop (page-extractor.ts). */
-  extract(html: string, url: string, signal?: AbortSignal): Promise<ExtractedPage>;
+  extract(html: string, url: string, signal?: AbortSignal, options?: ExtractOptions): Promise<ExtractedPage>;
 }
 
 /** Thrown by a job whose worker is stopping, once its started pages are done: the rest go back to the queue. */
@@ -302,7 +303,11 @@ async function fetchAndSettle(deps: PageJobDeps, context: CrawlContext, item: Ad
       await settlePage(deps, crawlId, { kind: 'skipped', url, reason: fetched.reason, message: fetched.message });
       return DONE;
     }
-    const page = await deps.extract(fetched.html, fetched.finalUrl, deps.shutdown);
+    const page = await deps.extract(fetched.html, fetched.finalUrl, deps.shutdown, {
+      onlyMainContent: options.onlyMainContent,
+      includeSelectors: options.includeSelectors,
+      excludeSelectors: options.excludeSelectors,
+    });
     // A redirect target is claimed by the settle itself (redirect_known when the crawl already has it).
     const links = keepLinks(crawlLinks(page.links, options.ignoreQueryParameters), scope.inScope, MAX_LINKS_PER_PAGE);
     await settlePage(deps, crawlId, {

@@ -3,7 +3,7 @@
 // all cleanup happens on that tree, and the markdown converter reads the main
 // content straight from it (markdown-dom.ts), with no second parse.
 import * as cheerio from 'cheerio';
-import { type ChildNode, Element, hasChildren, isTag, type ParentNode, Text } from 'domhandler';
+import { type AnyNode, type ChildNode, Element, hasChildren, isTag, type ParentNode, Text } from 'domhandler';
 import TurndownService from 'turndown';
 import { gfm } from 'turndown-plugin-gfm';
 import { MAX_HTML_DEPTH, MAX_MARKDOWN_BYTES, MAX_TITLE_LENGTH } from '@crawlstream/shared';
@@ -24,6 +24,19 @@ export interface ExtractedPage {
   links: string[];
   /** Description, language, canonical URL, content hash and word count (metadata.ts). */
   metadata: PageMetadata;
+}
+
+/**
+ * What of a page becomes its markdown (the crawl options of the same names).
+ * Title and links always come from the whole page.
+ */
+export interface ExtractOptions {
+  /** false: the whole body, navigation and other boilerplate kept (scripts, styles and the like still dropped). Default true. */
+  onlyMainContent?: boolean;
+  /** When not empty: the content of the elements these CSS selectors match, in document order, instead of the main content. */
+  includeSelectors?: readonly string[];
+  /** Elements these CSS selectors match are removed before the markdown is made. */
+  excludeSelectors?: readonly string[];
 }
 
 /** Where the content of a page lives, in order of trust. */
@@ -60,25 +73,25 @@ turndown.addRule('tableCellInline', {
 const escapeMarkdown = turndown.escape.bind(turndown);
 turndown.escape = (text: string) => escapeMarkdown(text).replace(/<(?=[A-Za-z/!?])/g, '\\<');
 
-export function extractPage(html: string, pageUrl: string): ExtractedPage {
+export function extractPage(html: string, pageUrl: string, options: ExtractOptions = {}): ExtractedPage {
   const $ = cheerio.load(parseHtml(html, MAX_HTML_DEPTH), { xml: { xmlMode: false, decodeEntities: true } });
-  return extractBounded($, pageUrl);
+  return extractBounded($, pageUrl, options);
 }
 
 /** extractPage for a document cheerio has already loaded (it is changed: chrome is dropped, deep nesting flattened). */
-export function extractFromDocument($: cheerio.CheerioAPI, pageUrl: string): ExtractedPage {
+export function extractFromDocument($: cheerio.CheerioAPI, pageUrl: string, options: ExtractOptions = {}): ExtractedPage {
   boundTree($);
-  return extractBounded($, pageUrl);
+  return extractBounded($, pageUrl, options);
 }
 
-function extractBounded($: cheerio.CheerioAPI, pageUrl: string): ExtractedPage {
+function extractBounded($: cheerio.CheerioAPI, pageUrl: string, options: ExtractOptions): ExtractedPage {
   const base = documentBase($, pageUrl);
   // Read before the content's cleanup changes the tree.
   const documentMeta = documentMetadata($, base);
   const title = collapse($('title').first().text()) || collapse($('h1').first().text());
   // Links come from the whole page, navigation included: that is how a site is discovered.
   const links = collectLinks($, base, normalizeUrl(pageUrl));
-  const { markdown, truncated } = boundMarkdown(contentMarkdown($, base), MAX_MARKDOWN_BYTES);
+  const { markdown, truncated } = boundMarkdown(contentMarkdown($, base, options), MAX_MARKDOWN_BYTES);
   const metadata = { ...documentMeta, ...contentStats(markdown) };
   return { title: cutChars(title, MAX_TITLE_LENGTH), links, markdown, truncated, metadata };
 }
@@ -117,24 +130,88 @@ function collectLinks($: cheerio.CheerioAPI, base: string, self: string | null):
 }
 
 /** Just the markdown of a loaded document's main content (the document is changed). */
-export function markdownOf($: cheerio.CheerioAPI, pageUrl: string): string {
+export function markdownOf($: cheerio.CheerioAPI, pageUrl: string, options: ExtractOptions = {}): string {
   boundTree($);
-  return boundMarkdown(contentMarkdown($, documentBase($, pageUrl)), MAX_MARKDOWN_BYTES).markdown;
+  return boundMarkdown(contentMarkdown($, documentBase($, pageUrl), options), MAX_MARKDOWN_BYTES).markdown;
 }
 
-function contentMarkdown($: cheerio.CheerioAPI, base: string): string {
-  const selector = MAIN_CONTENT.find((candidate) => $(candidate).length > 0);
-  const container = $(selector ?? 'body').get(0) ?? $.root().get(0);
-  if (!container || !hasChildren(container)) return '';
-  prepareContent(container, { base, inMain: selector !== undefined });
+function contentMarkdown($: cheerio.CheerioAPI, base: string, options: ExtractOptions): string {
+  const boilerplate = options.onlyMainContent !== false;
+  // Selectors were checked when the crawl was accepted (shared/selector.ts), with this engine.
+  if (options.excludeSelectors && options.excludeSelectors.length > 0) detach(matching($, options.excludeSelectors));
+  let container: AnyNode | undefined;
+  if (options.includeSelectors && options.includeSelectors.length > 0) {
+    const matched = includedElements($, options.includeSelectors);
+    // A selector that matches nothing gives no content, not the whole page.
+    if (matched.length === 0) return '';
+    detach(new Set(matched));
+    container = new Element('div', {});
+    // Each matched element is a content of its own: kept whatever it is (a
+    // nav asked for is wanted), its size rules measured against itself.
+    const parts = matched.map((element) => {
+      const part = new Element('div', {});
+      setChildren(part, [element]);
+      prepareContent(part, { base, inMain: true, boilerplate, pinned: new Set([element]) });
+      return part;
+    });
+    setChildren(container, parts);
+  } else {
+    const selector = boilerplate ? MAIN_CONTENT.find((candidate) => $(candidate).length > 0) : undefined;
+    container = $(selector ?? 'body').get(0) ?? $.root().get(0);
+    if (!container || !hasChildren(container)) return '';
+    prepareContent(container, { base, inMain: selector !== undefined, boilerplate });
+  }
+  if (!hasChildren(container)) return '';
   return turndown.turndown(markdownDom(container) as unknown as TurndownService.Node).trim();
 }
 
-/** Page chrome and things that are not prose. */
-const CHROME = new Set([
-  'nav',
-  'footer',
-  'aside',
+/**
+ * The elements any of the selectors matches. find(), not $(selector): $()
+ * reads a string with a tag in it (`p:contains("<b>")`) as HTML to create.
+ */
+function matching($: cheerio.CheerioAPI, selectors: readonly string[]): Set<Element> {
+  const matched = new Set<Element>();
+  for (const selector of selectors) for (const node of $.root().find(selector)) if (isTag(node)) matched.add(node);
+  return matched;
+}
+
+/**
+ * Takes the elements out of their parents, each parent's children filtered
+ * once: cheerio's remove() splices them out one by one, which is quadratic
+ * in a flat list (3 s for 30,000 links).
+ */
+function detach(elements: Set<Element>): void {
+  const parents = new Set<ParentNode>();
+  for (const element of elements) if (element.parent) parents.add(element.parent);
+  for (const parent of parents) relink(parent, parent.children.filter((child) => !elements.has(child as Element)));
+  for (const element of elements) {
+    element.parent = null;
+    element.prev = null;
+    element.next = null;
+  }
+}
+
+/**
+ * The elements the selectors match, in document order, each once, none inside
+ * another (its content is already there): one walk of the document, which
+ * does not descend into a matched element.
+ */
+function includedElements($: cheerio.CheerioAPI, selectors: readonly string[]): Element[] {
+  const matched = matching($, selectors);
+  const chosen: Element[] = [];
+  if (matched.size === 0) return chosen;
+  const root = $.root().get(0);
+  const stack: ChildNode[] = root ? [...root.children].reverse() : [];
+  for (let node = stack.pop(); node; node = stack.pop()) {
+    if (!isTag(node)) continue;
+    if (matched.has(node)) chosen.push(node);
+    else for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i]!);
+  }
+  return chosen;
+}
+
+/** What is never prose, whatever is asked for: scripts, styles, embedded and interactive things. */
+const NOT_CONTENT = new Set([
   'script',
   'style',
   'noscript',
@@ -153,8 +230,9 @@ const CHROME = new Set([
   'button',
   'select',
   'textarea',
-  'dialog',
 ]);
+/** Page chrome and things that are not prose. */
+const CHROME = new Set([...NOT_CONTENT, 'nav', 'footer', 'aside', 'dialog']);
 /** Landmark roles of page chrome. */
 const CHROME_ROLES = new Set(['navigation', 'search', 'banner', 'contentinfo', 'complementary', 'menubar', 'toolbar']);
 /** Permalink anchors next to headings (Sphinx, MkDocs, Docusaurus, DocBook, VitePress): a `¶` in markdown is noise. */
@@ -197,11 +275,23 @@ const DROP = 1;
 /** A table of contents: dropped unless it is most of the content. */
 const TOC = 2;
 
+/** How a content is cleaned up. */
+interface Cleanup {
+  /** Content chosen as a page's main content: a `<header>` with a heading is its own. */
+  inMain: boolean;
+  /** false (onlyMainContent off): navigation and boilerplate are kept, only NOT_CONTENT dropped. */
+  boilerplate: boolean;
+  /** Elements an include selector matched: kept whatever they look like (NOT_CONTENT aside). */
+  pinned?: Set<Element> | undefined;
+}
+
 interface Content {
   stats: Map<Element, TextStats>;
   /** Elements dropped whatever their size: chrome by tag, landmark role, class or id, site links. */
   dropped: Set<Element>;
   tocs: Set<Element>;
+  /** Elements an include selector matched: never dropped by a size rule. */
+  pinned?: Set<Element> | undefined;
   /** Visible characters of the content, chrome excluded. */
   total: number;
 }
@@ -211,7 +301,7 @@ interface Content {
  * the text and link-text lengths of the rest, so that the size rules cost no
  * walk of their own and measure the content without its chrome.
  */
-function measureContent(container: ParentNode, inMain: boolean): Content {
+function measureContent(container: ParentNode, cleanup: Cleanup): Content {
   const stats = new Map<Element, TextStats>();
   const dropped = new Set<Element>();
   const tocs = new Set<Element>();
@@ -220,7 +310,13 @@ function measureContent(container: ParentNode, inMain: boolean): Content {
   for (let parent = stack.pop(); parent; parent = stack.pop()) {
     for (const child of parent.children) {
       if (!isTag(child)) continue;
-      const kind = classify(child, inMain);
+      const kind = cleanup.pinned?.has(child)
+        ? NOT_CONTENT.has(child.name)
+          ? DROP
+          : KEEP
+        : cleanup.boilerplate
+          ? classify(child, cleanup.inMain)
+          : classifyAll(child);
       if (kind === DROP) {
         dropped.add(child);
         continue;
@@ -251,7 +347,7 @@ function measureContent(container: ParentNode, inMain: boolean): Content {
     if (isTag(child)) total += stats.get(child)?.text ?? 0;
     else if (child.type === 'text') total += visibleLength((child as Text).data);
   }
-  return { stats, dropped, tocs, total };
+  return { stats, dropped, tocs, total, pinned: cleanup.pinned };
 }
 
 function visibleLength(text: string): number {
@@ -269,11 +365,13 @@ function visibleLength(text: string): number {
  * sorts its results by document position, which is quadratic in a flat list
  * of thousands of links (10 s for 30,000 anchors).
  */
-function prepareContent(
-  container: ParentNode,
-  { base, inMain }: { base: string; inMain: boolean },
-): void {
-  const content = measureContent(container, inMain);
+function prepareContent(container: ParentNode, { base, ...cleanup }: Cleanup & { base: string }): void {
+  const content = measureContent(container, cleanup);
+  if (!cleanup.boilerplate) {
+    // No size rule either: nothing is navigation, nothing is a table of contents.
+    content.tocs.clear();
+    content.stats.clear();
+  }
   /** Elements inside a table of contents or a list of links that is the content (an index page). */
   const index = new Set<ParentNode>();
   const stack: ParentNode[] = [container];
@@ -301,10 +399,17 @@ function prepareContent(
 
 function isDropped(element: Element, content: Content, inIndex: boolean): boolean {
   if (content.dropped.has(element)) return true;
+  if (content.pinned?.has(element)) return false;
   // Within a table of contents or list of links kept as the content, its parts are content too.
   if (inIndex) return false;
   if (content.tocs.has(element)) return !isMostOfContent(element, content);
   return DENSITY_BLOCKS.has(element.name) && isLinkDense(element, content);
+}
+
+/** What an element is when all of the page is content: only what is never prose (and `¶` permalinks) goes. */
+function classifyAll(element: Element): typeof KEEP | typeof DROP {
+  if (NOT_CONTENT.has(element.name)) return DROP;
+  return element.name === 'a' && PERMALINK_CLASS.test(element.attribs.class ?? '') ? DROP : KEEP;
 }
 
 /** What an element is by its own markup: chrome, a table of contents, or neither. */

@@ -3,7 +3,7 @@
 // -> guarded fetch -> decode -> bounded parse -> extract (title, links,
 // markdown); sitemaps seed the frontier. This file is its whole public surface.
 export { cutChars, keepLinks } from './bounds.js';
-export { type ExtractedPage, extractFromDocument, extractPage, markdownOf } from './extract.js';
+export { type ExtractedPage, type ExtractOptions, extractFromDocument, extractPage, markdownOf } from './extract.js';
 export {
   type ContentStats,
   contentStats,

@@ -7,4 +7,5 @@ export * from './keys.js';
 export * from './limits.js';
 export * from './routes.js';
 export * from './schemas.js';
+export * from './selector.js';
 export * from './urls.js';

@@ -83,6 +83,10 @@ export const MAX_START_URLS = 100;
 export const MAX_GLOB_LENGTH = 512;
 export const MAX_GLOBS = 100;
 
+/** `includeSelectors`/`excludeSelectors`: CSS selectors per list, and characters per selector. */
+export const MAX_SELECTORS = 20;
+export const MAX_SELECTOR_LENGTH = 256;
+
 /** A glob's `{a,b}` groups expand to at most this many alternatives, of at most this many tokens in all. */
 export const MAX_GLOB_ALTERNATIVES = 32;
 export const MAX_GLOB_EXPANDED_LENGTH = 1024;

@@ -21,6 +21,8 @@ import {
   MAX_START_URLS,
   MAX_URL_LENGTH,
   startUrlsOf,
+  MAX_SELECTOR_LENGTH,
+  MAX_SELECTORS,
 } from './index.js';
 
 const counters = { discovered: 3, processed: 1, failed: 1, skipped: 1 };
@@ -145,6 +147,9 @@ describe('crawl request', () => {
       timeoutMs: 15_000,
       maxBytes: 5_242_880,
       ignoreQueryParameters: false,
+      onlyMainContent: true,
+      includeSelectors: [],
+      excludeSelectors: [],
     });
   });
 
@@ -161,6 +166,10 @@ describe('crawl request', () => {
     [{ url: 'https://x.test/', options: { scope: 'planet' } }, ['options', 'scope']],
     [{ url: 'https://x.test/', options: { concurrency: 1.5 } }, ['options', 'concurrency']],
     [{ url: 'https://x.test/', options: { include: [''] } }, ['options', 'include', 0]],
+    [{ url: 'https://x.test/', options: { onlyMainContent: 'no' } }, ['options', 'onlyMainContent']],
+    [{ url: 'https://x.test/', options: { includeSelectors: 'main' } }, ['options', 'includeSelectors']],
+    [{ url: 'https://x.test/', options: { includeSelectors: [''] } }, ['options', 'includeSelectors', 0]],
+    [{ url: 'https://x.test/', options: { excludeSelectors: ['nav', '  '] } }, ['options', 'excludeSelectors', 1]],
     [{ url: 'https://x.test/', options: { timeoutMs: '100' } }, ['options', 'timeoutMs']],
     [{ url: 'https://x.test/', options: { urls: 'https://x.test/a/' } }, ['options', 'urls']],
     [{ url: 'https://x.test/', options: { urls: ['https://x.test/a/', 'ftp://x.test/'] } }, ['options', 'urls', 1]],
@@ -203,6 +212,50 @@ describe('crawl request', () => {
     expect(startUrlsOf('https://x.test/', [])).toEqual({ urls: [] });
     // Valid for the schema, not crawlable once normalized: too long after percent-encoding.
     expect(startUrlsOf('https://x.test/', ['https://x.test/b/', `https://x.test/${'é'.repeat(700)}`])).toEqual({ invalid: 1 });
+  });
+
+  it.each(['includeSelectors', 'excludeSelectors'])('bounds %s at MAX_SELECTORS selectors: at the limit and one past it', (key) => {
+    const selectors = Array.from({ length: MAX_SELECTORS + 1 }, (_, i) => `.block-${i}`);
+    const at = crawlRequest.safeParse({ url: 'https://x.test/', options: { [key]: selectors.slice(0, MAX_SELECTORS) } });
+    expect(at.success).toBe(true);
+    expect(at.data?.options[key as "includeSelectors" | "excludeSelectors"]).toHaveLength(MAX_SELECTORS);
+    const past = crawlRequest.safeParse({ url: 'https://x.test/', options: { [key]: selectors } });
+    expect(past.error?.issues.map((issue) => issue.path)).toEqual([['options', key]]);
+  });
+
+  it.each(['includeSelectors', 'excludeSelectors'])('bounds a selector of %s at MAX_SELECTOR_LENGTH characters: at the limit and one past it', (key) => {
+    const long = (length: number) => `.${'a'.repeat(length - 1)}`;
+    const at = crawlRequest.safeParse({ url: 'https://x.test/', options: { [key]: ['p', long(MAX_SELECTOR_LENGTH)] } });
+    expect(at.success).toBe(true);
+    const past = crawlRequest.safeParse({ url: 'https://x.test/', options: { [key]: ['p', long(MAX_SELECTOR_LENGTH + 1)] } });
+    expect(past.error?.issues.map((issue) => issue.path)).toEqual([['options', key, 1]]);
+  });
+
+  it.each([
+    ['div[', /^invalid CSS selector: /],
+    ['p:foo', /Unknown pseudo-class :foo/],
+    ['a,,b', /Empty sub-selector/],
+    ['p::before', /Pseudo-elements are not supported/],
+    ['li:nth-child(x)', /n-th rule/],
+    // What css-select runs in time quadratic in an element's siblings.
+    ['li:nth-child(2n+1)', /^invalid CSS selector: :nth-child\(\) is not supported/],
+    ['p:not(:nth-last-of-type(1))', /:nth-last-of-type\(\) is not supported/],
+    ['h2 ~ p', /the ~ combinator is not supported/],
+    ['div:has(+ p)', /the \+ combinator inside :has\(\) is not supported/],
+  ])('refuses the selector %j, naming the option and index, with what is wrong', (bad, message) => {
+    for (const key of ['includeSelectors', 'excludeSelectors']) {
+      const result = crawlRequest.safeParse({ url: 'https://x.test/', options: { [key]: ['main', 'article .x', bad] } });
+      expect(result.success).toBe(false);
+      expect(result.error?.issues).toHaveLength(1);
+      expect(result.error?.issues[0]?.path).toEqual(['options', key, 2]);
+      expect(result.error?.issues[0]?.message).toMatch(message);
+    }
+  });
+
+  it('accepts the selectors cheerio runs, its own extensions included', () => {
+    const selectors = ['main > article', 'div.content p', '#docs, .api', 'a[href^="/guide"]', 'h2 + p', 'li:first-child', 'tr:odd', 'section:has(> h2)', 'p:contains("x")', 'li:first', 'tr:eq(2)'];
+    const result = crawlRequest.safeParse({ url: 'https://x.test/', options: { includeSelectors: selectors, excludeSelectors: selectors } });
+    expect(result.success).toBe(true);
   });
 
   it('bounds maxBytes at MAX_PAGE_BYTES: at the limit and one past it', () => {

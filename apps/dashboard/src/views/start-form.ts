@@ -34,7 +34,7 @@ function globs(value: string): string[] {
     .filter((line) => line.length > 0);
 }
 
-/** One URL per line, blanks dropped (a URL may hold a comma, so lines only). */
+/** One entry per line, blanks dropped: a start URL, or a CSS selector (a comma belongs to either: `h2, h3`). */
 function lines(value: string): string[] {
   return value
     .split('\n')
@@ -84,7 +84,10 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
       numberField('delayMs', 'Delay (ms)', 0, 0, 60_000),
       globsField('include', 'Include (globs on the path)', '/docs/**'),
       globsField('exclude', 'Exclude (wins over include)', '**/changelog/**'),
+      globsField('includeSelectors', 'Only content matching (CSS selectors, one per line)', 'article.content'),
+      globsField('excludeSelectors', 'Remove content matching (CSS selectors, one per line)', '.cookie-banner'),
       h('div', { className: 'checks' }, checkbox('respectRobotsTxt', 'Respect robots.txt', true), checkbox('useSitemap', 'Use sitemap', true), checkbox('ignoreQueryParameters', 'Ignore query parameters', false)),
+      h('div', { className: 'checks' }, checkbox('onlyMainContent', 'Main content only (off: the whole page, navigation included)', true)),
     ),
     h('div', { className: 'actions' }, submit, message),
   );
@@ -103,6 +106,9 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
       respectRobotsTxt: data.get('respectRobotsTxt') === 'on',
       useSitemap: data.get('useSitemap') === 'on',
       ignoreQueryParameters: data.get('ignoreQueryParameters') === 'on',
+      onlyMainContent: data.get('onlyMainContent') === 'on',
+      includeSelectors: lines(String(data.get('includeSelectors') ?? '')),
+      excludeSelectors: lines(String(data.get('excludeSelectors') ?? '')),
       concurrency: Number(text('concurrency')),
       delayMs: Number(text('delayMs')),
     };

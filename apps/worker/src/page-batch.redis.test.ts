@@ -1,13 +1,12 @@
 // A page job carries the URLs of one dispatch (up to PAGES_PER_JOB); each
 // URL still has its own retries, politeness and exactly-once settle.
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { jobPages, PAGE_JOB_ATTEMPTS } from '@crawlstream/jobs';
 import { PAGES_PER_JOB } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type CrawlWorker, createCrawlWorker } from './crawl-worker.js';
 import { startCrawl, testWorkerOptions, waitForEnd } from './test-support/crawl.js';
+import { useLoopbackServer } from './test-support/loopback-server.js';
 
 const CHILDREN = Array.from({ length: PAGES_PER_JOB }, (_, i) => `/docs/p${i + 1}`);
 const html = (title: string, links: string[] = []) =>
@@ -21,7 +20,7 @@ const hits = new Map<string, number>();
 const log: { path: string; at: number }[] = [];
 let open = 0;
 let peak = 0;
-const server = createServer((req, res) => {
+const site = useLoopbackServer((req, res) => {
   const path = req.url ?? '/';
   const count = (hits.get(path) ?? 0) + 1;
   hits.set(path, count);
@@ -45,12 +44,6 @@ const server = createServer((req, res) => {
     res.writeHead(404).end();
   }
 });
-let origin = '';
-beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 describe('a page job of several URLs', () => {
   let w: CrawlWorker | undefined;
@@ -66,7 +59,7 @@ describe('a page job of several URLs', () => {
     w = await createCrawlWorker(testWorkerOptions(redis, { concurrency: PAGES_PER_JOB }));
     const sizes: number[] = [];
     w.worker.on('active', (job) => sizes.push(jobPages(job.data).pages.length));
-    const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, `${origin}/docs/`, {
+    const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, `${site.origin}/docs/`, {
       concurrency: PAGES_PER_JOB,
       respectRobotsTxt: false,
       useSitemap: false,
@@ -85,7 +78,7 @@ describe('a page job of several URLs', () => {
       expect([path, hits.get(path)]).toEqual([path, expected]);
     }
     expect(await store.errors(crawl.id)).toEqual([
-      expect.objectContaining({ url: `${origin}/docs/p5`, reason: 'http_5xx', status: 503 }),
+      expect.objectContaining({ url: `${site.origin}/docs/p5`, reason: 'http_5xx', status: 503 }),
     ]);
   });
 
@@ -93,7 +86,7 @@ describe('a page job of several URLs', () => {
     const redis = useRedis('w');
     w = await createCrawlWorker(testWorkerOptions(redis, { concurrency: PAGES_PER_JOB }));
     const delayMs = 150;
-    const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, `${origin}/docs/`, {
+    const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, `${site.origin}/docs/`, {
       concurrency: PAGES_PER_JOB,
       delayMs,
       respectRobotsTxt: false,
@@ -113,7 +106,7 @@ describe('a page job of several URLs', () => {
     w = await createCrawlWorker(testWorkerOptions(redis, { concurrency }));
     const sizes: number[] = [];
     w.worker.on('active', (job) => sizes.push(jobPages(job.data).pages.length));
-    const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, `${origin}/slow/`, {
+    const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, `${site.origin}/slow/`, {
       concurrency: PAGES_PER_JOB,
       respectRobotsTxt: false,
       useSitemap: false,

@@ -231,9 +231,9 @@ async function endJob(job: Job<PageJobData>, token: string | undefined, data: Pa
     await job.updateData({ crawlId: data.crawlId, pages: remaining });
   }
   if (error?.kind === 'error') throw error.error;
-  if (stopped) throw new PagesHandedBack(remaining.length);
   const failures = stepsLeft.flatMap((step) => (step?.kind === 'retry' ? [step.failure] : []));
-  if (failures.length === 0) throw new Error('page job ended with URLs neither done nor failed'); // unreachable
+  // Nothing to retry: what is left was not started (the worker stopping, paced URLs behind the last one sent).
+  if (stopped || failures.length === 0) throw new PagesHandedBack(remaining.length);
   const longest = failures.reduce((a, b) => ((b.retryAfterMs ?? 0) > (a.retryAfterMs ?? 0) ? b : a));
   throw new RetryablePageError(longest);
 }

@@ -1,12 +1,11 @@
 // A retried page whose attempts follow a redirect is stored exactly once:
 // the redirect target is claimed inside the page's settle, not before it.
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { PageOutcome } from '@crawlstream/progress';
 import { useRedis } from '@crawlstream/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type CrawlWorker, createCrawlWorker } from './crawl-worker.js';
 import { startCrawl, waitForEnd } from './test-support/crawl.js';
+import { useLoopbackServer } from './test-support/loopback-server.js';
 
 const html = (title: string, links: string[] = []) =>
   `<!doctype html><html><head><title>${title}</title></head><body><main><h1>${title}</h1>${links
@@ -16,7 +15,7 @@ const html = (title: string, links: string[] = []) =>
 // /docs/a -> /docs/b, which answers 503 the first time and 200 after;
 // /docs/c -> /docs/d, always 200.
 const hits = new Map<string, number>();
-const server = createServer((req, res) => {
+const site = useLoopbackServer((req, res) => {
   const path = req.url ?? '/';
   const count = (hits.get(path) ?? 0) + 1;
   hits.set(path, count);
@@ -32,12 +31,6 @@ const server = createServer((req, res) => {
     res.writeHead(404).end();
   }
 });
-let origin = '';
-beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 describe('a redirected page that is retried', () => {
   let w: CrawlWorker | undefined;
@@ -56,12 +49,12 @@ describe('a redirected page that is retried', () => {
     const settle = w.store.settle.bind(w.store);
     let lost = 0;
     w.store.settle = async (id: string, outcome: PageOutcome) => {
-      if (outcome.kind === 'processed' && outcome.url === `${origin}/docs/c` && lost++ === 0) {
+      if (outcome.kind === 'processed' && outcome.url === `${site.origin}/docs/c` && lost++ === 0) {
         throw new Error('connection lost');
       }
       return settle(id, outcome);
     };
-    const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, `${origin}/docs/`, {
+    const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, `${site.origin}/docs/`, {
       respectRobotsTxt: false,
       useSitemap: false,
     });
@@ -69,8 +62,8 @@ describe('a redirected page that is retried', () => {
     expect(done).toMatchObject({ status: 'completed', counters: { discovered: 3, processed: 3, failed: 0, skipped: 0 } });
     expect(await store.errors(crawl.id)).toEqual([]);
     const stored = (await store.pages(crawl.id, 0, 10)).items;
-    expect(stored.map((p) => p.url).sort()).toEqual([`${origin}/docs/`, `${origin}/docs/a`, `${origin}/docs/c`]);
-    expect(stored.find((p) => p.url === `${origin}/docs/a`)!.title).toBe('Page /docs/b');
+    expect(stored.map((p) => p.url).sort()).toEqual([`${site.origin}/docs/`, `${site.origin}/docs/a`, `${site.origin}/docs/c`]);
+    expect(stored.find((p) => p.url === `${site.origin}/docs/a`)!.title).toBe('Page /docs/b');
     expect(hits.get('/docs/b')).toBe(2); // 503, then the retry followed the redirect again
     expect(hits.get('/docs/a')).toBe(2);
     expect(lost).toBe(2); // the lost settle, then the retry's

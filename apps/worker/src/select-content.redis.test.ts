@@ -1,14 +1,13 @@
 // onlyMainContent, includeSelectors and excludeSelectors (#14) end to end: a
 // crawl's options reach the extractor, inline for a small page and in an
 // extraction thread for a big one (past INLINE_EXTRACT_MAX_CHARS).
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { CrawlOptionsInput } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type CrawlWorker, createCrawlWorker } from './crawl-worker.js';
 import { INLINE_EXTRACT_MAX_CHARS } from './page-extractor.js';
 import { startCrawl, testWorkerOptions, waitForEnd } from './test-support/crawl.js';
+import { useLoopbackServer } from './test-support/loopback-server.js';
 
 /** A comment to make /docs/big a page the worker extracts in a thread (comments never reach the markdown). */
 const PADDING = `<!--${'x'.repeat(INLINE_EXTRACT_MAX_CHARS)}-->`;
@@ -23,17 +22,11 @@ const html = (path: string) => `<!doctype html><html><head><title>${path}</title
 <script>var secret = 1;</script>${path === '/docs/big' ? PADDING : ''}
 </body></html>`;
 
-const server = createServer((req, res) => {
+const site = useLoopbackServer((req, res) => {
   const path = req.url ?? '/';
   if (path === '/docs/' || path === '/docs/big') res.writeHead(200, { 'content-type': 'text/html' }).end(html(path));
   else res.writeHead(404).end();
 });
-let origin = '';
-beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 describe('content selection options', () => {
   let w: CrawlWorker | undefined;
@@ -49,7 +42,7 @@ describe('content selection options', () => {
   async function crawlMarkdown(options: CrawlOptionsInput): Promise<Record<string, string>> {
     const redis = useRedis('wsel');
     w = await createCrawlWorker(testWorkerOptions(redis, { extractThreads: 1 }));
-    const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, `${origin}/docs/`, {
+    const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, `${site.origin}/docs/`, {
       respectRobotsTxt: false,
       useSitemap: false,
       ...options,
@@ -58,7 +51,7 @@ describe('content selection options', () => {
     // Links come from the whole page whatever is selected: /docs/big is found through the nav.
     expect(done).toMatchObject({ status: 'completed', counters: { processed: 2, failed: 0 } });
     const pages = (await store.pages(crawl.id, 0, 10)).items;
-    return Object.fromEntries(pages.map((page) => [page.url.slice(origin.length), page.markdown]));
+    return Object.fromEntries(pages.map((page) => [page.url.slice(site.origin.length), page.markdown]));
   }
 
   it('by default stores the main content only', async () => {
@@ -82,7 +75,7 @@ describe('content selection options', () => {
     const markdown = await crawlMarkdown({ onlyMainContent: false, excludeSelectors: ['.drop'] });
     for (const path of ['/docs/', '/docs/big']) {
       expect(markdown[path]).toBe(
-        `[Big page](${origin}/docs/big)\n\n# Heading ${path}\n\nKept ${path}\n\nOther ${path}\n\nFooter ${path}`,
+        `[Big page](${site.origin}/docs/big)\n\n# Heading ${path}\n\nKept ${path}\n\nOther ${path}\n\nFooter ${path}`,
       );
     }
   });

@@ -199,12 +199,12 @@ describe('the script layer', () => {
     'appendProgress', 'open', 'readAfter', 'hostSlot', 'lockRobots', 'saveRobots',
   ];
 
-  it('gives a script all 13 keys only when it can end the crawl (the end puts the TTL on every key)', () => {
+  it('gives a script all 17 keys only when it can end the crawl (the end puts the TTL on every key)', () => {
     for (const name of names) {
       const keys = scriptKeyNames(name);
       const own = readFileSync(new URL(`../lua/${name}-${keys.length}.lua`, import.meta.url), 'utf8');
       const ends = /\b(finish|dispatchOrComplete)\(/.test(own);
-      expect([name, keys.length === 13]).toEqual([name, ends]);
+      expect([name, keys.length === 17]).toEqual([name, ends]);
     }
     expect(scriptKeyNames('hostSlot')).toEqual(['meta', 'hosts']);
     expect(scriptKeyNames('redispatch')).toEqual(['meta', 'inflight']);

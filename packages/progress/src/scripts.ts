@@ -26,6 +26,10 @@ const KEY_ORDER = [
   'expanded',
   'robots',
   'hosts',
+  'secrets',
+  'dedupe',
+  'rejected',
+  'rejectedOrder',
 ] as const satisfies readonly (keyof CrawlKeys)[];
 type KeyName = (typeof KEY_ORDER)[number];
 
@@ -110,7 +114,7 @@ export type Refused = { result: 'missing' } | { result: 'finished'; status: stri
 /** The stored fields of a crawl's meta hash, as HGETALL gives them. */
 export type MetaFields = Record<string, string>;
 
-/** One record of a settle call (settle-13.lua). */
+/** One record of a settle call (settle-17.lua). */
 export interface SettleRecord {
   url: string;
   outcome: 'processed' | 'failed' | 'skipped';

@@ -69,7 +69,7 @@ export class SettleBatcher {
   ) {}
 
   /**
-   * Settles one URL exactly once; see settle-13.lua. A page with more links
+   * Settles one URL exactly once; see settle-17.lua. A page with more links
    * than one chunk first claims the others chunk by chunk (claimLinks-6.lua,
    * idempotent, the page still in flight), and its settle carries the last
    * chunk: no call is big, and a crash between them loses nothing.

@@ -149,7 +149,7 @@ export function recordBytes(record: SettleRecord): number {
   return n;
 }
 
-/** One settle record (settle-13.lua), with the page's last chunk of links. */
+/** One settle record (settle-17.lua), with the page's last chunk of links. */
 export function settleRecord(outcome: PageOutcome, finalUrl: string, lastLinks: string[], linksDropped: number): SettleRecord {
   if (outcome.kind === 'processed') {
     const { url, depth, status, bytes, durationMs, markdown } = outcome;

@@ -33,6 +33,20 @@ export interface CrawlKeys {
   robots: string;
   /** Hash: host -> epoch ms of the next request slot (politeness across workers). */
   hosts: string;
+  /**
+   * Hash: request header name -> value for the crawl's fetches (`options.headers`,
+   * private docs). Never read by any route; deleted when the crawl ends.
+   */
+  secrets: string;
+  /**
+   * Hash: "canonical <url>" and "content <sha256>" -> the stored page's URL
+   * (`options.dedupe`).
+   */
+  dedupe: string;
+  /** Hash: URL -> why a link found on a page was not taken (JSON), bounded per crawl. */
+  rejected: string;
+  /** List: rejected URLs in the order they were recorded, for stable pagination. */
+  rejectedOrder: string;
   /** Pub/sub channel that wakes stream readers; carries no data that matters. */
   wake: string;
 }
@@ -53,6 +67,10 @@ export function crawlKeys(id: string, prefix: string = DEFAULT_KEY_PREFIX): Craw
     expanded: `${base}:expanded`,
     robots: `${base}:robots`,
     hosts: `${base}:hosts`,
+    secrets: `${base}:secrets`,
+    dedupe: `${base}:dedupe`,
+    rejected: `${base}:rejected`,
+    rejectedOrder: `${base}:rejectedorder`,
     wake: `${base}:wake`,
   };
 }

@@ -10,7 +10,7 @@
     hostsKey (host -> next request time, for politeness)
   A key the script does not declare is `false`, so using it fails loudly.
   Every write to these keys is in a script that first checks the crawl is
-  running: the terminal transition (only in scripts that take all 13 keys)
+  running: the terminal transition (only in scripts that take all 17 keys)
   puts the TTL on every key, and nothing writes a key after it (so nothing
   outlives the crawl's TTL).
 ]]

@@ -1,10 +1,10 @@
 --[[
   Cancels a running crawl: compare-and-set on the status, so exactly one
   terminal event can ever exist.
-  KEYS: all 13 crawl keys (it can end the crawl, which puts the TTL on every one)
+  KEYS: all 17 crawl keys (it can end the crawl, which puts the TTL on every one)
   Returns {'missing'} | {'finished', status} | {'cancelled'}
 ]]
---@keys meta counters events seen frontier inflight done pages pageOrder errors expanded robots hosts
+--@keys meta counters events seen frontier inflight done pages pageOrder errors expanded robots hosts secrets dedupe rejected rejectedOrder
 --@include includes/crawl.lua
 --@include includes/frontier.lua
 

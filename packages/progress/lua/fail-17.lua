@@ -1,10 +1,10 @@
 --[[
   Fails a running crawl (compare-and-set, like cancel).
-  KEYS: all 13 crawl keys (it can end the crawl, which puts the TTL on every one)
+  KEYS: all 17 crawl keys (it can end the crawl, which puts the TTL on every one)
   ARGV[1] error JSON {code, message}
   Returns {'missing'} | {'finished', status} | {'failed'}
 ]]
---@keys meta counters events seen frontier inflight done pages pageOrder errors expanded robots hosts
+--@keys meta counters events seen frontier inflight done pages pageOrder errors expanded robots hosts secrets dedupe rejected rejectedOrder
 --@include includes/crawl.lua
 --@include includes/frontier.lua
 

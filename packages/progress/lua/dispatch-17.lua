@@ -1,10 +1,10 @@
 --[[
   Fills free in-flight slots from the frontier, and completes a crawl whose
   frontier and in-flight are both empty (so no crawl stays running forever).
-  KEYS: all 13 crawl keys (it can end the crawl, which puts the TTL on every one)
+  KEYS: all 17 crawl keys (it can end the crawl, which puts the TTL on every one)
   Returns {'missing'} | {'finished', status} | {'dispatched', completed(0|1), url, depth, jobId, ...}
 ]]
---@keys meta counters events seen frontier inflight done pages pageOrder errors expanded robots hosts
+--@keys meta counters events seen frontier inflight done pages pageOrder errors expanded robots hosts secrets dedupe rejected rejectedOrder
 --@include includes/crawl.lua
 --@include includes/frontier.lua
 

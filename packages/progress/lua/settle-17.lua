@@ -11,7 +11,7 @@
   stored; if the crawl already knew it (another page, a link, a sitemap), the
   page is settled as skipped (redirect_known) instead. The done set makes this
   once per URL, so a retry that follows the redirect again is stored once.
-  KEYS: all 13 crawl keys (it can end the crawl, which puts the TTL on every one)
+  KEYS: all 17 crawl keys (it can end the crawl, which puts the TTL on every one)
   ARGV[1] number of records, then per record 10 + L values:
     url, outcome (processed | failed | skipped), event type (page | page_failed | page_skipped),
     event payload JSON, stored result (compressed page, or error item JSON),
@@ -22,7 +22,7 @@
         | {'batch', completed(0|1), discovered, processed, failed, skipped, n,
            result1..resultN ('settled' | 'duplicate' | 'unknown'), url, depth, jobId, ...}
 ]]
---@keys meta counters events seen frontier inflight done pages pageOrder errors expanded robots hosts
+--@keys meta counters events seen frontier inflight done pages pageOrder errors expanded robots hosts secrets dedupe rejected rejectedOrder
 --@include includes/crawl.lua
 --@include includes/frontier.lua
 

@@ -35,6 +35,29 @@ export interface FetchOptions {
    */
   signal?: AbortSignal;
   maxRedirects?: number;
+  /**
+   * Extra request headers for one hop's URL (a crawl's `headers`), asked
+   * again for every redirect target: see headersForOrigins. They never
+   * replace the fetcher's own (user-agent, accept, accept-encoding).
+   */
+  headersFor?: (url: string) => Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * A `headersFor` that gives `headers` to URLs of the given origins only
+ * (scheme, host and port: an https origin's headers never go to its http
+ * twin), and nothing to any other, so a redirect or link to another origin
+ * never carries them.
+ */
+export function headersForOrigins(
+  origins: Iterable<string>,
+  headers: Readonly<Record<string, string>>,
+): (url: string) => Readonly<Record<string, string>> | undefined {
+  const allowed = new Set(origins);
+  return (url) => {
+    const origin = URL.parse(url)?.origin;
+    return origin !== undefined && allowed.has(origin) ? headers : undefined;
+  };
 }
 
 interface Trace {
@@ -222,6 +245,7 @@ async function retrieve(
         dispatcher: options.dispatcher ?? guardedDefault(),
         signal: controller.signal,
         headers: {
+          ...options.headersFor?.(current),
           'user-agent': options.userAgent ?? USER_AGENT,
           accept: htmlOnly
             ? 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.1'

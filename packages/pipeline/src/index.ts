@@ -22,6 +22,7 @@ export {
   type FetchTextResult,
   fetchPage,
   fetchText,
+  headersForOrigins,
   type HtmlPage,
   MAX_REDIRECTS,
   type SkipReason,

@@ -5,7 +5,7 @@ import {
   type Counters,
   type Crawl,
   type CrawlErrorItem,
-  type CrawlOptions,
+  type StoredCrawlOptions,
   crawlKeys,
   type ErrorInfo,
   type PageResult,
@@ -55,7 +55,7 @@ export function crawlFromMeta(meta: Record<string, string>, counters: Counters):
     id: meta.id!,
     url: meta.url!,
     status: meta.status as Crawl['status'],
-    options: JSON.parse(meta.options!) as CrawlOptions,
+    options: JSON.parse(meta.options!) as StoredCrawlOptions,
     counters,
     createdAt: iso(meta.createdAt)!,
   };

@@ -238,6 +238,15 @@ export class CrawlStore {
     return this.hosts.reserveHostSlot(id, host, gapMs, heldSlotAt);
   }
 
+  /**
+   * The crawl's request headers (`options.headers`, for private docs), for
+   * the worker's fetches only: no route reads them. Empty when the crawl has
+   * none, or has ended (its end deletes them).
+   */
+  requestHeaders(id: string): Promise<Record<string, string>> {
+    return this.scripts.requestHeaders(id);
+  }
+
   robots(id: string, host: string): Promise<string | null> {
     return this.hosts.robots(id, host);
   }

@@ -1,7 +1,7 @@
 // The transitions of a crawl other than settling a page: create, claim
 // (sitemaps), dispatch, re-dispatch, cancel and fail. Each is one Lua call;
 // whatever it dispatched is enqueued before it resolves.
-import { type Crawl, type CrawlOptions, type ErrorInfo, MAX_MESSAGE_LENGTH, newCrawlId } from '@crawlstream/shared';
+import { type Crawl, type CrawlOptions, type ErrorInfo, headerNamesOf, MAX_MESSAGE_LENGTH, newCrawlId } from '@crawlstream/shared';
 import type { AofBarrier, Durability } from './aof-barrier.js';
 import type { CrawlIndex } from './crawl-index.js';
 import type { CrawlResults } from './crawl-results.js';
@@ -23,6 +23,7 @@ export type CreateStep = 'indexed' | 'stored' | 'enqueued';
 
 export interface CreateInput {
   url: string;
+  /** `headers` among them go to the crawl's secrets hash alone; the stored options name them (`headerNames`). */
   options: CrawlOptions;
   owner?: string;
   id?: string;
@@ -54,13 +55,15 @@ export class CrawlTransitions {
    */
   async create(input: CreateInput): Promise<{ crawl: Crawl; durability: Durability }> {
     const id = input.id ?? newCrawlId();
-    const { options } = input;
+    const { headers = {}, ...options } = input.options;
+    const headerNames = headerNamesOf(headers);
+    const stored = headerNames.length > 0 ? { ...options, headerNames } : options;
     const step = this.settings.afterCreateStep ?? (() => {});
     await this.index.add(id, Date.now());
     await step('indexed');
     const created = await this.scripts.createCrawl(id, {
       url: input.url,
-      optionsJson: JSON.stringify(options),
+      optionsJson: JSON.stringify(stored),
       owner: input.owner ?? '',
       maxEvents: this.settings.maxEvents,
       ttlSeconds: this.settings.ttlSeconds,
@@ -71,6 +74,7 @@ export class CrawlTransitions {
       concurrency: options.concurrency,
       // Absent from options built before the option existed.
       startUrls: options.urls ?? [],
+      headers: Object.entries(headers),
     });
     if (created.result === 'exists') {
       // Indexing again put an ended crawl back in the running set: take it out.

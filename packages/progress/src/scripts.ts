@@ -149,6 +149,8 @@ export interface CreateArgs {
   concurrency: number;
   /** The extra start URLs (options.urls), accepted at depth 0 after `url`. */
   startUrls: readonly string[];
+  /** The crawl's request headers (options.headers), name and value: written to the secrets hash only. */
+  headers: readonly (readonly [string, string])[];
 }
 
 export interface EventRow {
@@ -223,6 +225,8 @@ export class Scripts {
       c.maxDepth,
       c.concurrency,
       c.endedChannel,
+      c.headers.length,
+      ...c.headers.flat(),
       ...c.startUrls,
     ]);
     if (reply[0] === 'exists') return { result: 'exists' };
@@ -380,6 +384,11 @@ export class Scripts {
   async lockRobots(id: string, host: string, ms: number): Promise<Refused | { result: 'locked' | 'busy' | 'stored' }> {
     const reply = await this.run('lockRobots', id, [host, ms]);
     return refused(reply) ?? { result: reply[0] as 'locked' };
+  }
+
+  /** The crawl's request headers (its secrets hash): empty when it has none, or has ended. */
+  async requestHeaders(id: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(crawlKeys(id, this.prefix).secrets);
   }
 
   async saveRobots(id: string, host: string, value: string): Promise<Refused | { result: 'saved' }> {

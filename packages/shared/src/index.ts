@@ -5,6 +5,7 @@ export * from './glob.js';
 export * from './ids.js';
 export * from './keys.js';
 export * from './limits.js';
+export * from './request-headers.js';
 export * from './routes.js';
 export * from './schemas.js';
 export * from './selector.js';

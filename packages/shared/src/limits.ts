@@ -180,3 +180,15 @@ export const PAGES_PER_JOB = 8;
  * changes nothing.
  */
 export const RUNNING_CACHE_MS = 1_000;
+
+/**
+ * `headers` (request headers of a crawl's fetches, for private docs): at most
+ * MAX_HEADERS of them, each name at most MAX_HEADER_NAME_LENGTH characters
+ * and each value at most MAX_HEADER_VALUE_LENGTH, and names plus values at
+ * most MAX_HEADERS_TOTAL_LENGTH characters in all: servers commonly refuse a
+ * request head past 8 to 16 KiB (Node's default is 16 KiB).
+ */
+export const MAX_HEADERS = 20;
+export const MAX_HEADER_NAME_LENGTH = 256;
+export const MAX_HEADER_VALUE_LENGTH = 8 * 1024;
+export const MAX_HEADERS_TOTAL_LENGTH = 16 * 1024;

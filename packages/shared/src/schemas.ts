@@ -17,6 +17,7 @@ import {
   MAX_VALIDATOR_LENGTH,
 } from './limits.js';
 import { normalizeUrl } from './urls.js';
+import { requestHeadersSchema } from './request-headers.js';
 import { cssSelectorProblem } from './selector.js';
 
 export const DEFAULT_MAX_PAGES_CAP = 10_000;
@@ -145,8 +146,19 @@ export function optionsBytesProblem(options: unknown): string | null {
 
 /** Options with their defaults and bounds, as a request sends them; `maxPagesCap` is `MAX_PAGES_CAP`. */
 export function crawlOptionsSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) {
-  return optionsSchema(maxPagesCap, requestGlob, httpUrlSchema, requestSelector).superRefine((options, ctx) => {
-    const problem = optionsBytesProblem(options);
+  return optionsSchema(maxPagesCap, requestGlob, httpUrlSchema, requestSelector)
+    .extend({
+      /**
+       * Request headers for the crawl's fetches (private docs), sent only to
+       * the origins of its start URLs. Never stored with the options: a
+       * crawl shows `headerNames` instead (request-headers.ts).
+       */
+      headers: requestHeadersSchema.optional(),
+    })
+    .superRefine((options, ctx) => {
+    // Headers are not stored with the options (nor sent in events): they have bounds of their own.
+    const { headers: _headers, ...stored } = options;
+    const problem = optionsBytesProblem(stored);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 }
@@ -171,9 +183,18 @@ export function startUrlsOf(url: string, urls: readonly string[]): { urls: strin
 }
 
 export const crawlOptions = /* @__PURE__ */ crawlOptionsSchema();
-/** The options of a stored crawl (in responses and events): the same shape, globs not re-checked. */
-const storedCrawlOptions = optionsSchema(MAX_PAGES_CEILING, storedGlob, z.string(), storedSelector);
+/**
+ * The options of a stored crawl (in responses and events): the same shape,
+ * globs not re-checked; `headers` never, only their names (`headerNames`,
+ * lowercased and sorted, absent when the crawl has none).
+ */
+const storedCrawlOptions = optionsSchema(MAX_PAGES_CEILING, storedGlob, z.string(), storedSelector).extend({
+  headerNames: z.array(z.string()).optional().describe('Names of the request headers the crawl sends (lowercased, sorted); their values are never shown'),
+});
+/** Options as a request gives them (with `headers`). */
 export type CrawlOptions = z.output<typeof crawlOptions>;
+/** Options as a crawl stores and shows them: `headerNames`, never `headers`. */
+export type StoredCrawlOptions = z.output<typeof storedCrawlOptions>;
 export type CrawlOptionsInput = z.input<typeof crawlOptions>;
 
 export function crawlRequestSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) {

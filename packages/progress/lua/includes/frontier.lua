@@ -146,6 +146,8 @@ local function finish(meta, now, status, terminalPayload)
   if meta.endedChannel then redis.call('PUBLISH', meta.endedChannel, meta.id) end
   -- UNLINK: a frontier of up to maxPages long URLs is freed off the main thread.
   redis.call('UNLINK', frontierKey, inflightKey)
+  -- The crawl's request headers (private docs) are kept no longer than it runs.
+  if secretsKey then redis.call('UNLINK', secretsKey) end
   expireAll(meta.ttl)
   return c
 end

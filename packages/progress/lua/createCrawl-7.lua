@@ -1,16 +1,20 @@
 --[[
   Creates a crawl atomically: meta, counters, the `started` event, the start
   URL and the extra start URLs (options.urls) claimed at depth 0, in order,
-  within maxPages (with their `discovered` event), and dispatched.
-  KEYS: meta, counters, events, seen, frontier, inflight
+  within maxPages (with their `discovered` event), and dispatched; the
+  crawl's request headers (options.headers) in the secrets hash, which lives
+  at most the crawl's TTL (finish() deletes it at the end), so it can never
+  outlive the crawl's other keys.
+  KEYS: meta, counters, events, seen, frontier, inflight, secrets
   ARGV[1] id            ARGV[2] start URL (normalized)   ARGV[3] options JSON
   ARGV[4] owner         ARGV[5] max events (MAXLEN ~)    ARGV[6] TTL seconds after the end
   ARGV[7] wake channel  ARGV[8] maxPages  ARGV[9] maxDepth  ARGV[10] concurrency
   ARGV[11] the channel announcing ended crawls (globalKeys().ended)
-  ARGV[12..] the extra start URLs (normalized; options.urls)
+  ARGV[12] n, the number of request headers; ARGV[13 .. 12 + 2n] name, value pairs
+  ARGV[13 + 2n ..] the extra start URLs (normalized; options.urls)
   Returns {'exists'} or {'created', url, depth, jobId, ...}
 ]]
---@keys meta counters events seen frontier inflight
+--@keys meta counters events seen frontier inflight secrets
 --@include includes/crawl.lua
 --@include includes/frontier.lua
 
@@ -24,8 +28,13 @@ redis.call('HSET', countersKey, 'discovered', 0, 'processed', 0, 'failed', 0, 's
 local meta = loadMeta()
 local firstId = appendEvent(meta, 'started', '{"url":' .. cjson.encode(ARGV[2]) .. ',"options":' .. ARGV[3] .. '}')
 redis.call('HSET', metaKey, 'firstId', firstId)
+local headers = tonumber(ARGV[12])
+if headers > 0 then
+  redis.call('HSET', secretsKey, unpack(ARGV, 13, 12 + 2 * headers))
+  redis.call('EXPIRE', secretsKey, ARGV[6])
+end
 local starts = { ARGV[2] }
-for i = 12, #ARGV do starts[#starts + 1] = ARGV[i] end
+for i = 13 + 2 * headers, #ARGV do starts[#starts + 1] = ARGV[i] end
 accept(meta, 0, starts)
 local out = { 'created' }
 dispatch(meta, now, out)

@@ -1,16 +1,19 @@
 // What a worker needs to know about a crawl to process its pages (options,
-// scope), read once per crawl per process and kept in a small LRU: the
-// options of a crawl never change. The LRU is bounded by entries and by the
+// scope, its request headers), read once per crawl per process and kept in a
+// small LRU: the options of a crawl never change. A crawl's headers live
+// here in memory only, and go with its entry (forgotten when it ends). The LRU is bounded by entries and by the
 // bytes of compiled globs (a crawl with 200 long patterns holds megabytes).
 import type { CrawlStore } from '@crawlstream/progress';
-import { type CrawlOptions, GlobSyntaxError } from '@crawlstream/shared';
-import { makeScope, type Scope } from '@crawlstream/pipeline';
+import { GlobSyntaxError, type StoredCrawlOptions } from '@crawlstream/shared';
+import { type FetchOptions, headersForOrigins, makeScope, type Scope } from '@crawlstream/pipeline';
 
 export interface CrawlContext {
   id: string;
   startUrl: string;
-  options: CrawlOptions;
+  options: StoredCrawlOptions;
   scope: Scope;
+  /** The crawl's request headers for a URL: given to the origins of its start URLs only; absent when it has none. */
+  headersFor?: FetchOptions['headersFor'];
 }
 
 export interface CrawlContextLimits {
@@ -59,6 +62,20 @@ export class CrawlContexts {
       return null;
     }
     const context: CrawlContext = { id: crawl.id, startUrl: crawl.url, options: crawl.options, scope };
+    if ((crawl.options.headerNames ?? []).length > 0) {
+      const headers = await this.store.requestHeaders(crawlId);
+      if (Object.keys(headers).length === 0) {
+        // Ended meanwhile (its end deleted them: this fail is refused), or it outran the
+        // secrets' TTL: fetching without them would only store the site's login page.
+        await this.store.fail(crawlId, { code: 'headers_expired', message: 'the crawl\'s request headers are gone (it ran longer than the crawl TTL)' });
+        return null;
+      }
+      // Sent only to the origins of the start URLs, whatever else the scope takes in.
+      context.headersFor = headersForOrigins(
+        [crawl.url, ...(crawl.options.urls ?? [])].map((url) => new URL(url).origin),
+        headers,
+      );
+    }
     this.contexts.set(crawlId, context);
     this.bytes += scope.bytes;
     for (const [id, old] of this.contexts) {

@@ -251,7 +251,7 @@ async function admit(deps: PageJobDeps, context: CrawlContext, page: JobPage): P
   let gapMs = options.delayMs;
   let rules: RobotsRules | undefined;
   if (options.respectRobotsTxt) {
-    rules = await deps.robots.rules(context.id, url, options.timeoutMs);
+    rules = await deps.robots.rules(context.id, url, options.timeoutMs, context.headersFor);
     if (!rules.isAllowed(url, ROBOTS_TOKEN)) {
       await settlePage(deps, context.id, { kind: 'skipped', url, reason: 'robots', message: 'disallowed by robots.txt' });
       return 'settled';
@@ -274,6 +274,7 @@ async function fetchAndSettle(deps: PageJobDeps, context: CrawlContext, item: Ad
     userAgent: USER_AGENT,
     dispatcher: deps.dispatcher,
     signal: deps.shutdown,
+    ...(context.headersFor ? { headersFor: context.headersFor } : {}),
   };
     if (depth === 0 && options.useSitemap && url === context.startUrl) {
       const found = await sitemapUrls(url, item.rules, options.maxPages, scope.inScope, fetchOptions);

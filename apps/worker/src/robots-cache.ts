@@ -30,12 +30,13 @@ export class RobotsCache {
     private readonly maxEntries = 1000,
   ) {}
 
-  async rules(crawlId: string, pageUrl: string, timeoutMs: number): Promise<RobotsRules> {
+  /** `headersFor`: the crawl's request headers (a private site's robots.txt may need them), by origin. */
+  async rules(crawlId: string, pageUrl: string, timeoutMs: number, headersFor?: FetchOptions['headersFor']): Promise<RobotsRules> {
     const robotsUrl = robotsUrlFor(pageUrl);
     const key = `${crawlId} ${robotsUrl}`;
     const cached = this.parsed.get(key);
     if (cached) return cached;
-    const stored = await this.load(crawlId, robotsUrl, timeoutMs);
+    const stored = await this.load(crawlId, robotsUrl, timeoutMs, headersFor);
     const rules =
       stored.status !== undefined && stored.status >= 200 && stored.status < 300
         ? parseRobots(robotsUrl, stored.body ?? '')
@@ -45,7 +46,7 @@ export class RobotsCache {
     return rules;
   }
 
-  private async load(crawlId: string, robotsUrl: string, timeoutMs: number): Promise<StoredRobots> {
+  private async load(crawlId: string, robotsUrl: string, timeoutMs: number, headersFor: FetchOptions['headersFor']): Promise<StoredRobots> {
     const host = new URL(robotsUrl).host;
     const deadline = Date.now() + timeoutMs + LOCK_MS;
     for (;;) {
@@ -54,7 +55,7 @@ export class RobotsCache {
       const lock = await this.store.lockRobots(crawlId, host, LOCK_MS);
       if (lock === 'finished') return {}; // the crawl ended: its settle will be refused anyway
       if (lock === 'locked') {
-        const fetched = await fetchText(robotsUrl, { ...this.fetchOptions, timeoutMs, maxBytes: 512 * 1024 });
+        const fetched = await fetchText(robotsUrl, { ...this.fetchOptions, timeoutMs, maxBytes: 512 * 1024, ...(headersFor ? { headersFor } : {}) });
         // Cut short by a worker stopping, not an answer of the site: store nothing, and let the next worker fetch it.
         if (this.fetchOptions.signal?.aborted) {
           await this.store.unlockRobots(crawlId, host);

@@ -178,8 +178,13 @@ describe('TTL on every key', () => {
     await stack.startWorker({ concurrency: 4, sweepEveryMs: 200 });
 
     // Completed: robots.txt and its sitemap, host slots (delayMs), a redirect, a 404,
-    // concurrency 1 so that URLs wait in the frontier; created with an Idempotency-Key.
-    const done = await post(`${site.origin}/docs/`, { concurrency: 1, delayMs: 20, maxPages: 20 }, { 'idempotency-key': 'ttl-test' });
+    // concurrency 1 so that URLs wait in the frontier; created with an Idempotency-Key
+    // and request headers (the secrets hash).
+    const done = await post(
+      `${site.origin}/docs/`,
+      { concurrency: 1, delayMs: 20, maxPages: 20, headers: { Authorization: 'Bearer ttl-test' } },
+      { 'idempotency-key': 'ttl-test' },
+    );
     expect(done.streamToken).toBeDefined();
     // The stream, opened with its token (no key), read to the end.
     const stream = await fetch(`${base}${withQuery(streamPath(done.id), { token: done.streamToken!, lastEventId: '0' })}`);
@@ -220,7 +225,7 @@ describe('TTL on every key', () => {
     const offer = serverDurability(await redis.call('COMMAND', 'INFO', 'WAITAOF'), await redis.info('persistence'));
     const notHere: string[] = offer === 'waitaof' ? [] : ['aofBarrier'];
     // #14 in progress: named for the features that will write them (headers, dedupe, rejected links).
-    notHere.push('crawl.secrets', 'crawl.dedupe', 'crawl.rejected', 'crawl.rejectedOrder');
+    notHere.push('crawl.dedupe', 'crawl.rejected', 'crawl.rejectedOrder');
     for (const name of notHere) expect(created.has(name), name).toBe(false);
     const channels = ['crawl.wake', 'ended'];
     const expected = [...names.keys()].filter((name) => !channels.includes(name) && !notHere.includes(name));
@@ -240,6 +245,8 @@ describe('TTL on every key', () => {
       expect(ttl, key).toBeLessThanOrEqual(TTL_SECONDS);
     }
     expect(noTtl).toEqual([]);
+    // A crawl's request headers are deleted when it ends, not kept for the crawl TTL.
+    expect(left.filter((key) => nameOf(key) === 'crawl.secrets')).toEqual([]);
     // Every per-crawl key of each crawl carries the crawl TTL.
     for (const crawl of [done, cancelled, failed]) {
       const keys = left.filter((key) => nameOf(key)?.startsWith('crawl.') && key.includes(crawl.id));

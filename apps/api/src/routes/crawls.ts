@@ -53,6 +53,10 @@ function offsetOf(cursor: string | undefined): number {
 
 const errors = { 400: apiError, 401: apiError, 404: apiError, 429: apiError, 503: apiError };
 
+/**
+ * What an Idempotency-Key's record holds of its request: a SHA-256, so the
+ * crawl's request headers (`options.headers`) are never stored in plain text.
+ */
 function fingerprint(url: string, options: CrawlOptions): string {
   return createHash('sha256').update(JSON.stringify({ url, options })).digest('base64url');
 }
@@ -186,8 +190,10 @@ export async function crawlRoutes(
         });
       }
       const crawlOptions = { ...request.body.options, urls: starts.urls };
-      // Normalizing may lengthen a URL (percent-encoding): the stored options are held to the bound too.
-      const tooLarge = optionsBytesProblem(crawlOptions);
+      // Normalizing may lengthen a URL (percent-encoding): the stored options are held to the bound too
+      // (the headers are not stored with them: the store keeps them apart, with bounds of their own).
+      const { headers: _headers, ...storedOptions } = crawlOptions;
+      const tooLarge = optionsBytesProblem(storedOptions);
       if (tooLarge) throw new ApiError('validation_failed', undefined, { in: 'body', issues: [{ path: ['options'], message: tooLarge }] });
       const key = request.headers['idempotency-key'];
       let result: { crawl: Crawl; created: boolean };

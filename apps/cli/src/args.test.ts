@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_PAGE_BYTES, MAX_SELECTOR_LENGTH, MAX_SELECTORS, MAX_START_URLS } from '@crawlstream/shared';
+import { MAX_HEADERS, MAX_PAGE_BYTES, MAX_SELECTOR_LENGTH, MAX_SELECTORS, MAX_START_URLS } from '@crawlstream/shared';
 import { DEFAULT_API, parseCommandLine, USAGE } from './args.js';
 import { UsageError } from './exit-codes.js';
 
@@ -138,6 +138,33 @@ describe('parseCommandLine', () => {
       '--include-selector "p:bogus" (number 1): invalid CSS selector: Unknown pseudo-class :bogus',
     );
     expect(usage(['status', 'x', '--all-content'])).toBe('--all-content does not apply to status');
+  });
+
+  it('turns the repeatable --header and --header-env into the headers option, up to MAX_HEADERS', () => {
+    const parsed = parseCommandLine(
+      ['crawl', URL_, '--header', 'Authorization: Bearer abc:def', '--header-env', 'Cookie=DOCS_COOKIE'],
+      { DOCS_COOKIE: 'session=xyz' },
+    );
+    expect(parsed).toMatchObject({ options: { headers: { Authorization: 'Bearer abc:def', Cookie: 'session=xyz' } } });
+    const many = (n: number) => Array.from({ length: n }, (_, i) => ['--header', `X-H${i}: v`]).flat();
+    expect(parseCommandLine(['crawl', URL_, ...many(MAX_HEADERS)], {})).toMatchObject({ command: 'crawl' });
+    expect(usage(['crawl', URL_, ...many(MAX_HEADERS + 1)])).toBe(`--header: more than ${MAX_HEADERS} headers`);
+  });
+
+  it('refuses a bad --header without ever quoting its value', () => {
+    const secret = 's3cr3t';
+    for (const [argv, message] of [
+      [['--header', `Bearer ${secret}`], "--header must be 'Name: value'"],
+      [['--header', `Host: ${secret}`], '--header Host: host is set by the crawler and may not be given'],
+      [['--header', `X-A: ${secret}`, '--header', `x-a: ${secret}`], '--header: "x-a" given twice'],
+      [['--header', `X-A: ${secret}`], '--header X-A: header value may hold only visible ASCII, spaces and tabs'],
+      [['--header-env', 'X-A=NOPE'], '--header-env X-A: the environment has no NOPE'],
+      [['--header-env', secret], '--header-env must be Name=VARIABLE'],
+    ] as const) {
+      const text = usage(['crawl', URL_, ...argv]);
+      expect(text).toBe(message);
+      expect(usage(['status', 'x', '--header', 'A: b'])).toBe('--header does not apply to status');
+    }
   });
 
   it('leaves out what was not given, so the server applies its defaults', () => {

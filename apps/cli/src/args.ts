@@ -6,6 +6,7 @@ import {
   type CrawlOptionsInput,
   crawlOptionsSchema,
   httpUrlSchema,
+  MAX_HEADERS,
   MAX_PAGE_BYTES,
   MAX_SELECTORS,
   MAX_START_URLS,
@@ -62,6 +63,8 @@ const OPTIONS = {
   'all-content': { type: 'boolean' },
   'include-selector': { type: 'string', multiple: true },
   'exclude-selector': { type: 'string', multiple: true },
+  header: { type: 'string', multiple: true },
+  'header-env': { type: 'string', multiple: true },
   'idempotency-key': { type: 'string' },
   detach: { type: 'boolean' },
   'last-event-id': { type: 'string' },
@@ -102,6 +105,8 @@ const ALLOWED: Record<string, OptionName[]> = {
     'all-content',
     'include-selector',
     'exclude-selector',
+    'header',
+    'header-env',
     'idempotency-key',
     'detach',
   ],
@@ -148,6 +153,8 @@ crawl:
   --all-content           markdown of the whole page, navigation and footers kept (default: main content only)
   --include-selector <css>  only the content of elements matching; repeatable (at most ${MAX_SELECTORS})
   --exclude-selector <css>  drop elements matching before conversion; repeatable (at most ${MAX_SELECTORS})
+  --header 'Name: value'  a request header for the site (private docs), sent to the start URLs' origins only; repeatable (at most ${MAX_HEADERS})
+  --header-env Name=VAR   the same, its value read from the environment variable VAR (kept out of ps and shell history)
   --idempotency-key <k>   the same key returns the same crawl instead of a second one
   --detach                print the crawl id and exit without watching
   -q, --quiet             no progress on stderr
@@ -178,6 +185,33 @@ function apiUrl(raw: string, from: string): string {
     throw new UsageError(`${from} must be an http(s) URL (got ${JSON.stringify(raw)})`);
   }
   return raw;
+}
+
+/**
+ * `--header 'Name: value'` and `--header-env Name=VAR` as the `headers`
+ * option. No message quotes a value (it is a credential).
+ */
+function headerOption(given: readonly string[], fromEnv: readonly string[], env: Record<string, string | undefined>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const add = (name: string, value: string, flag: string) => {
+    if (Object.keys(headers).some((known) => known.toLowerCase() === name.toLowerCase())) {
+      throw new UsageError(`${flag}: ${JSON.stringify(name)} given twice`);
+    }
+    headers[name] = value;
+  };
+  for (const raw of given) {
+    const colon = raw.indexOf(':');
+    if (colon <= 0) throw new UsageError("--header must be 'Name: value'");
+    add(raw.slice(0, colon).trim(), raw.slice(colon + 1).trim(), '--header');
+  }
+  for (const raw of fromEnv) {
+    const [name, variable] = raw.split('=', 2);
+    if (!name || !variable) throw new UsageError('--header-env must be Name=VARIABLE');
+    const value = env[variable];
+    if (value === undefined) throw new UsageError(`--header-env ${name}: the environment has no ${variable}`);
+    add(name.trim(), value.trim(), '--header-env');
+  }
+  return headers;
 }
 
 /** Reads argv (without node and the script) and the environment; throws UsageError. */
@@ -246,6 +280,7 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
     if (values['all-content']) options.onlyMainContent = false;
     if (values['include-selector']) options.includeSelectors = values['include-selector'];
     if (values['exclude-selector']) options.excludeSelectors = values['exclude-selector'];
+    if (values.header || values['header-env']) options.headers = headerOption(values.header ?? [], values['header-env'] ?? [], env);
     // Bounds are checked here too, for a message naming the flag; the cap of maxPages is the server's to set.
     const checked = crawlOptionsSchema(Number.MAX_SAFE_INTEGER).safeParse(options);
     if (!checked.success) {
@@ -255,6 +290,11 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
         const index = issue.path[1];
         if (typeof index !== 'number') throw new UsageError(`--url: at most ${MAX_START_URLS} (got ${values.url?.length})`);
         throw new UsageError(`--url ${JSON.stringify(values.url?.[index])} is not a URL that can be crawled: ${issue.message}`);
+      }
+      if (key === 'headers') {
+        // The header's name (never its value), when the issue is about one.
+        const name = issue.path[1];
+        throw new UsageError(`--header${typeof name === 'string' ? ` ${name}` : ''}: ${issue.message}`);
       }
       const selectorFlag = SELECTOR_FLAGS[key];
       if (selectorFlag !== undefined) {

@@ -2,7 +2,7 @@
 // globs as well as by entries, and a crawl whose stored globs no longer
 // compile is failed with a reason instead of failing every page job.
 import type { CrawlStore } from '@crawlstream/progress';
-import { crawlOptionsSchema } from '@crawlstream/shared';
+import { crawlKeys, crawlOptionsSchema } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { CrawlContexts } from './crawl-context.js';
@@ -50,5 +50,30 @@ describe('CrawlContexts', () => {
     expect(failed).toMatchObject({ status: 'failed', error: { code: 'invalid_options' } });
     expect(failed?.error?.message).toMatch(/^unsupported glob: /);
     expect(contexts.size.entries).toBe(0);
+  });
+
+  it('holds a crawl\'s request headers for the origins of its start URLs only', async () => {
+    const redis = useRedis('wc');
+    const store = crawlStore(redis.connect(), redis.prefix);
+    const options = crawlOptionsSchema().parse({ urls: ['https://docs.test/api/'], scope: 'domain', headers: { Authorization: 'Bearer x' } });
+    const { crawl } = await store.create({ url: START, options });
+    const context = await new CrawlContexts(store).get(crawl.id);
+    expect(context?.headersFor?.(`${START}deep/page`)).toEqual({ Authorization: 'Bearer x' });
+    expect(context?.headersFor?.('https://docs.test/elsewhere')).toEqual({ Authorization: 'Bearer x' });
+    for (const url of ['http://docs.test/api/', 'https://www.docs.test/', 'http://127.0.0.1:10/docs/', 'http://127.0.0.2:9/docs/']) {
+      expect(context?.headersFor?.(url), url).toBeUndefined();
+    }
+    const plain = await store.create({ url: START, options: crawlOptionsSchema().parse({}) });
+    expect((await new CrawlContexts(store).get(plain.crawl.id))?.headersFor).toBeUndefined();
+  });
+
+  it('fails a running crawl whose headers are gone (past the crawl TTL) with headers_expired, instead of fetching without them', async () => {
+    const redis = useRedis('wc');
+    const connection = redis.connect();
+    const store = crawlStore(connection, redis.prefix);
+    const { crawl } = await store.create({ url: START, options: crawlOptionsSchema().parse({ headers: { Cookie: 'a=b' } }) });
+    await connection.del(crawlKeys(crawl.id, redis.prefix).secrets);
+    expect(await new CrawlContexts(store).get(crawl.id)).toBeNull();
+    expect(await store.get(crawl.id)).toMatchObject({ status: 'failed', error: { code: 'headers_expired' } });
   });
 });

@@ -3,7 +3,7 @@
   URL and the extra start URLs (options.urls) claimed at depth 0, in order,
   within maxPages (with their `discovered` event), and dispatched; the
   crawl's request headers (options.headers) in the secrets hash, which lives
-  at most the crawl's TTL (finish() deletes it at the end), so it can never
+  at most the crawl's TTL (the terminal transition deletes it), so it can never
   outlive the crawl's other keys.
   KEYS: meta, counters, events, seen, frontier, inflight, secrets
   ARGV[1] id            ARGV[2] start URL (normalized)   ARGV[3] options JSON

@@ -59,4 +59,35 @@ describe('the start form', () => {
     await message.waitFor();
     expect(await message.textContent()).toContain('options.excludeSelectors.1: invalid CSS selector: Expected name');
   });
+
+  it('sends the request headers, one Name: value per line, masked while typed and cleared once sent; the crawl shows only their names', async () => {
+    const { page, errors } = await openDashboard(browser, api.base);
+    expect(await page.$eval('#f-headers', (el) => getComputedStyle(el).getPropertyValue('-webkit-text-security'))).toBe('disc');
+    await page.fill('#f-url', 'http://127.0.0.1:9/docs/');
+    await page.fill('#f-headers', 'Authorization: Bearer dash-secret\n\nX-Team:  docs ');
+    const [request] = await Promise.all([
+      page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/api/crawl-v2')),
+      page.click('#start-form button[type=submit]'),
+    ]);
+    expect(request.postDataJSON().options.headers).toEqual({ Authorization: 'Bearer dash-secret', 'X-Team': 'docs' });
+    await page.waitForURL(/#\/crawls\/[0-9a-f-]{36}$/);
+    const id = /#\/crawls\/([0-9a-f-]{36})$/.exec(page.url())![1]!;
+    const stored = await (await fetch(`${api.base}/api/crawl-v2/${id}`)).text();
+    expect(JSON.parse(stored).options.headerNames).toEqual(['authorization', 'x-team']);
+    expect(stored).not.toContain('dash-secret');
+    // Back on the start form, the headers are gone.
+    await page.goto(`${api.base}/#/`);
+    expect(await page.inputValue('#f-headers')).toBe('');
+    expect(errors).toEqual([]);
+  });
+
+  it('refuses a header line without a colon by its number, without quoting it', async () => {
+    const { page } = await openDashboard(browser, api.base);
+    await page.fill('#f-url', 'http://127.0.0.1:9/docs/');
+    await page.fill('#f-headers', 'X-Team: docs\nBearer dash-secret');
+    await page.click('#start-form button[type=submit]');
+    const message = page.locator('.form-message.error');
+    await message.waitFor();
+    expect(await message.textContent()).toBe('Request headers, line 2: write Name: value');
+  });
 });

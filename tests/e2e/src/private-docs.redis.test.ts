@@ -50,7 +50,7 @@ let other: Server;
 let homeOrigin = '';
 let otherOrigin = '';
 
-function startSites(): Promise<void[]> {
+async function startSites(): Promise<void> {
   home = createServer((req, res) => {
     const path = req.url ?? '/';
     received.push({ site: 'home', path, headers: req.headers });
@@ -71,13 +71,9 @@ function startSites(): Promise<void[]> {
     if (req.url === '/robots.txt' || req.url === '/sitemap.xml') return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': 'text/html' }).end(page('Public', '<p>open to all</p>'));
   });
-  return Promise.all(
-    [home, other].map((server) => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))),
-  ).then((done) => {
-    homeOrigin = `http://127.0.0.1:${(home.address() as AddressInfo).port}`;
-    otherOrigin = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
-    return done;
-  });
+  await Promise.all([home, other].map((server) => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))));
+  homeOrigin = `http://127.0.0.1:${(home.address() as AddressInfo).port}`;
+  otherOrigin = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
 }
 
 const apiLog: string[] = [];

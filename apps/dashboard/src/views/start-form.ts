@@ -2,7 +2,7 @@
 // section 1), each field preset to the API's default. The API validates; its
 // answer's issues are shown next to the form.
 import { type CrawlOptionsInput, CrawlstreamError, type CrawlWithToken } from '@crawlstream/client';
-import { MAX_START_URLS, SCOPES } from '@crawlstream/shared';
+import { MAX_HEADERS, MAX_START_URLS, SCOPES } from '@crawlstream/shared';
 import type { DashboardApi } from '../api.js';
 import { describeError } from '../crawl-feed.js';
 import { h } from '../dom.js';
@@ -40,6 +40,22 @@ function lines(value: string): string[] {
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line.length > 0);
+}
+
+/**
+ * Request headers for a private site, `Name: value` per line, blanks dropped;
+ * a line without a colon is named by its number, never quoted (it may be a
+ * credential). The API checks the rest.
+ */
+function headerLines(value: string): { headers: Record<string, string> } | { badLine: number } {
+  const headers: Record<string, string> = {};
+  for (const [i, line] of value.split('\n').entries()) {
+    if (line.trim() === '') continue;
+    const colon = line.indexOf(':');
+    if (colon <= 0) return { badLine: i + 1 };
+    headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+  }
+  return { headers };
 }
 
 /** The API's validation issues as lines (`options.maxPages: too big`). */
@@ -87,6 +103,20 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
       globsField('includeSelectors', 'Only content matching (CSS selectors, one per line)', 'article.content'),
       globsField('excludeSelectors', 'Remove content matching (CSS selectors, one per line)', '.cookie-banner'),
       h('div', { className: 'checks' }, checkbox('respectRobotsTxt', 'Respect robots.txt', true), checkbox('useSitemap', 'Use sitemap', true), checkbox('ignoreQueryParameters', 'Ignore query parameters', false)),
+      h(
+        'label',
+        { className: 'field wide' },
+        h('span', null, `Request headers for a private site (Name: value per line, at most ${MAX_HEADERS}; sent to the start URLs' origins only, never shown again)`),
+        h('textarea', {
+          name: 'headers',
+          id: 'f-headers',
+          className: 'secret',
+          rows: 2,
+          placeholder: 'Authorization: Bearer …',
+          spellcheck: false,
+          attrs: { autocomplete: 'off', autocapitalize: 'off' },
+        }),
+      ),
       h('div', { className: 'checks' }, checkbox('onlyMainContent', 'Main content only (off: the whole page, navigation included)', true)),
     ),
     h('div', { className: 'actions' }, submit, message),
@@ -112,12 +142,21 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
       concurrency: Number(text('concurrency')),
       delayMs: Number(text('delayMs')),
     };
+    const given = headerLines(String(data.get('headers') ?? ''));
+    if ('badLine' in given) {
+      message.className = 'form-message error';
+      message.replaceChildren(h('strong', null, `Request headers, line ${given.badLine}: write Name: value`));
+      return;
+    }
+    if (Object.keys(given.headers).length > 0) options.headers = given.headers;
     submit.disabled = true;
     message.className = 'form-message';
     message.textContent = 'Starting…';
     try {
       const crawl = await api.rest.createCrawl(text('url'), options);
       message.textContent = '';
+      // Credentials are not kept in the page once sent.
+      (form.elements.namedItem('headers') as HTMLTextAreaElement).value = '';
       onStarted(crawl);
     } catch (error) {
       message.className = 'form-message error';

@@ -19,6 +19,12 @@
 --@include includes/frontier.lua
 
 if redis.call('EXISTS', metaKey) == 1 then return {'exists'} end
+-- The first write, so a write refused here (OOM) leaves nothing else behind.
+local headers = tonumber(ARGV[12])
+if headers > 0 then
+  redis.call('HSET', secretsKey, unpack(ARGV, 13, 12 + 2 * headers))
+  redis.call('EXPIRE', secretsKey, ARGV[6])
+end
 local now = nowMs()
 redis.call('HSET', metaKey,
   'id', ARGV[1], 'url', ARGV[2], 'status', 'running', 'options', ARGV[3], 'owner', ARGV[4],
@@ -28,11 +34,6 @@ redis.call('HSET', countersKey, 'discovered', 0, 'processed', 0, 'failed', 0, 's
 local meta = loadMeta()
 local firstId = appendEvent(meta, 'started', '{"url":' .. cjson.encode(ARGV[2]) .. ',"options":' .. ARGV[3] .. '}')
 redis.call('HSET', metaKey, 'firstId', firstId)
-local headers = tonumber(ARGV[12])
-if headers > 0 then
-  redis.call('HSET', secretsKey, unpack(ARGV, 13, 12 + 2 * headers))
-  redis.call('EXPIRE', secretsKey, ARGV[6])
-end
 local starts = { ARGV[2] }
 for i = 13 + 2 * headers, #ARGV do starts[#starts + 1] = ARGV[i] end
 accept(meta, 0, starts)

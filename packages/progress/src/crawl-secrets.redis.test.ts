@@ -2,6 +2,7 @@
 // apart from the crawl, in its secrets hash, with the crawl TTL from the
 // start; the crawl and its events name them only; every way a crawl ends
 // (completed, cancelled, failed) deletes them.
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { allEvents, options, page, testStore } from './test-support/setup.js';
 
@@ -44,5 +45,20 @@ describe('request headers of a crawl', () => {
       // The rest of the crawl is kept for its TTL.
       expect(await redis.ttl(keys(id).meta)).toBeGreaterThan(0);
     }
+  });
+
+  it("a create refused by Redis throws an error that a logger prints without them (ioredis puts a command's arguments on its error)", async () => {
+    const id = randomUUID();
+    // A key of the wrong type makes the create script's first write fail.
+    await redis.set(keys(id).secrets, 'in the way');
+    const error = await store.create({ id, url: START, options: options({ headers: { Authorization: SECRET } }) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/WRONGTYPE/);
+    // What pino's error serializer prints: message, stack and every enumerable property.
+    const logged = JSON.stringify({ ...(error as object), message: (error as Error).message, stack: (error as Error).stack });
+    expect(logged).toContain('evalsha');
+    expect(logged).not.toContain('never-shown');
+    // Nothing else was written.
+    expect(await redis.exists(keys(id).meta)).toBe(0);
   });
 });

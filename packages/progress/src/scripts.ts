@@ -159,6 +159,19 @@ export interface EventRow {
   data: string;
 }
 
+/**
+ * ioredis puts a failed command's arguments on its error (`command.args`),
+ * where a logger's error serializer would print them: for the create script
+ * they hold the crawl's request headers. Dropped, the command's name kept.
+ */
+function withoutArgs(error: unknown): unknown {
+  if (error !== null && typeof error === 'object' && 'command' in error) {
+    const { command } = error as { command?: { name?: unknown } };
+    (error as { command?: unknown }).command = { name: command?.name, args: '[not logged: may hold request headers]' };
+  }
+  return error;
+}
+
 function refused(reply: Raw[]): Refused | null {
   if (reply[0] === 'missing') return { result: 'missing' };
   if (reply[0] === 'finished') return { result: 'finished', status: String(reply[1]) };
@@ -228,7 +241,9 @@ export class Scripts {
       c.headers.length,
       ...c.headers.flat(),
       ...c.startUrls,
-    ]);
+    ]).catch((error: unknown) => {
+      throw withoutArgs(error);
+    });
     if (reply[0] === 'exists') return { result: 'exists' };
     return { result: 'created', jobs: pageJobs(reply, 1) };
   }

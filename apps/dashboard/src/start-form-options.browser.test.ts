@@ -7,7 +7,7 @@
 import { useRedis } from '@crawlstream/testkit';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, openDashboard } from './test-support/browser.js';
+import { launchBrowser, openDashboard, screenshot } from './test-support/browser.js';
 import { type InProcessApi, startApi } from './test-support/stack.js';
 
 const redis = useRedis('dashsel');
@@ -65,6 +65,7 @@ describe('the start form', () => {
     expect(await page.$eval('#f-headers', (el) => getComputedStyle(el).getPropertyValue('-webkit-text-security'))).toBe('disc');
     await page.fill('#f-url', 'http://127.0.0.1:9/docs/');
     await page.fill('#f-headers', 'Authorization: Bearer dash-secret\n\nX-Team:  docs ');
+    await screenshot(page, '12-start-form-headers');
     const [request] = await Promise.all([
       page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/api/crawl-v2')),
       page.click('#start-form button[type=submit]'),

@@ -106,7 +106,11 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
       h(
         'label',
         { className: 'field wide' },
-        h('span', null, `Request headers for a private site (Name: value per line, at most ${MAX_HEADERS}; sent to the start URLs' origins only, never shown again)`),
+        h(
+          'span',
+          { title: `At most ${MAX_HEADERS}; sent only to the start URLs' origins, never shown again` },
+          'Request headers for a private site (Name: value per line)',
+        ),
         h('textarea', {
           name: 'headers',
           id: 'f-headers',

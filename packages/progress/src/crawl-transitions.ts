@@ -1,7 +1,7 @@
 // The transitions of a crawl other than settling a page: create, claim
 // (sitemaps), dispatch, re-dispatch, cancel and fail. Each is one Lua call;
 // whatever it dispatched is enqueued before it resolves.
-import { type Crawl, type CrawlOptions, type ErrorInfo, headerNamesOf, MAX_MESSAGE_LENGTH, newCrawlId } from '@crawlstream/shared';
+import { type Crawl, type CrawlOptions, type ErrorInfo, MAX_MESSAGE_LENGTH, newCrawlId, storedOptionsOf } from '@crawlstream/shared';
 import type { AofBarrier, Durability } from './aof-barrier.js';
 import type { CrawlIndex } from './crawl-index.js';
 import type { CrawlResults } from './crawl-results.js';
@@ -55,9 +55,10 @@ export class CrawlTransitions {
    */
   async create(input: CreateInput): Promise<{ crawl: Crawl; durability: Durability }> {
     const id = input.id ?? newCrawlId();
-    const { headers = {}, ...options } = input.options;
-    const headerNames = headerNamesOf(headers);
-    const stored = headerNames.length > 0 ? { ...options, headerNames } : options;
+    const { options } = input;
+    // The values go to the secrets hash alone; the stored options name them (headerNames).
+    const headers = options.headers ?? {};
+    const stored = storedOptionsOf(options);
     const step = this.settings.afterCreateStep ?? (() => {});
     await this.index.add(id, Date.now());
     await step('indexed');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   crawl,
+  crawlOptionsSchema,
   crawlRequest,
   FORBIDDEN_REQUEST_HEADERS,
   headerNamesOf,
@@ -8,7 +9,9 @@ import {
   MAX_HEADER_VALUE_LENGTH,
   MAX_HEADERS,
   MAX_HEADERS_TOTAL_LENGTH,
+  MAX_GLOB_LENGTH,
   MAX_OPTIONS_BYTES,
+  storedOptionsOf,
 } from './index.js';
 
 const SECRET = 'Bearer s3cr3t-value-never-echoed';
@@ -75,5 +78,19 @@ describe('options.headers', () => {
     const request = { url: 'https://docs.test/', options: { include, headers } };
     expect(JSON.stringify(request.options).length).toBeGreaterThan(MAX_OPTIONS_BYTES);
     expect(crawlRequest.safeParse(request).success).toBe(true);
+  });
+
+  it('count toward MAX_OPTIONS_BYTES by their names, as stored (headerNames): at the limit and one past it', () => {
+    const headers = { [`X-${'n'.repeat(MAX_HEADER_NAME_LENGTH - 2)}`]: 'v'.repeat(MAX_HEADER_VALUE_LENGTH) };
+    const plain = (length: number) => `/${'a'.repeat(length - 1)}`;
+    const defaults = crawlOptionsSchema().parse({});
+    const bytes = (include: string[]) => new TextEncoder().encode(JSON.stringify(storedOptionsOf({ ...defaults, include, headers }))).length;
+    const include: string[] = [];
+    while (bytes([...include, plain(MAX_GLOB_LENGTH), '/']) < MAX_OPTIONS_BYTES) include.push(plain(MAX_GLOB_LENGTH));
+    const length = MAX_OPTIONS_BYTES - bytes([...include, '/']) + 1;
+    expect(bytes([...include, plain(length)])).toBe(MAX_OPTIONS_BYTES);
+    expect(crawlOptionsSchema().safeParse({ include: [...include, plain(length)], headers }).success).toBe(true);
+    const past = crawlOptionsSchema().safeParse({ include: [...include, plain(length + 1)], headers });
+    expect(past.error?.issues[0]?.message).toMatch(/more than 32768/);
   });
 });

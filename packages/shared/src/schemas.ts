@@ -17,7 +17,7 @@ import {
   MAX_VALIDATOR_LENGTH,
 } from './limits.js';
 import { normalizeUrl } from './urls.js';
-import { requestHeadersSchema } from './request-headers.js';
+import { headerNamesOf, requestHeadersSchema } from './request-headers.js';
 import { cssSelectorProblem } from './selector.js';
 
 export const DEFAULT_MAX_PAGES_CAP = 10_000;
@@ -144,6 +144,18 @@ export function optionsBytesProblem(options: unknown): string | null {
     : null;
 }
 
+/**
+ * The options as a crawl stores and shows them: `headers` replaced by their
+ * names (`headerNames`, lowercased and sorted; absent without headers).
+ */
+export function storedOptionsOf<T extends { headers?: Readonly<Record<string, string>> | undefined }>(
+  options: T,
+): Omit<T, 'headers'> & { headerNames?: string[] } {
+  const { headers, ...rest } = options;
+  const headerNames = headerNamesOf(headers ?? {});
+  return headerNames.length > 0 ? { ...rest, headerNames } : rest;
+}
+
 /** Options with their defaults and bounds, as a request sends them; `maxPagesCap` is `MAX_PAGES_CAP`. */
 export function crawlOptionsSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) {
   return optionsSchema(maxPagesCap, requestGlob, httpUrlSchema, requestSelector)
@@ -156,9 +168,8 @@ export function crawlOptionsSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) 
       headers: requestHeadersSchema.optional(),
     })
     .superRefine((options, ctx) => {
-    // Headers are not stored with the options (nor sent in events): they have bounds of their own.
-    const { headers: _headers, ...stored } = options;
-    const problem = optionsBytesProblem(stored);
+    // Bounded as stored: header values are not stored with the options (nor sent in events), their names are.
+    const problem = optionsBytesProblem(storedOptionsOf(options));
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 }

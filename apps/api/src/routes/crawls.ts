@@ -30,6 +30,7 @@ import {
   pageList,
   routePatterns,
   startUrlsOf,
+  storedOptionsOf,
 } from '@crawlstream/shared';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -191,9 +192,8 @@ export async function crawlRoutes(
       }
       const crawlOptions = { ...request.body.options, urls: starts.urls };
       // Normalizing may lengthen a URL (percent-encoding): the stored options are held to the bound too
-      // (the headers are not stored with them: the store keeps them apart, with bounds of their own).
-      const { headers: _headers, ...storedOptions } = crawlOptions;
-      const tooLarge = optionsBytesProblem(storedOptions);
+      // (header values are not stored with them: the store keeps them apart, with bounds of their own).
+      const tooLarge = optionsBytesProblem(storedOptionsOf(crawlOptions));
       if (tooLarge) throw new ApiError('validation_failed', undefined, { in: 'body', issues: [{ path: ['options'], message: tooLarge }] });
       const key = request.headers['idempotency-key'];
       let result: { crawl: Crawl; created: boolean };

@@ -7,6 +7,7 @@ import {
   MAX_GLOB_LENGTH,
   MAX_LANGUAGE_LENGTH,
   MAX_GLOBS,
+  MAX_HEADERS,
   MAX_OPTIONS_BYTES,
   MAX_PAGE_BYTES,
   MAX_PAGES_CEILING,
@@ -165,7 +166,9 @@ export function crawlOptionsSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) 
        * the origins of its start URLs. Never stored with the options: a
        * crawl shows `headerNames` instead (request-headers.ts).
        */
-      headers: requestHeadersSchema.optional(),
+      headers: requestHeadersSchema
+        .optional()
+        .describe(`Request headers (e.g. Authorization, Cookie) for a private site: sent only to the origins of the start URLs; at most ${MAX_HEADERS}, never shown again (the crawl shows headerNames)`),
     })
     .superRefine((options, ctx) => {
     // Bounded as stored: header values are not stored with the options (nor sent in events), their names are.

@@ -1,8 +1,9 @@
 // What a worker needs to know about a crawl to process its pages (options,
 // scope, its request headers), read once per crawl per process and kept in a
-// small LRU: the options of a crawl never change. A crawl's headers live
-// here in memory only, and go with its entry (forgotten when it ends). The LRU is bounded by entries and by the
-// bytes of compiled globs (a crawl with 200 long patterns holds megabytes).
+// small LRU: the options of a crawl never change. A crawl's headers live here
+// in memory only and go with its entry (forgotten when the crawl ends). The
+// LRU is bounded by entries and by the bytes of compiled globs (a crawl with
+// 200 long patterns holds megabytes).
 import type { CrawlStore } from '@crawlstream/progress';
 import { GlobSyntaxError, type StoredCrawlOptions } from '@crawlstream/shared';
 import { type FetchOptions, headersForOrigins, makeScope, type Scope } from '@crawlstream/pipeline';

@@ -171,10 +171,10 @@ export function crawlOptionsSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) 
         .describe(`Request headers (e.g. Authorization, Cookie) for a private site: sent only to the origins of the start URLs; at most ${MAX_HEADERS}, never shown again (the crawl shows headerNames)`),
     })
     .superRefine((options, ctx) => {
-    // Bounded as stored: header values are not stored with the options (nor sent in events), their names are.
-    const problem = optionsBytesProblem(storedOptionsOf(options));
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  });
+      // Bounded as stored: header values are not stored with the options (nor sent in events), their names are.
+      const problem = optionsBytesProblem(storedOptionsOf(options));
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
 }
 
 /**

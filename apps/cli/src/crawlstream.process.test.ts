@@ -2,6 +2,8 @@
 // real API (buildApp) and crawl worker in this process and the fixture site,
 // all on 127.0.0.1, on the run's real Redis.
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,6 +73,28 @@ describe('crawlstream crawl', () => {
       stored.map((f) => `${f.id} ${f.type}`),
     );
     expect((lines.at(-1) as unknown as { type: string }).type).toBe('completed');
+  });
+
+  it('crawls a private site with --header-env (401 without the header), and prints its value nowhere', async () => {
+    const token = randomUUID();
+    const server = createServer((req, res) => {
+      if (req.headers.authorization !== `Bearer ${token}`) return void res.writeHead(401).end();
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Private</title><main><p>inside</p></main>');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const start = `http://127.0.0.1:${(server.address() as AddressInfo).port}/docs/`;
+      const run = await cli(['crawl', start, '--header-env', 'Authorization=DOCS_AUTH', '--json', '--api', api.base, ...noSitemap], {
+        DOCS_AUTH: `Bearer ${token}`,
+      });
+      expect(run.code, run.stderr).toBe(0);
+      const events = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; options?: unknown; status?: number });
+      expect(events.find((e) => e.type === 'started')?.options).toMatchObject({ headerNames: ['authorization'] });
+      expect(events.find((e) => e.type === 'page')?.status).toBe(200);
+      expect(`${run.stdout}${run.stderr}`).not.toContain(token);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('writes the markdown to stdout without -o', async () => {

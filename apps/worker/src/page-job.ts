@@ -16,7 +16,7 @@
 // exactly once whatever happens to the job.
 import { type JobPage, jobPages, type PageJobData, type PageJobPages, parsePageJob } from '@crawlstream/jobs';
 import type { CrawlStore, PageOutcome, ProgressPublisher, SettleResult } from '@crawlstream/progress';
-import { crawlLinks, MAX_LINKS_PER_PAGE, MAX_MESSAGE_LENGTH, MAX_PAGE_BYTES } from '@crawlstream/shared';
+import { crawlLinks, DEFAULT_DEDUPE, MAX_LINKS_PER_PAGE, MAX_MESSAGE_LENGTH, MAX_PAGE_BYTES } from '@crawlstream/shared';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { Dispatcher } from 'undici';
 import type { LimitFunction } from 'p-limit';
@@ -324,6 +324,8 @@ async function fetchAndSettle(deps: PageJobDeps, context: CrawlContext, item: Ad
       ...(page.truncated ? { truncated: true } : {}),
       ...(links.dropped > 0 ? { linksDropped: links.dropped } : {}),
       ...pageMetadata(page, fetched),
+      // Crawls stored before the option have no `dedupe`: the option's default applies, as GET shows it.
+      dedupe: options.dedupe ?? DEFAULT_DEDUPE,
     });
     return DONE;
 }

@@ -129,6 +129,11 @@ export interface SettleRecord {
   /** The redirect_known event payload and error item JSON ('' without a final URL). */
   redirectPayload: string;
   redirectItem: string;
+  /** Dedupe (options.dedupe): check and record the page's URLs and canonical; its canonical ('' when none). */
+  dedupeCanonical: boolean;
+  canonical: string;
+  /** The page's content hash when `content` dedupe is on, else ''. */
+  contentHash: string;
   /** The (last chunk of) in-scope links. */
   links: string[];
 }
@@ -274,6 +279,9 @@ export class Scripts {
         r.finalUrl,
         r.redirectPayload,
         r.redirectItem,
+        r.dedupeCanonical ? '1' : '0',
+        r.canonical,
+        r.contentHash,
         r.links.length,
         ...r.links,
       );

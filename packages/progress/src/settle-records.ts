@@ -3,6 +3,7 @@
 // functions; settle-batcher.ts sends them.
 import {
   type CrawlErrorItem,
+  type DedupeMode,
   type FAILURE_REASONS,
   MAX_DESCRIPTION_LENGTH,
   MAX_LANGUAGE_LENGTH,
@@ -44,6 +45,11 @@ export type PageOutcome =
        * those past MAX_LINKS_PER_PAGE are counted in the page's `linksDropped`.
        */
       links?: string[];
+      /**
+       * The crawl's `options.dedupe`: what makes this page a duplicate of a
+       * stored one (settle-17.lua decides). Absent: none.
+       */
+      dedupe?: readonly DedupeMode[];
     } & PageMetadataFields
   | {
       kind: 'failed';
@@ -144,7 +150,7 @@ export function keptLinks(outcome: Extract<PageOutcome, { kind: 'processed' }>, 
 export function recordBytes(record: SettleRecord): number {
   let n = 8 * 2;
   for (const text of [record.url, record.outcome, record.eventType, record.payload, record.stored, record.finalUrl]) n += text.length;
-  n += record.redirectPayload.length + record.redirectItem.length;
+  n += record.redirectPayload.length + record.redirectItem.length + 2 + record.canonical.length + record.contentHash.length;
   for (const link of record.links) n += link.length;
   return n;
 }
@@ -154,6 +160,7 @@ export function settleRecord(outcome: PageOutcome, finalUrl: string, lastLinks: 
   if (outcome.kind === 'processed') {
     const { url, depth, status, bytes, durationMs, markdown } = outcome;
     const title = truncateText(outcome.title, MAX_TITLE_LENGTH);
+    const metadata = storedMetadata(outcome);
     const page: PageResult = {
       url,
       title,
@@ -163,7 +170,7 @@ export function settleRecord(outcome: PageOutcome, finalUrl: string, lastLinks: 
       fetchedAt: outcome.fetchedAt ?? new Date().toISOString(),
       ...(outcome.truncated ? { truncated: true } : {}),
       ...(linksDropped > 0 ? { linksDropped } : {}),
-      ...storedMetadata(outcome),
+      ...metadata,
     };
     const redirectItem: CrawlErrorItem = {
       url,
@@ -181,6 +188,9 @@ export function settleRecord(outcome: PageOutcome, finalUrl: string, lastLinks: 
       finalUrl,
       redirectPayload: finalUrl === '' ? '' : JSON.stringify({ url, reason: 'redirect_known' }),
       redirectItem: finalUrl === '' ? '' : JSON.stringify(redirectItem),
+      dedupeCanonical: outcome.dedupe?.includes('canonical') ?? false,
+      canonical: metadata.canonical ?? '',
+      contentHash: (outcome.dedupe?.includes('content') && metadata.contentHash) || '',
       links: lastLinks,
     };
   }
@@ -204,6 +214,9 @@ export function settleRecord(outcome: PageOutcome, finalUrl: string, lastLinks: 
     finalUrl: '',
     redirectPayload: '',
     redirectItem: '',
+    dedupeCanonical: false,
+    canonical: '',
+    contentHash: '',
     links: [],
   };
 }

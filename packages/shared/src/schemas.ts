@@ -55,8 +55,15 @@ export const SKIP_REASONS = [
   'redirect_known',
   'cancelled',
   'out_of_scope',
+  'duplicate',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
+
+/** What makes a page a duplicate of a stored one (`options.dedupe`). */
+export const DEDUPE_MODES = ['canonical', 'content'] as const;
+export type DedupeMode = (typeof DEDUPE_MODES)[number];
+/** `options.dedupe` when not given, and for crawls stored before the option. */
+export const DEFAULT_DEDUPE: readonly DedupeMode[] = ['canonical'];
 
 export const httpUrlSchema = z
   .string()
@@ -129,6 +136,17 @@ function optionsSchema(
       includeSelectors: z.array(selector).max(MAX_SELECTORS).default([]),
       /** Elements these match are removed before the markdown is made. */
       excludeSelectors: z.array(selector).max(MAX_SELECTORS).default([]),
+      /**
+       * A page is settled as skipped (`duplicate`, with `duplicateOf`) instead
+       * of stored when, with `canonical`, its <link rel=canonical> names a
+       * stored page's URL or a URL a stored page names, or a stored page names
+       * it; with `content`, when a stored page has the same contentHash.
+       */
+      dedupe: z
+        .array(z.enum(DEDUPE_MODES))
+        .max(DEDUPE_MODES.length)
+        .refine((modes) => new Set(modes).size === modes.length, 'dedupe modes must be unique')
+        .default(() => [...DEFAULT_DEDUPE]),
     })
     .strict();
 }
@@ -275,6 +293,8 @@ export const crawlErrorItem = z.object({
   reason: z.string(),
   status: z.number().int().optional(),
   message: z.string(),
+  /** A `duplicate`: the stored page it duplicates. */
+  duplicateOf: z.string().optional(),
 });
 export type CrawlErrorItem = z.infer<typeof crawlErrorItem>;
 /** `nextCursor` came with pagination: absent from older servers, null on the last page. */
@@ -327,6 +347,8 @@ export const pageSkippedEvent = z.object({
   ...eventBase,
   url: z.string(),
   reason: z.enum(SKIP_REASONS),
+  /** A `duplicate`: the stored page it duplicates. */
+  duplicateOf: z.string().optional(),
 });
 export const progressEvent = z.object({
   type: z.literal('progress'),

@@ -62,6 +62,8 @@ const OPTIONS = {
   'all-content': { type: 'boolean' },
   'include-selector': { type: 'string', multiple: true },
   'exclude-selector': { type: 'string', multiple: true },
+  dedupe: { type: 'string' },
+  'no-dedupe': { type: 'boolean' },
   'idempotency-key': { type: 'string' },
   detach: { type: 'boolean' },
   'last-event-id': { type: 'string' },
@@ -102,6 +104,8 @@ const ALLOWED: Record<string, OptionName[]> = {
     'all-content',
     'include-selector',
     'exclude-selector',
+    'dedupe',
+    'no-dedupe',
     'idempotency-key',
     'detach',
   ],
@@ -148,6 +152,8 @@ crawl:
   --all-content           markdown of the whole page, navigation and footers kept (default: main content only)
   --include-selector <css>  only the content of elements matching; repeatable (at most ${MAX_SELECTORS})
   --exclude-selector <css>  drop elements matching before conversion; repeatable (at most ${MAX_SELECTORS})
+  --dedupe <modes>        skip pages that duplicate a stored page: canonical, content or both, comma-separated (default canonical)
+  --no-dedupe             store every page, duplicates too
   --idempotency-key <k>   the same key returns the same crawl instead of a second one
   --detach                print the crawl id and exit without watching
   -q, --quiet             no progress on stderr
@@ -246,6 +252,9 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
     if (values['all-content']) options.onlyMainContent = false;
     if (values['include-selector']) options.includeSelectors = values['include-selector'];
     if (values['exclude-selector']) options.excludeSelectors = values['exclude-selector'];
+    if (values.dedupe !== undefined && values['no-dedupe']) throw new UsageError('--dedupe and --no-dedupe do not go together');
+    if (values.dedupe !== undefined) options.dedupe = values.dedupe.split(',').map((mode) => mode.trim());
+    if (values['no-dedupe']) options.dedupe = [];
     // Bounds are checked here too, for a message naming the flag; the cap of maxPages is the server's to set.
     const checked = crawlOptionsSchema(Number.MAX_SAFE_INTEGER).safeParse(options);
     if (!checked.success) {
@@ -255,6 +264,9 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
         const index = issue.path[1];
         if (typeof index !== 'number') throw new UsageError(`--url: at most ${MAX_START_URLS} (got ${values.url?.length})`);
         throw new UsageError(`--url ${JSON.stringify(values.url?.[index])} is not a URL that can be crawled: ${issue.message}`);
+      }
+      if (key === 'dedupe') {
+        throw new UsageError(`--dedupe must be canonical, content or both, comma-separated (got ${JSON.stringify(values.dedupe)})`);
       }
       const selectorFlag = SELECTOR_FLAGS[key];
       if (selectorFlag !== undefined) {

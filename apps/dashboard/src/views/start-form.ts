@@ -2,7 +2,7 @@
 // section 1), each field preset to the API's default. The API validates; its
 // answer's issues are shown next to the form.
 import { type CrawlOptionsInput, CrawlstreamError, type CrawlWithToken } from '@crawlstream/client';
-import { MAX_START_URLS, SCOPES } from '@crawlstream/shared';
+import { DEDUPE_MODES, MAX_START_URLS, SCOPES } from '@crawlstream/shared';
 import type { DashboardApi } from '../api.js';
 import { describeError } from '../crawl-feed.js';
 import { h } from '../dom.js';
@@ -88,6 +88,7 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
       globsField('excludeSelectors', 'Remove content matching (CSS selectors, one per line)', '.cookie-banner'),
       h('div', { className: 'checks' }, checkbox('respectRobotsTxt', 'Respect robots.txt', true), checkbox('useSitemap', 'Use sitemap', true), checkbox('ignoreQueryParameters', 'Ignore query parameters', false)),
       h('div', { className: 'checks' }, checkbox('onlyMainContent', 'Main content only (off: the whole page, navigation included)', true)),
+      h('div', { className: 'checks' }, checkbox('dedupeCanonical', 'Skip canonical duplicates', true), checkbox('dedupeContent', 'Skip same-content duplicates', false)),
     ),
     h('div', { className: 'actions' }, submit, message),
   );
@@ -109,6 +110,7 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
       onlyMainContent: data.get('onlyMainContent') === 'on',
       includeSelectors: lines(String(data.get('includeSelectors') ?? '')),
       excludeSelectors: lines(String(data.get('excludeSelectors') ?? '')),
+      dedupe: DEDUPE_MODES.filter((mode) => data.get(mode === 'canonical' ? 'dedupeCanonical' : 'dedupeContent') === 'on'),
       concurrency: Number(text('concurrency')),
       delayMs: Number(text('delayMs')),
     };

@@ -22,13 +22,17 @@
   stored. A duplicate's links are still claimed (it is the same site; a page
   reachable only through the copy that lost a race must not be lost).
   KEYS: all 17 crawl keys (it can end the crawl, which puts the TTL on every one)
-  ARGV[1] number of records, then per record 13 + L values:
+  ARGV[1] number of records, then per record 14 + L + 2R values:
     url, outcome (processed | failed | skipped), event type (page | page_failed | page_skipped),
     event payload JSON, stored result (compressed page, or error item JSON),
     child depth, final URL ('' when the page was not redirected),
     redirect_known event payload JSON and error item JSON ('' when no final URL),
     dedupe on canonical ('1' | '0'), the page's canonical URL (''), its content hash ('' = content not checked),
-    L = number of links, then L normalized in-scope links
+    L = number of links, then L normalized in-scope links,
+    R = number of links the worker rejected, then R pairs of URL and reason
+  A processed page's links refused for maxDepth or maxPages, and those the
+  worker rejected (scope, globs, robots.txt), are recorded as rejected
+  (rejectLinks in includes/frontier.lua), found on the page.
   Returns {'missing'} | {'finished', status}
         | {'batch', completed(0|1), discovered, processed, failed, skipped, n,
            result1..resultN ('settled' | 'duplicate' | 'unknown'), url, depth, jobId, ...}
@@ -108,7 +112,17 @@ local function settleOne(at)
   if followLinks and linkCount > 0 then
     local links = {}
     for j = at + 13, at + 12 + linkCount do links[#links + 1] = ARGV[j] end
-    accept(meta, childDepth, links)
+    accept(meta, childDepth, links, url)
+  end
+  local r = at + 13 + linkCount
+  local rejectedCount = tonumber(ARGV[r])
+  if followLinks and rejectedCount > 0 then
+    local urls, reasons = {}, {}
+    for j = r + 1, r + 2 * rejectedCount, 2 do
+      urls[#urls + 1] = ARGV[j]
+      reasons[#reasons + 1] = ARGV[j + 1]
+    end
+    rejectLinks(url, urls, reasons)
   end
   return 'settled'
 end
@@ -118,7 +132,8 @@ local results = {}
 local at = 2
 for i = 1, n do
   results[i] = settleOne(at)
-  at = at + 13 + tonumber(ARGV[at + 12])
+  local linkCount = tonumber(ARGV[at + 12])
+  at = at + 14 + linkCount + 2 * tonumber(ARGV[at + 13 + linkCount])
 end
 local now = nowMs()
 local dispatched = {}

@@ -9,10 +9,12 @@ import {
   MAX_LANGUAGE_LENGTH,
   MAX_LINKS_PER_PAGE,
   MAX_MESSAGE_LENGTH,
+  MAX_REJECTED_PER_PAGE,
   MAX_TITLE_LENGTH,
   MAX_URL_LENGTH,
   MAX_VALIDATOR_LENGTH,
   type PageResult,
+  type RejectReason,
   type SKIP_REASONS,
 } from '@crawlstream/shared';
 import { encodePage } from './pages.js';
@@ -50,6 +52,12 @@ export type PageOutcome =
        * stored one (settle-17.lua decides). Absent: none.
        */
       dedupe?: readonly DedupeMode[];
+      /**
+       * Links found on the page that the worker did not take, with why
+       * (out of scope, globs, robots.txt): recorded as rejected, found on the
+       * page. At most MAX_REJECTED_PER_PAGE are sent.
+       */
+      rejected?: readonly RejectedLink[];
     } & PageMetadataFields
   | {
       kind: 'failed';
@@ -60,6 +68,11 @@ export type PageOutcome =
       attempts: number;
     }
   | { kind: 'skipped'; url: string; reason: (typeof SKIP_REASONS)[number]; message?: string };
+
+export interface RejectedLink {
+  url: string;
+  reason: Exclude<RejectReason, 'max_depth' | 'max_pages'>;
+}
 
 /**
  * A processed page's metadata (#14), each optional: the worker sends what the
@@ -152,6 +165,7 @@ export function recordBytes(record: SettleRecord): number {
   for (const text of [record.url, record.outcome, record.eventType, record.payload, record.stored, record.finalUrl]) n += text.length;
   n += record.redirectPayload.length + record.redirectItem.length + 2 + record.canonical.length + record.contentHash.length;
   for (const link of record.links) n += link.length;
+  for (const [url, reason] of record.rejected) n += url.length + reason.length + 16;
   return n;
 }
 
@@ -192,6 +206,10 @@ export function settleRecord(outcome: PageOutcome, finalUrl: string, lastLinks: 
       canonical: metadata.canonical ?? '',
       contentHash: (outcome.dedupe?.includes('content') && metadata.contentHash) || '',
       links: lastLinks,
+      rejected: (outcome.rejected ?? [])
+        .filter((link) => link.url.length <= MAX_URL_LENGTH)
+        .slice(0, MAX_REJECTED_PER_PAGE)
+        .map((link) => [link.url, link.reason] as const),
     };
   }
   const status = outcome.kind === 'failed' && outcome.status !== undefined ? { status: outcome.status } : {};
@@ -218,5 +236,6 @@ export function settleRecord(outcome: PageOutcome, finalUrl: string, lastLinks: 
     canonical: '',
     contentHash: '',
     links: [],
+    rejected: [],
   };
 }

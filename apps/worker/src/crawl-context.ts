@@ -5,12 +5,15 @@
 import type { CrawlStore } from '@crawlstream/progress';
 import { type CrawlOptions, GlobSyntaxError } from '@crawlstream/shared';
 import { makeScope, type Scope } from '@crawlstream/pipeline';
+import { SentRejections } from './rejected-links.js';
 
 export interface CrawlContext {
   id: string;
   startUrl: string;
   options: CrawlOptions;
   scope: Scope;
+  /** The rejected links this process sent for the crawl (rejected-links.ts). */
+  sentRejections: SentRejections;
 }
 
 export interface CrawlContextLimits {
@@ -58,7 +61,7 @@ export class CrawlContexts {
       await this.store.fail(crawlId, { code: 'invalid_options', message: `unsupported glob: ${error.message}` });
       return null;
     }
-    const context: CrawlContext = { id: crawl.id, startUrl: crawl.url, options: crawl.options, scope };
+    const context: CrawlContext = { id: crawl.id, startUrl: crawl.url, options: crawl.options, scope, sentRejections: new SentRejections() };
     this.contexts.set(crawlId, context);
     this.bytes += scope.bytes;
     for (const [id, old] of this.contexts) {

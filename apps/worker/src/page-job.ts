@@ -37,6 +37,7 @@ import {
 } from '@crawlstream/pipeline';
 import type { RobotsCache } from './robots-cache.js';
 import type { RunningCrawls } from './running-crawls.js';
+import { sortLinks } from './rejected-links.js';
 import { sitemapUrls } from './sitemaps.js';
 
 export interface PageJobDeps {
@@ -309,7 +310,9 @@ async function fetchAndSettle(deps: PageJobDeps, context: CrawlContext, item: Ad
       excludeSelectors: options.excludeSelectors,
     });
     // A redirect target is claimed by the settle itself (redirect_known when the crawl already has it).
-    const links = keepLinks(crawlLinks(page.links, options.ignoreQueryParameters), scope.inScope, MAX_LINKS_PER_PAGE);
+    // Links not taken are reported with why (rejected-links.ts); robots.txt only where this process has the host's rules.
+    const sorting = sortLinks(scope, context.sentRejections, (link) => (options.respectRobotsTxt ? deps.robots.known(crawlId, link) : undefined));
+    const links = keepLinks(crawlLinks(page.links, options.ignoreQueryParameters), sorting.keep, MAX_LINKS_PER_PAGE);
     await settlePage(deps, crawlId, {
       kind: 'processed',
       url,
@@ -326,6 +329,7 @@ async function fetchAndSettle(deps: PageJobDeps, context: CrawlContext, item: Ad
       ...pageMetadata(page, fetched),
       // Crawls stored before the option have no `dedupe`: the option's default applies, as GET shows it.
       dedupe: options.dedupe ?? DEFAULT_DEDUPE,
+      ...(sorting.rejected.length > 0 ? { rejected: sorting.rejected } : {}),
     });
     return DONE;
 }

@@ -172,7 +172,7 @@ describe('parseCommandLine', () => {
       output: 'x.md',
       common: { quiet: true },
     });
-    for (const command of ['status', 'cancel', 'pages', 'errors']) {
+    for (const command of ['status', 'cancel', 'pages', 'errors', 'rejected']) {
       expect(parseCommandLine([command, 'abc'], {})).toMatchObject({ command, id: 'abc' });
     }
   });

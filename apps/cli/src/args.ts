@@ -36,7 +36,7 @@ export type Invocation =
     }
   | { command: 'watch'; common: Common; id: string; output?: string; lastEventId?: string }
   | { command: 'llms'; common: Common; id: string; full: boolean; output?: string }
-  | { command: 'status' | 'cancel' | 'pages' | 'errors'; common: Common; id: string };
+  | { command: 'status' | 'cancel' | 'pages' | 'errors' | 'rejected'; common: Common; id: string };
 
 const OPTIONS = {
   api: { type: 'string' },
@@ -114,6 +114,7 @@ const ALLOWED: Record<string, OptionName[]> = {
   cancel: COMMON,
   pages: COMMON,
   errors: COMMON,
+  rejected: COMMON,
   llms: ['api', 'api-key', 'help', 'quiet', 'output', 'full'],
 };
 
@@ -126,6 +127,7 @@ Commands:
   cancel <id>     cancel a crawl
   pages <id>      list the pages a crawl stored
   errors <id>     list the pages that failed or were skipped
+  rejected <id>   list the links found but not taken, with why and where
   llms <id>       write the crawl's llms.txt (with --full: llms-full.txt)
 
 Options for every command:
@@ -297,5 +299,5 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
     };
   }
   if (command === 'llms') return { command, common, id: target, full: values.full ?? false, ...output };
-  return { command: command as 'status' | 'cancel' | 'pages' | 'errors', common, id: target };
+  return { command: command as 'status' | 'cancel' | 'pages' | 'errors' | 'rejected', common, id: target };
 }

@@ -464,6 +464,7 @@ export const clientCrawlErrorList = crawlErrorList.extend({ items: z.array(clien
 const clientRejectedItem = rejectedItem.extend({ reason: openCode<RejectReason>(REJECT_REASONS) }).loose();
 export type ClientRejectedItem = z.infer<typeof clientRejectedItem>;
 export const clientRejectedList = rejectedList.extend({ items: z.array(clientRejectedItem) }).loose();
+export type ClientRejectedList = z.infer<typeof clientRejectedList>;
 
 const clientProgressCounters = { counters: clientCounters };
 export const clientCrawlEvent = z.discriminatedUnion('type', [

@@ -52,18 +52,28 @@ local MAX_REJECTED = {{MAX_REJECTED_PER_CRAWL}}
 local function rejectLinks(foundOn, urls, reasons, from)
   from = from or 1
   if not rejectedKey or not foundOn or from > #urls then return end
-  local stored = redis.call('HLEN', rejectedKey)
+  local stored = nil
   local fields, order, counts, dropped, batch = {}, {}, {}, 0, {}
   for first = from, #urls, CHUNK do
     local last = math.min(first + CHUNK - 1, #urls)
+    -- Most links of a page are known (a crawl at maxPages, a page's nav): one
+    -- HMGET on the seen hash, and the rejected hash only for the others.
     local known = redis.call('HMGET', seenKey, unpack(urls, first, last))
-    local already = redis.call('HMGET', rejectedKey, unpack(urls, first, last))
+    local unseen, at = {}, {}
     for i = first, last do
-      local url = urls[i]
-      if not known[i - first + 1] and not already[i - first + 1] and not batch[url] then
-        batch[url] = true
+      if not known[i - first + 1] and not batch[urls[i]] then
+        batch[urls[i]] = true
+        unseen[#unseen + 1] = urls[i]
+        at[#at + 1] = i
+      end
+    end
+    local already = #unseen > 0 and redis.call('HMGET', rejectedKey, unpack(unseen)) or {}
+    for j = 1, #unseen do
+      local url = unseen[j]
+      if not already[j] then
+        stored = stored or redis.call('HLEN', rejectedKey)
         if stored < MAX_REJECTED then
-          local reason = type(reasons) == 'table' and reasons[i] or reasons
+          local reason = type(reasons) == 'table' and reasons[at[j]] or reasons
           stored = stored + 1
           fields[#fields + 1] = url
           fields[#fields + 1] = cjson.encode({ url = url, reason = reason, foundOn = foundOn })

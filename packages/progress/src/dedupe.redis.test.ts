@@ -74,6 +74,13 @@ describe('dedupe in the store', () => {
     }
   });
 
+  it('content: pages with empty markdown are never duplicates of each other', async () => {
+    const t = await crawlWith(['e1', 'e2'], ['content']);
+    const empty = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'; // sha256('')
+    for (const path of ['e1', 'e2']) await t.store.settle(t.id, { ...page(at(path), [], 1), markdown: '', contentHash: empty, dedupe: ['content'] });
+    expect(await stored(t)).toEqual([at('e1'), at('e2')]);
+  });
+
   it('none: with dedupe [] a canonical duplicate is stored', async () => {
     const t = await crawlWith(['a', 'b'], []);
     await t.store.settle(t.id, { ...page(at('a'), [], 1), canonical: at('a'), dedupe: [] });

@@ -204,7 +204,8 @@ export function settleRecord(outcome: PageOutcome, finalUrl: string, lastLinks: 
       redirectItem: finalUrl === '' ? '' : JSON.stringify(redirectItem),
       dedupeCanonical: outcome.dedupe?.includes('canonical') ?? false,
       canonical: metadata.canonical ?? '',
-      contentHash: (outcome.dedupe?.includes('content') && metadata.contentHash) || '',
+      // A page without content (selectors that matched nothing) is no copy of another empty one.
+      contentHash: (outcome.dedupe?.includes('content') && markdown.trim() !== '' && metadata.contentHash) || '',
       links: lastLinks,
       rejected: (outcome.rejected ?? [])
         .filter((link) => link.url.length <= MAX_URL_LENGTH)

@@ -167,6 +167,15 @@ describe('parseCommandLine', () => {
     }
   });
 
+  it('turns --dedupe into the list of modes and --no-dedupe into none; refuses an unknown mode and both flags', () => {
+    expect(parseCommandLine(['crawl', URL_, '--dedupe', 'canonical,content'], {})).toMatchObject({ options: { dedupe: ['canonical', 'content'] } });
+    expect(parseCommandLine(['crawl', URL_, '--dedupe=content'], {})).toMatchObject({ options: { dedupe: ['content'] } });
+    expect(parseCommandLine(['crawl', URL_, '--no-dedupe'], {})).toMatchObject({ options: { dedupe: [] } });
+    expect(usage(['crawl', URL_, '--dedupe', 'canonical,title'])).toBe('--dedupe must be canonical, content or both, comma-separated (got "canonical,title")');
+    expect(usage(['crawl', URL_, '--dedupe', 'content,content'])).toBe('--dedupe must be canonical, content or both, comma-separated (got "content,content")');
+    expect(usage(['crawl', URL_, '--dedupe', 'content', '--no-dedupe'])).toBe('--dedupe and --no-dedupe do not go together');
+  });
+
   it('leaves out what was not given, so the server applies its defaults', () => {
     expect(parseCommandLine(['crawl', URL_], {})).toMatchObject({ options: {} });
   });
@@ -190,7 +199,7 @@ describe('parseCommandLine', () => {
       output: 'x.md',
       common: { quiet: true },
     });
-    for (const command of ['status', 'cancel', 'pages', 'errors']) {
+    for (const command of ['status', 'cancel', 'pages', 'errors', 'rejected']) {
       expect(parseCommandLine([command, 'abc'], {})).toMatchObject({ command, id: 'abc' });
     }
   });

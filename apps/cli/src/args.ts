@@ -37,7 +37,7 @@ export type Invocation =
     }
   | { command: 'watch'; common: Common; id: string; output?: string; lastEventId?: string }
   | { command: 'llms'; common: Common; id: string; full: boolean; output?: string }
-  | { command: 'status' | 'cancel' | 'pages' | 'errors'; common: Common; id: string };
+  | { command: 'status' | 'cancel' | 'pages' | 'errors' | 'rejected'; common: Common; id: string };
 
 const OPTIONS = {
   api: { type: 'string' },
@@ -65,6 +65,8 @@ const OPTIONS = {
   'exclude-selector': { type: 'string', multiple: true },
   header: { type: 'string', multiple: true },
   'header-env': { type: 'string', multiple: true },
+  dedupe: { type: 'string' },
+  'no-dedupe': { type: 'boolean' },
   'idempotency-key': { type: 'string' },
   detach: { type: 'boolean' },
   'last-event-id': { type: 'string' },
@@ -107,6 +109,8 @@ const ALLOWED: Record<string, OptionName[]> = {
     'exclude-selector',
     'header',
     'header-env',
+    'dedupe',
+    'no-dedupe',
     'idempotency-key',
     'detach',
   ],
@@ -115,6 +119,7 @@ const ALLOWED: Record<string, OptionName[]> = {
   cancel: COMMON,
   pages: COMMON,
   errors: COMMON,
+  rejected: COMMON,
   llms: ['api', 'api-key', 'help', 'quiet', 'output', 'full'],
 };
 
@@ -127,6 +132,7 @@ Commands:
   cancel <id>     cancel a crawl
   pages <id>      list the pages a crawl stored
   errors <id>     list the pages that failed or were skipped
+  rejected <id>   list the links found but not taken, with why and where
   llms <id>       write the crawl's llms.txt (with --full: llms-full.txt)
 
 Options for every command:
@@ -155,6 +161,8 @@ crawl:
   --exclude-selector <css>  drop elements matching before conversion; repeatable (at most ${MAX_SELECTORS})
   --header 'Name: value'  a request header for the site (private docs), sent to the start URLs' origins only; repeatable (at most ${MAX_HEADERS})
   --header-env Name=VAR   the same, its value read from the environment variable VAR (kept out of ps and shell history)
+  --dedupe <modes>        skip pages that duplicate a stored page: canonical, content or both, comma-separated (default canonical)
+  --no-dedupe             store every page, duplicates too
   --idempotency-key <k>   the same key returns the same crawl instead of a second one
   --detach                print the crawl id and exit without watching
   -q, --quiet             no progress on stderr
@@ -281,6 +289,9 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
     if (values['include-selector']) options.includeSelectors = values['include-selector'];
     if (values['exclude-selector']) options.excludeSelectors = values['exclude-selector'];
     if (values.header || values['header-env']) options.headers = headerOption(values.header ?? [], values['header-env'] ?? [], env);
+    if (values.dedupe !== undefined && values['no-dedupe']) throw new UsageError('--dedupe and --no-dedupe do not go together');
+    if (values.dedupe !== undefined) options.dedupe = values.dedupe.split(',').map((mode) => mode.trim());
+    if (values['no-dedupe']) options.dedupe = [];
     // Bounds are checked here too, for a message naming the flag; the cap of maxPages is the server's to set.
     const checked = crawlOptionsSchema(Number.MAX_SAFE_INTEGER).safeParse(options);
     if (!checked.success) {
@@ -295,6 +306,9 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
         // The header's name (never its value), when the issue is about one.
         const name = issue.path[1];
         throw new UsageError(`--header${typeof name === 'string' ? ` ${name}` : ''}: ${issue.message}`);
+      }
+      if (key === 'dedupe') {
+        throw new UsageError(`--dedupe must be canonical, content or both, comma-separated (got ${JSON.stringify(values.dedupe)})`);
       }
       const selectorFlag = SELECTOR_FLAGS[key];
       if (selectorFlag !== undefined) {
@@ -325,5 +339,5 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
     };
   }
   if (command === 'llms') return { command, common, id: target, full: values.full ?? false, ...output };
-  return { command: command as 'status' | 'cancel' | 'pages' | 'errors', common, id: target };
+  return { command: command as 'status' | 'cancel' | 'pages' | 'errors' | 'rejected', common, id: target };
 }

@@ -260,6 +260,18 @@ async function execute(invocation: Exclude<Invocation, { command: 'help' | 'vers
       }
       return EXIT.ok;
     }
+    case 'rejected': {
+      let cursor: string | undefined;
+      for (;;) {
+        const page = await client.rejected(invocation.id, { cursor, limit: 100 });
+        for (const item of page.items) {
+          if (common.json) await emit(io.stdout, `${JSON.stringify(item)}\n`);
+          else await emit(io.stdout, `${item.reason}\t${item.url}\t${item.foundOn}\n`);
+        }
+        if (page.nextCursor === null || page.nextCursor === cursor) return EXIT.ok;
+        cursor = page.nextCursor;
+      }
+    }
   }
 }
 

@@ -41,19 +41,19 @@ const NEWER_STREAM = [
 ];
 
 /** A fetch that answers each path with the scripted body. */
-function fakeFetch(routes: Record<string, () => Response>): typeof fetch {
+function fakeFetch(routes: Record<string, (url: string) => Response>): typeof fetch {
   return async (input) => {
     const { pathname } = new URL(String(input));
     const answer = routes[pathname];
     if (!answer) return new Response(JSON.stringify({ error: { code: 'not_found', message: pathname } }), { status: 404 });
-    return answer();
+    return answer(String(input));
   };
 }
 
 const json = (body: unknown) => () => new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } });
 const sse = (frames: string[]) => () => new Response(frames.join(''), { headers: { 'content-type': 'text/event-stream' } });
 
-async function crawlstream(args: string[], routes: Record<string, () => Response>) {
+async function crawlstream(args: string[], routes: Record<string, (url: string) => Response>) {
   let stdout = '';
   let stderr = '';
   const io: Io = {
@@ -113,6 +113,22 @@ describe('crawlstream against a newer server', () => {
     });
     expect(errors.code).toBe(EXIT.ok);
     expect(errors.stdout).toBe('failed\ttls_handshake\t-\thttp://127.0.0.1:9/docs/a\tbad certificate\n');
+  });
+
+  it('rejected: every page of links through the cursor, a reason it does not know shown as sent', async () => {
+    const calls: string[] = [];
+    const page = (items: object[], nextCursor: string | null) => (url: string) => {
+      calls.push(new URL(url).search);
+      return json({ items, nextCursor })();
+    };
+    const first = page([{ url: 'http://127.0.0.1:9/blog/', reason: 'out_of_scope', foundOn: CRAWL.url }], '1');
+    const second = page([{ url: `${CRAWL.url}x`, reason: 'too_slow', foundOn: CRAWL.url, extra: 1 }], null);
+    const rejected = await crawlstream(['rejected', ID], {
+      [`/api/crawl-v2/${ID}/rejected`]: (url: string) => (new URL(url).searchParams.get('cursor') === '1' ? second(url) : first(url)),
+    });
+    expect(rejected.code).toBe(EXIT.ok);
+    expect(rejected.stdout).toBe(`out_of_scope\thttp://127.0.0.1:9/blog/\t${CRAWL.url}\ntoo_slow\t${CRAWL.url}x\t${CRAWL.url}\n`);
+    expect(calls).toEqual(['?limit=100', '?cursor=1&limit=100']);
   });
 
   it('still refuses a known event whose known field has the wrong type', async () => {

@@ -50,6 +50,27 @@ describe('the start form', () => {
     expect(errors).toEqual([]);
   });
 
+  it('sends dedupe from its two checkboxes: canonical by default, content when ticked, none when both are off', async () => {
+    for (const [canonical, content, dedupe] of [
+      [true, false, ['canonical']],
+      [true, true, ['canonical', 'content']],
+      [false, false, []],
+    ] as const) {
+      const { page, errors } = await openDashboard(browser, api.base);
+      expect(await page.isChecked('#f-dedupeCanonical')).toBe(true);
+      expect(await page.isChecked('#f-dedupeContent')).toBe(false);
+      await page.fill('#f-url', 'http://127.0.0.1:9/docs/');
+      await page.setChecked('#f-dedupeCanonical', canonical);
+      await page.setChecked('#f-dedupeContent', content);
+      const [request] = await Promise.all([
+        page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/api/crawl-v2')),
+        page.click('#start-form button[type=submit]'),
+      ]);
+      expect(request.postDataJSON().options.dedupe).toEqual(dedupe);
+      expect(errors).toEqual([]);
+    }
+  });
+
   it('shows the API\'s refusal of a selector with its option and index', async () => {
     const { page } = await openDashboard(browser, api.base);
     await page.fill('#f-url', 'http://127.0.0.1:9/docs/');

@@ -7,6 +7,7 @@
 import type { CrawlStore } from '@crawlstream/progress';
 import { GlobSyntaxError, type StoredCrawlOptions } from '@crawlstream/shared';
 import { type FetchOptions, headersForOrigins, makeScope, type Scope } from '@crawlstream/pipeline';
+import { SentRejections } from './rejected-links.js';
 
 export interface CrawlContext {
   id: string;
@@ -15,6 +16,8 @@ export interface CrawlContext {
   scope: Scope;
   /** The crawl's request headers for a URL: given to the origins of its start URLs only; absent when it has none. */
   headersFor?: FetchOptions['headersFor'];
+  /** The rejected links this process sent for the crawl (rejected-links.ts). */
+  sentRejections: SentRejections;
 }
 
 export interface CrawlContextLimits {
@@ -62,7 +65,7 @@ export class CrawlContexts {
       await this.store.fail(crawlId, { code: 'invalid_options', message: `unsupported glob: ${error.message}` });
       return null;
     }
-    const context: CrawlContext = { id: crawl.id, startUrl: crawl.url, options: crawl.options, scope };
+    const context: CrawlContext = { id: crawl.id, startUrl: crawl.url, options: crawl.options, scope, sentRejections: new SentRejections() };
     if ((crawl.options.headerNames ?? []).length > 0) {
       const headers = await this.store.requestHeaders(crawlId);
       if (Object.keys(headers).length === 0) {

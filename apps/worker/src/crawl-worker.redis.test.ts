@@ -63,7 +63,9 @@ describe('crawl worker', () => {
     expect(reasonOf('big')).toBe('too_large');
     expect(reasonOf('png')).toBe('not_html');
     expect(reasonOf('missing')).toBe('http_4xx');
-    expect(reasonOf('private/secret')).toBe('robots');
+    // Linked from a page of a host whose robots.txt the worker had: rejected (not taken), never fetched.
+    const rejected = (await store.rejectedPage(crawl.id, 0, 100)).items;
+    expect(rejected.find((r) => r.url === `${site.origin}/docs/h/private/secret`)).toMatchObject({ reason: 'robots' });
     expect(site.hits.get('/docs/h/private/secret')).toBeUndefined();
     const stored = (await store.pages(crawl.id, 0, 1000)).items.map((p) => p.url);
     for (const ok of ['malformed', 'flaky', 'busy', 'many']) expect(stored, JSON.stringify(errors)).toContain(`${site.origin}/docs/h/${ok}`);

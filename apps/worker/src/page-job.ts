@@ -16,7 +16,7 @@
 // exactly once whatever happens to the job.
 import { type JobPage, jobPages, type PageJobData, type PageJobPages, parsePageJob } from '@crawlstream/jobs';
 import type { CrawlStore, PageOutcome, ProgressPublisher, SettleResult } from '@crawlstream/progress';
-import { crawlLinks, MAX_LINKS_PER_PAGE, MAX_MESSAGE_LENGTH, MAX_PAGE_BYTES } from '@crawlstream/shared';
+import { crawlLinks, DEFAULT_DEDUPE, MAX_LINKS_PER_PAGE, MAX_MESSAGE_LENGTH, MAX_PAGE_BYTES } from '@crawlstream/shared';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { Dispatcher } from 'undici';
 import type { LimitFunction } from 'p-limit';
@@ -37,6 +37,7 @@ import {
 } from '@crawlstream/pipeline';
 import type { RobotsCache } from './robots-cache.js';
 import type { RunningCrawls } from './running-crawls.js';
+import { sortLinks } from './rejected-links.js';
 import { sitemapUrls } from './sitemaps.js';
 
 export interface PageJobDeps {
@@ -310,7 +311,9 @@ async function fetchAndSettle(deps: PageJobDeps, context: CrawlContext, item: Ad
       excludeSelectors: options.excludeSelectors,
     });
     // A redirect target is claimed by the settle itself (redirect_known when the crawl already has it).
-    const links = keepLinks(crawlLinks(page.links, options.ignoreQueryParameters), scope.inScope, MAX_LINKS_PER_PAGE);
+    // Links not taken are reported with why (rejected-links.ts); robots.txt only where this process has the host's rules.
+    const sorting = sortLinks(scope, context.sentRejections, (link) => (options.respectRobotsTxt ? deps.robots.known(crawlId, link) : undefined));
+    const links = keepLinks(crawlLinks(page.links, options.ignoreQueryParameters), sorting.keep, MAX_LINKS_PER_PAGE);
     await settlePage(deps, crawlId, {
       kind: 'processed',
       url,
@@ -325,6 +328,9 @@ async function fetchAndSettle(deps: PageJobDeps, context: CrawlContext, item: Ad
       ...(page.truncated ? { truncated: true } : {}),
       ...(links.dropped > 0 ? { linksDropped: links.dropped } : {}),
       ...pageMetadata(page, fetched),
+      // Crawls stored before the option have no `dedupe`: the option's default applies, as GET shows it.
+      dedupe: options.dedupe ?? DEFAULT_DEDUPE,
+      ...(sorting.rejected.length > 0 ? { rejected: sorting.rejected } : {}),
     });
     return DONE;
 }

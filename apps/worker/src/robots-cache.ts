@@ -76,6 +76,11 @@ export class RobotsCache {
     }
   }
 
+  /** The rules this process holds for the URL's host, without reading or fetching anything (undefined when it has none). */
+  known(crawlId: string, pageUrl: string): RobotsRules | undefined {
+    return this.parsed.get(`${crawlId} ${robotsUrlFor(pageUrl)}`);
+  }
+
   /** Forgets a crawl's rules (it ended). */
   forget(crawlId: string): void {
     for (const key of this.parsed.keys()) if (key.startsWith(`${crawlId} `)) this.parsed.delete(key);

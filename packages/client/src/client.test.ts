@@ -115,6 +115,19 @@ describe('CrawlstreamClient', () => {
     expect(api.requests.map((r) => new URL(r.url).search)).toEqual(['?limit=100', '?cursor=2&limit=100']);
   });
 
+  it('reads one page of rejected links with cursor and limit; a reason it does not know is let through', async () => {
+    const item = { url: 'http://127.0.0.1:9/blog/', reason: 'out_of_scope', foundOn: 'http://127.0.0.1:9/docs/' };
+    const newer = { url: 'http://127.0.0.1:9/x', reason: 'too_long_a_name', foundOn: 'http://127.0.0.1:9/docs/', extra: 1 };
+    const api = new FakeApi([() => json(200, { items: [item], nextCursor: '1' }), () => json(200, { items: [newer], nextCursor: null })]);
+    const client = new CrawlstreamClient({ baseUrl: 'http://127.0.0.1:9', fetch: api.fetch });
+    expect(await client.rejected(CRAWL_ID, { limit: 1 })).toEqual({ items: [item], nextCursor: '1' });
+    expect(await client.rejected(CRAWL_ID, { cursor: '1', limit: 1 })).toEqual({ items: [newer], nextCursor: null });
+    expect(api.requests.map((r) => new URL(r.url).pathname + new URL(r.url).search)).toEqual([
+      `/api/crawl-v2/${CRAWL_ID}/rejected?limit=1`,
+      `/api/crawl-v2/${CRAWL_ID}/rejected?cursor=1&limit=1`,
+    ]);
+  });
+
   it('turns JSON error bodies into CrawlstreamError with status, code and details', async () => {
     const api = new FakeApi([
       () => json(400, { error: { code: 'validation_failed', message: 'bad', details: { in: 'body' } } }),

@@ -9,6 +9,7 @@ import {
   type ClientCrawlList,
   type ClientCrawlWithToken,
   type ClientPageResult,
+  type ClientRejectedList,
   type CrawlOptionsInput,
   type CrawlStatus,
   clientCrawl,
@@ -16,6 +17,7 @@ import {
   clientCrawlList,
   clientCrawlWithToken,
   clientPageList,
+  clientRejectedList,
   crawlPath,
   crawlsPath,
   errorsPath,
@@ -23,6 +25,7 @@ import {
   llmsTxtPath,
   markdownPath,
   pagesPath,
+  rejectedPath,
   streamPath,
   withQuery,
 } from '@crawlstream/shared';
@@ -65,6 +68,13 @@ export interface ListCrawlsQuery extends RequestOptions {
 
 export interface PagesOptions extends RequestOptions {
   /** Pages per request, 1 to 100. */
+  limit?: number;
+}
+
+export interface RejectedQuery extends RequestOptions {
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+  /** 1 to 100 (the API's default is 20). */
   limit?: number;
 }
 
@@ -179,6 +189,15 @@ export class CrawlstreamClient {
       }
       cursor = list.nextCursor;
     }
+  }
+
+  /**
+   * One page of the links the crawl found but did not take, with why and the
+   * page they were found on (`nextCursor` null on the last page).
+   */
+  async rejected(id: string, query: RejectedQuery = {}): Promise<ClientRejectedList> {
+    const path = withQuery(rejectedPath(id), { cursor: query.cursor, limit: query.limit });
+    return this.json('GET', path, clientRejectedList, { signal: query.signal });
   }
 
   /**

@@ -9,6 +9,7 @@ export {
   type CreateCrawlOptions,
   type ListCrawlsQuery,
   type PagesOptions,
+  type RejectedQuery,
   type RequestOptions,
 } from './client.js';
 export { CrawlTally } from './crawl-tally.js';
@@ -28,6 +29,8 @@ export {
   type ClientCrawlEvent as CrawlEvent,
   type ClientCrawlList as CrawlList,
   type ClientCrawlWithToken as CrawlWithToken,
+  type ClientRejectedItem as RejectedItem,
+  type ClientRejectedList as RejectedList,
   type ClientEventOf as EventOf,
   type ClientPageResult as PageResult,
   clientCrawlWithToken as crawlWithToken,

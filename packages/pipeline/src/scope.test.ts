@@ -178,3 +178,18 @@ describe('include and exclude globs are linear-time', () => {
     expect(() => makeScope(start, { scope: 'origin', include: ['/@(a|b)'], exclude: [] })).toThrow(/extglob/);
   });
 });
+
+describe('why a URL is out of scope (rejected links)', () => {
+  it('tells the area, an exclude glob and a missing include glob apart; null when in scope', () => {
+    const scope = makeScope('https://x.test/docs/', { scope: 'prefix', include: ['/docs/api/**', '/docs/guide/**'], exclude: ['**/old/**'] });
+    expect(scope.whyOut('https://x.test/docs/api/a')).toBeNull();
+    expect(scope.whyOut('https://x.test/blog/')).toBe('out_of_scope');
+    expect(scope.whyOut('https://elsewhere.test/docs/api/a')).toBe('out_of_scope');
+    expect(scope.whyOut('not a url')).toBe('out_of_scope');
+    expect(scope.whyOut('https://x.test/docs/api/old/a')).toBe('excluded');
+    expect(scope.whyOut('https://x.test/docs/misc')).toBe('not_included');
+    for (const url of ['https://x.test/docs/api/a', 'https://x.test/blog/', 'https://x.test/docs/api/old/a', 'https://x.test/docs/misc']) {
+      expect(scope.inScope(url)).toBe(scope.whyOut(url) === null);
+    }
+  });
+});

@@ -13,6 +13,12 @@ export type ScopeOptions = Pick<CrawlOptions, 'scope' | 'include' | 'exclude'> &
 export interface Scope {
   /** True when `url` (absolute, any spelling) belongs to the crawl. */
   inScope(url: string): boolean;
+  /**
+   * Why `url` is not in scope: `out_of_scope` (outside every start URL's
+   * area, or not a crawlable URL), `excluded` (an `exclude` glob), or
+   * `not_included` (no `include` glob); null when it is in scope.
+   */
+  whyOut(url: string): 'out_of_scope' | 'excluded' | 'not_included' | null;
   /** Bytes held by the compiled globs (a cache of scopes weighs them by this). */
   readonly bytes: number;
 }
@@ -36,15 +42,17 @@ export function makeScope(startUrl: string, options: ScopeOptions): Scope {
   const excluded = globMatcher(options.exclude);
 
   const everyPath = options.include.length === 0 && options.exclude.length === 0;
+  const whyOut = (raw: string) => {
+    const url = normalizedUrl(raw);
+    if (!url || !inArea(url)) return 'out_of_scope';
+    if (everyPath) return null;
+    const paths = pathForms(url.pathname);
+    if (paths.some((path) => excluded.test(path))) return 'excluded';
+    return options.include.length === 0 || paths.some((path) => included.test(path)) ? null : 'not_included';
+  };
   return {
-    inScope(raw) {
-      const url = normalizedUrl(raw);
-      if (!url || !inArea(url)) return false;
-      if (everyPath) return true;
-      const paths = pathForms(url.pathname);
-      if (paths.some((path) => excluded.test(path))) return false;
-      return options.include.length === 0 || paths.some((path) => included.test(path));
-    },
+    inScope: (raw) => whyOut(raw) === null,
+    whyOut,
     bytes: included.bytes + excluded.bytes,
   };
 }

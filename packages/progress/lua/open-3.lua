@@ -4,7 +4,8 @@
   KEYS: meta, counters, events
   ARGV[1] cursor ('' for none, '0' for the first event, or an event id)
   Returns nil when the crawl does not exist, else
-    {verdict, lastId, terminalId or '', metaFlat..., '|', discovered, processed, failed, skipped}
+    {verdict, lastId, terminalId or '', metaFlat..., '|', discovered, processed, failed, skipped,
+     then field, value pairs of the rejected counts ('rejected:<reason>', 'rejectedDropped')}
   verdict: 'snapshot' (no cursor) | 'replay' | 'ended' (cursor at or past the
   terminal event) | 'trimmed' | 'unknown'
 ]]
@@ -40,4 +41,11 @@ out[#out + 1] = c.discovered
 out[#out + 1] = c.processed
 out[#out + 1] = c.failed
 out[#out + 1] = c.skipped
+local all = redis.call('HGETALL', countersKey)
+for i = 1, #all, 2 do
+  if string.sub(all[i], 1, 8) == 'rejected' then
+    out[#out + 1] = all[i]
+    out[#out + 1] = all[i + 1]
+  end
+end
 return out

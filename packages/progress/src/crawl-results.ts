@@ -9,6 +9,7 @@ import {
   crawlKeys,
   type ErrorInfo,
   type PageResult,
+  type RejectedItem,
 } from '@crawlstream/shared';
 import type { Redis } from 'ioredis';
 import { type EventFrame, makeFrame } from './frames.js';
@@ -49,8 +50,8 @@ function iso(ms: string | undefined): string | undefined {
   return ms === undefined || ms === '' ? undefined : new Date(Number(ms)).toISOString();
 }
 
-/** Builds the public crawl object from the meta hash and counters. */
-export function crawlFromMeta(meta: Record<string, string>, counters: Counters): Crawl {
+/** Builds the public crawl object from the meta hash and counters (and the rejected counts, open-3.lua). */
+export function crawlFromMeta(meta: Record<string, string>, counters: Counters, rejected: Record<string, number> = {}): Crawl {
   const crawl: Crawl = {
     id: meta.id!,
     url: meta.url!,
@@ -64,6 +65,12 @@ export function crawlFromMeta(meta: Record<string, string>, counters: Counters):
   if (startedAt) crawl.startedAt = startedAt;
   if (finishedAt) crawl.finishedAt = finishedAt;
   if (meta.error) crawl.error = JSON.parse(meta.error) as ErrorInfo;
+  const byReason: Record<string, number> = {};
+  for (const [field, n] of Object.entries(rejected)) {
+    if (field.startsWith('rejected:') && n > 0) byReason[field.slice('rejected:'.length)] = n;
+  }
+  if (Object.keys(byReason).length > 0) crawl.rejected = byReason;
+  if ((rejected.rejectedDropped ?? 0) > 0) crawl.rejectedDropped = rejected.rejectedDropped;
   return crawl;
 }
 
@@ -91,8 +98,8 @@ export class CrawlResults {
   async open(id: string, cursor: string): Promise<OpenedCrawl | null> {
     const opened = await this.scripts.open(id, cursor);
     if (!opened) return null;
-    const { verdict, lastId, terminalId, meta, counters } = opened;
-    return { verdict, lastId, terminalId, crawl: crawlFromMeta(meta, counters), owner: meta.owner ?? '' };
+    const { verdict, lastId, terminalId, meta, counters, rejected } = opened;
+    return { verdict, lastId, terminalId, crawl: crawlFromMeta(meta, counters, rejected), owner: meta.owner ?? '' };
   }
 
   /** The owner recorded at creation ('' when none). */
@@ -184,6 +191,22 @@ export class CrawlResults {
     const page = new ResultPage<CrawlErrorItem>(offset, total, maxBytes);
     // Stored as JSON.stringify wrote them: their length is their length in the body.
     for (const text of raw) if (!page.offer(JSON.parse(text) as CrawlErrorItem, Buffer.byteLength(text))) break;
+    return { items: page.items, next: page.nextCursor === null ? null : offset + page.consumed };
+  }
+
+  /** Rejected links in the order they were recorded: as errorPage (a range, at most `maxBytes` of body). */
+  async rejectedPage(
+    id: string,
+    offset: number,
+    limit: number,
+    maxBytes = Number.POSITIVE_INFINITY,
+  ): Promise<{ items: RejectedItem[]; next: number | null }> {
+    const keys = this.keys(id);
+    const [total, urls] = await this.listRange(keys.rejectedOrder, offset, limit);
+    if (urls.length === 0) return { items: [], next: null };
+    const raw = await this.redis.hmget(keys.rejected, ...urls);
+    const page = new ResultPage<RejectedItem>(offset, total, maxBytes);
+    for (const text of raw) if (!page.offer(text === null ? null : (JSON.parse(text) as RejectedItem), text === null ? 0 : Buffer.byteLength(text))) break;
     return { items: page.items, next: page.nextCursor === null ? null : offset + page.consumed };
   }
 

@@ -16,6 +16,7 @@ import {
   type Counters,
   type Crawl,
   type CrawlErrorItem,
+  type RejectedItem,
   DEFAULT_KEY_PREFIX,
   type ErrorInfo,
   globalKeys,
@@ -221,6 +222,11 @@ export class CrawlStore {
 
   errorPage(id: string, offset: number, limit: number, maxBytes?: number): Promise<{ items: CrawlErrorItem[]; next: number | null }> {
     return this.results.errorPage(id, offset, limit, maxBytes);
+  }
+
+  /** Links found but not taken, in the order they were recorded (GET /rejected). */
+  rejectedPage(id: string, offset: number, limit: number, maxBytes?: number): Promise<{ items: RejectedItem[]; next: number | null }> {
+    return this.results.rejectedPage(id, offset, limit, maxBytes);
   }
 
   readAfter(id: string, cursor: string, count: number): Promise<EventFrame[] | 'lost'> {

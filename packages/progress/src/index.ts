@@ -8,7 +8,7 @@ export type { CreateInput, CreateStep, TransitionResult } from './crawl-transiti
 export { crawlFromMeta, type InflightEntry, type OpenedCrawl } from './crawl-results.js';
 export type { PageJob, PageJobs } from './page-jobs.js';
 export type { SettleResult } from './settle-batcher.js';
-export type { PageOutcome } from './settle-records.js';
+export type { PageOutcome, RejectedLink } from './settle-records.js';
 export { countCrawlsByStatus, moveCrawlStatus, notePagesProcessed, pagesPerSecond, RATE_WINDOW_SECONDS } from './crawl-counts.js';
 export { type CrawlListPage, type CrawlListQuery, isCrawlListCursor, listCrawls } from './crawl-list.js';
 export { type EventFrame, idTime, makeFrame, parseFrame } from './frames.js';

@@ -5,7 +5,7 @@
 // automatic EVAL fallback), given exactly the keys it declares, and its reply
 // decoded into named fields here.
 import { readdirSync, readFileSync } from 'node:fs';
-import { type CrawlKeys, crawlKeys, type Counters, globalKeys, PAGES_PER_JOB } from '@crawlstream/shared';
+import { type CrawlKeys, crawlKeys, type Counters, globalKeys, MAX_REJECTED_PER_CRAWL, PAGES_PER_JOB } from '@crawlstream/shared';
 import type { Redis } from 'ioredis';
 import type { PageJob } from './page-jobs.js';
 
@@ -59,7 +59,7 @@ interface LoadedScript {
 }
 
 /** Limits the scripts share with the TypeScript side: `{{NAME}}` in a script is replaced by the number. */
-const LUA_CONSTANTS: Record<string, number> = { PAGES_PER_JOB };
+const LUA_CONSTANTS: Record<string, number> = { PAGES_PER_JOB, MAX_REJECTED_PER_CRAWL };
 
 function readLua(file: string, seen: Set<string>): string {
   const source = readFileSync(new URL(file, LUA_DIR), 'utf8').replace(/\{\{(\w+)\}\}/g, (_match, name: string) => {
@@ -129,8 +129,15 @@ export interface SettleRecord {
   /** The redirect_known event payload and error item JSON ('' without a final URL). */
   redirectPayload: string;
   redirectItem: string;
+  /** Dedupe (options.dedupe): check and record the page's URLs and canonical; its canonical ('' when none). */
+  dedupeCanonical: boolean;
+  canonical: string;
+  /** The page's content hash when `content` dedupe is on, else ''. */
+  contentHash: string;
   /** The (last chunk of) in-scope links. */
   links: string[];
+  /** Links the worker did not take, with why (out of scope, globs, robots.txt): recorded as rejected. */
+  rejected: readonly (readonly [url: string, reason: string])[];
 }
 
 export type SettleOne = 'settled' | 'duplicate' | 'unknown';
@@ -293,8 +300,13 @@ export class Scripts {
         r.finalUrl,
         r.redirectPayload,
         r.redirectItem,
+        r.dedupeCanonical ? '1' : '0',
+        r.canonical,
+        r.contentHash,
         r.links.length,
         ...r.links,
+        r.rejected.length,
+        ...r.rejected.flat(),
       );
     }
     const reply = await this.run('settle', id, args);
@@ -360,6 +372,8 @@ export class Scripts {
     terminalId: string | null;
     meta: MetaFields;
     counters: Counters;
+    /** The rejected counts: 'rejected:<reason>' and 'rejectedDropped' fields of the counters hash. */
+    rejected: Record<string, number>;
   } | null> {
     const reply = await this.call('open', id, [cursor]);
     if (!reply) return null;
@@ -372,6 +386,9 @@ export class Scripts {
       terminalId: String(reply[2]) || null,
       meta,
       counters: counters(reply.slice(bar + 1, bar + 5)),
+      rejected: Object.fromEntries(
+        Array.from({ length: Math.floor((reply.length - bar - 5) / 2) }, (_, i) => [String(reply[bar + 5 + 2 * i]), Number(reply[bar + 6 + 2 * i])]),
+      ),
     };
   }
 

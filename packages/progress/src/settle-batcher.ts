@@ -70,7 +70,7 @@ export class SettleBatcher {
 
   /**
    * Settles one URL exactly once; see settle-17.lua. A page with more links
-   * than one chunk first claims the others chunk by chunk (claimLinks-6.lua,
+   * than one chunk first claims the others chunk by chunk (claimLinks-8.lua,
    * idempotent, the page still in flight), and its settle carries the last
    * chunk: no call is big, and a crash between them loses nothing.
    */
@@ -101,8 +101,10 @@ export class SettleBatcher {
         batch = { pending: [], flushing: false };
         this.batches.set(id, batch);
       }
-      const linkBytes = last.reduce((n, link) => n + link.length, 0);
-      batch.pending.push({ record, bytes: recordBytes(record), links: last.length, linkBytes, resolve, reject });
+      // Rejected links cost the call about what links do: they count against the same bounds.
+      const linkBytes = last.reduce((n, link) => n + link.length, 0) + record.rejected.reduce((n, [url]) => n + url.length, 0);
+      const links = last.length + record.rejected.length;
+      batch.pending.push({ record, bytes: recordBytes(record), links, linkBytes, resolve, reject });
       if (!batch.flushing) void this.flush(id, batch);
     });
   }

@@ -3,15 +3,18 @@
 // functions; settle-batcher.ts sends them.
 import {
   type CrawlErrorItem,
+  type DedupeMode,
   type FAILURE_REASONS,
   MAX_DESCRIPTION_LENGTH,
   MAX_LANGUAGE_LENGTH,
   MAX_LINKS_PER_PAGE,
   MAX_MESSAGE_LENGTH,
+  MAX_REJECTED_PER_PAGE,
   MAX_TITLE_LENGTH,
   MAX_URL_LENGTH,
   MAX_VALIDATOR_LENGTH,
   type PageResult,
+  type RejectReason,
   type SKIP_REASONS,
 } from '@crawlstream/shared';
 import { encodePage } from './pages.js';
@@ -44,6 +47,17 @@ export type PageOutcome =
        * those past MAX_LINKS_PER_PAGE are counted in the page's `linksDropped`.
        */
       links?: string[];
+      /**
+       * The crawl's `options.dedupe`: what makes this page a duplicate of a
+       * stored one (settle-17.lua decides). Absent: none.
+       */
+      dedupe?: readonly DedupeMode[];
+      /**
+       * Links found on the page that the worker did not take, with why
+       * (out of scope, globs, robots.txt): recorded as rejected, found on the
+       * page. At most MAX_REJECTED_PER_PAGE are sent.
+       */
+      rejected?: readonly RejectedLink[];
     } & PageMetadataFields
   | {
       kind: 'failed';
@@ -54,6 +68,11 @@ export type PageOutcome =
       attempts: number;
     }
   | { kind: 'skipped'; url: string; reason: (typeof SKIP_REASONS)[number]; message?: string };
+
+export interface RejectedLink {
+  url: string;
+  reason: Exclude<RejectReason, 'max_depth' | 'max_pages'>;
+}
 
 /**
  * A processed page's metadata (#14), each optional: the worker sends what the
@@ -144,8 +163,9 @@ export function keptLinks(outcome: Extract<PageOutcome, { kind: 'processed' }>, 
 export function recordBytes(record: SettleRecord): number {
   let n = 8 * 2;
   for (const text of [record.url, record.outcome, record.eventType, record.payload, record.stored, record.finalUrl]) n += text.length;
-  n += record.redirectPayload.length + record.redirectItem.length;
+  n += record.redirectPayload.length + record.redirectItem.length + 2 + record.canonical.length + record.contentHash.length;
   for (const link of record.links) n += link.length;
+  for (const [url, reason] of record.rejected) n += url.length + reason.length + 16;
   return n;
 }
 
@@ -154,6 +174,7 @@ export function settleRecord(outcome: PageOutcome, finalUrl: string, lastLinks: 
   if (outcome.kind === 'processed') {
     const { url, depth, status, bytes, durationMs, markdown } = outcome;
     const title = truncateText(outcome.title, MAX_TITLE_LENGTH);
+    const metadata = storedMetadata(outcome);
     const page: PageResult = {
       url,
       title,
@@ -163,7 +184,7 @@ export function settleRecord(outcome: PageOutcome, finalUrl: string, lastLinks: 
       fetchedAt: outcome.fetchedAt ?? new Date().toISOString(),
       ...(outcome.truncated ? { truncated: true } : {}),
       ...(linksDropped > 0 ? { linksDropped } : {}),
-      ...storedMetadata(outcome),
+      ...metadata,
     };
     const redirectItem: CrawlErrorItem = {
       url,
@@ -181,7 +202,15 @@ export function settleRecord(outcome: PageOutcome, finalUrl: string, lastLinks: 
       finalUrl,
       redirectPayload: finalUrl === '' ? '' : JSON.stringify({ url, reason: 'redirect_known' }),
       redirectItem: finalUrl === '' ? '' : JSON.stringify(redirectItem),
+      dedupeCanonical: outcome.dedupe?.includes('canonical') ?? false,
+      canonical: metadata.canonical ?? '',
+      // A page without content (selectors that matched nothing) is no copy of another empty one.
+      contentHash: (outcome.dedupe?.includes('content') && markdown.trim() !== '' && metadata.contentHash) || '',
       links: lastLinks,
+      rejected: (outcome.rejected ?? [])
+        .filter((link) => link.url.length <= MAX_URL_LENGTH)
+        .slice(0, MAX_REJECTED_PER_PAGE)
+        .map((link) => [link.url, link.reason] as const),
     };
   }
   const status = outcome.kind === 'failed' && outcome.status !== undefined ? { status: outcome.status } : {};
@@ -204,6 +233,10 @@ export function settleRecord(outcome: PageOutcome, finalUrl: string, lastLinks: 
     finalUrl: '',
     redirectPayload: '',
     redirectItem: '',
+    dedupeCanonical: false,
+    canonical: '',
+    contentHash: '',
     links: [],
+    rejected: [],
   };
 }

@@ -40,6 +40,15 @@ export const CREATE_AOF_WAIT_MS = 2_000;
 /** No stream event (its JSON data line) is larger than this, in bytes of UTF-8. */
 export const MAX_EVENT_BYTES = 64 * 1024;
 
+/**
+ * Rejected links (GET /rejected) stored per crawl: each URL once, with its
+ * first reason; past it rejections are only counted (`rejectedDropped`).
+ */
+export const MAX_REJECTED_PER_CRAWL = 10_000;
+
+/** Rejected links a worker sends with one page's settle (out of scope, excluded, not included, robots); the rest are not sent. */
+export const MAX_REJECTED_PER_PAGE = 100;
+
 /** In-scope links kept per page; the rest are counted on the page record (`linksDropped`). */
 export const MAX_LINKS_PER_PAGE = 10_000;
 

@@ -3,6 +3,7 @@ import {
   crawlKeys,
   crawlPath,
   errorsPath,
+  rejectedPath,
   llmsFullTxtPath,
   llmsTxtPath,
   markdownPath,
@@ -22,6 +23,8 @@ describe('route builders', () => {
     expect(pagesPath(id)).toBe(`/api/crawl-v2/${id}/pages`);
     expect(markdownPath(id)).toBe(`/api/crawl-v2/${id}/markdown`);
     expect(errorsPath(id)).toBe(`/api/crawl-v2/${id}/errors`);
+    expect(rejectedPath(id)).toBe(`/api/crawl-v2/${id}/rejected`);
+    expect(routePatterns.rejected.replace(':id', id)).toBe(rejectedPath(id));
     expect(llmsTxtPath(id)).toBe(`/api/crawl-v2/${id}/llms.txt`);
     expect(llmsFullTxtPath(id)).toBe(`/api/crawl-v2/${id}/llms-full.txt`);
   });

@@ -11,6 +11,7 @@ export const routePatterns = {
   pages: `${API_BASE}/:id/pages`,
   markdown: `${API_BASE}/:id/markdown`,
   errors: `${API_BASE}/:id/errors`,
+  rejected: `${API_BASE}/:id/rejected`,
   llmsTxt: `${API_BASE}/:id/llms.txt`,
   llmsFullTxt: `${API_BASE}/:id/llms-full.txt`,
   healthz: '/healthz',
@@ -43,6 +44,10 @@ export function markdownPath(id: string): string {
 
 export function errorsPath(id: string): string {
   return `${crawlPath(id)}/errors`;
+}
+
+export function rejectedPath(id: string): string {
+  return `${crawlPath(id)}/rejected`;
 }
 
 export function llmsTxtPath(id: string): string {

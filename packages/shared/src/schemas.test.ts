@@ -150,6 +150,7 @@ describe('crawl request', () => {
       onlyMainContent: true,
       includeSelectors: [],
       excludeSelectors: [],
+      dedupe: ['canonical'],
     });
   });
 
@@ -175,6 +176,9 @@ describe('crawl request', () => {
     [{ url: 'https://x.test/', options: { urls: ['https://x.test/a/', 'ftp://x.test/'] } }, ['options', 'urls', 1]],
     [{ url: 'https://x.test/', options: { urls: ['not a url'] } }, ['options', 'urls', 0]],
     [{ url: 'https://x.test/', options: { urls: ['https://user:pw@x.test/'] } }, ['options', 'urls', 0]],
+    [{ url: 'https://x.test/', options: { dedupe: ['title'] } }, ['options', 'dedupe', 0]],
+    [{ url: 'https://x.test/', options: { dedupe: ['content', 'content'] } }, ['options', 'dedupe']],
+    [{ url: 'https://x.test/', options: { dedupe: 'content' } }, ['options', 'dedupe']],
     [{ url: 'https://x.test/', options: { bogus: true } }, ['options']],
     [{ url: 'https://x.test/', extra: 1 }, []],
   ])('rejects %j with the field path %j', (body, path) => {

@@ -57,8 +57,19 @@ export const SKIP_REASONS = [
   'redirect_known',
   'cancelled',
   'out_of_scope',
+  'duplicate',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
+
+/** Why a link found on a page was not taken (GET /rejected). */
+export const REJECT_REASONS = ['out_of_scope', 'excluded', 'not_included', 'max_depth', 'max_pages', 'robots'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** What makes a page a duplicate of a stored one (`options.dedupe`). */
+export const DEDUPE_MODES = ['canonical', 'content'] as const;
+export type DedupeMode = (typeof DEDUPE_MODES)[number];
+/** `options.dedupe` when not given, and for crawls stored before the option. */
+export const DEFAULT_DEDUPE: readonly DedupeMode[] = ['canonical'];
 
 export const httpUrlSchema = z
   .string()
@@ -131,6 +142,17 @@ function optionsSchema(
       includeSelectors: z.array(selector).max(MAX_SELECTORS).default([]),
       /** Elements these match are removed before the markdown is made. */
       excludeSelectors: z.array(selector).max(MAX_SELECTORS).default([]),
+      /**
+       * A page is settled as skipped (`duplicate`, with `duplicateOf`) instead
+       * of stored when, with `canonical`, its <link rel=canonical> names a
+       * stored page's URL or a URL a stored page names, or a stored page names
+       * it; with `content`, when a stored page has the same contentHash.
+       */
+      dedupe: z
+        .array(z.enum(DEDUPE_MODES))
+        .max(DEDUPE_MODES.length)
+        .refine((modes) => new Set(modes).size === modes.length, 'dedupe modes must be unique')
+        .default(() => [...DEFAULT_DEDUPE]),
     })
     .strict();
 }
@@ -250,6 +272,13 @@ export const crawl = z.object({
   startedAt: z.iso.datetime().optional(),
   finishedAt: z.iso.datetime().optional(),
   error: errorInfo.optional(),
+  rejected: z
+    .record(z.string(), count)
+    .optional()
+    .describe('Links found but not taken, per reason (see /rejected); absent when none. Not counted in `counters.discovered`'),
+  rejectedDropped: count
+    .optional()
+    .describe('Rejections not stored once the crawl had MAX_REJECTED_PER_CRAWL of them (counted per page they were found on)'),
 });
 export type Crawl = z.infer<typeof crawl>;
 
@@ -310,10 +339,21 @@ export const crawlErrorItem = z.object({
   reason: z.string(),
   status: z.number().int().optional(),
   message: z.string(),
+  /** A `duplicate`: the stored page it duplicates. */
+  duplicateOf: z.string().optional(),
 });
 export type CrawlErrorItem = z.infer<typeof crawlErrorItem>;
 /** `nextCursor` came with pagination: absent from older servers, null on the last page. */
 export const crawlErrorList = z.object({ items: z.array(crawlErrorItem), nextCursor: z.string().nullable().optional() });
+
+export const rejectedItem = z.object({
+  url: z.string(),
+  reason: z.string().describe(`Why it was not taken: ${REJECT_REASONS.join(', ')}`),
+  foundOn: z.string().describe('The page it was found on (the first, when several)'),
+});
+export type RejectedItem = z.infer<typeof rejectedItem>;
+export const rejectedList = z.object({ items: z.array(rejectedItem), nextCursor: z.string().nullable() });
+export type RejectedList = z.infer<typeof rejectedList>;
 
 /** Every JSON error body: `{error: {code, message, details?}}`. */
 export const apiError = z.object({
@@ -362,6 +402,8 @@ export const pageSkippedEvent = z.object({
   ...eventBase,
   url: z.string(),
   reason: z.enum(SKIP_REASONS),
+  /** A `duplicate`: the stored page it duplicates. */
+  duplicateOf: z.string().optional(),
 });
 export const progressEvent = z.object({
   type: z.literal('progress'),
@@ -453,6 +495,11 @@ export type ClientPageResult = z.infer<typeof clientPageList>['items'][number];
 const clientCrawlErrorItem = crawlErrorItem.extend({ reason: openCode<FailureReason | SkipReason>([...FAILURE_REASONS, ...SKIP_REASONS]) }).loose();
 export type ClientCrawlErrorItem = z.infer<typeof clientCrawlErrorItem>;
 export const clientCrawlErrorList = crawlErrorList.extend({ items: z.array(clientCrawlErrorItem) }).loose();
+
+const clientRejectedItem = rejectedItem.extend({ reason: openCode<RejectReason>(REJECT_REASONS) }).loose();
+export type ClientRejectedItem = z.infer<typeof clientRejectedItem>;
+export const clientRejectedList = rejectedList.extend({ items: z.array(clientRejectedItem) }).loose();
+export type ClientRejectedList = z.infer<typeof clientRejectedList>;
 
 const clientProgressCounters = { counters: clientCounters };
 export const clientCrawlEvent = z.discriminatedUnion('type', [

@@ -2,7 +2,7 @@
 // not only on the keys that happen to exist: the real API (API keys, rate
 // limits, idempotency, stream tokens) and a real worker drive crawls through
 // every path that creates keys (completed with robots.txt, a sitemap,
-// politeness slots, a redirect and a 404; cancelled with pages waiting and in
+// politeness slots, a redirect, a 404, dedupe and a rejected link; cancelled with pages waiting and in
 // flight; failed), a sampler records every key seen under the prefix while
 // they run, and at the end:
 // - every key name of packages/shared/src/keys.ts was created at least once
@@ -88,7 +88,8 @@ function startSite(): Promise<{ server: Server; origin: string }> {
         .writeHead(200, { 'content-type': 'application/xml' })
         .end(`<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>${origin}/docs/from-sitemap</loc></url></urlset>`);
     } else if (url === '/docs/') {
-      html('<a href="/docs/a">a</a><a href="/docs/b">b</a><a href="/docs/missing">x</a><a href="/docs/moved">m</a>');
+      // /elsewhere/ is out of the crawl's scope: a rejected link (dedupe's keys come with every stored page).
+      html('<a href="/docs/a">a</a><a href="/docs/b">b</a><a href="/docs/missing">x</a><a href="/docs/moved">m</a><a href="/elsewhere/">e</a>');
     } else if (url === '/docs/missing') {
       res.writeHead(404, { 'content-type': 'text/html' }).end(page('gone'));
     } else if (url === '/docs/moved') {
@@ -224,8 +225,6 @@ describe('TTL on every key', () => {
     // (Redis 7.2+): on a server without it, it must never be written.
     const offer = serverDurability(await redis.call('COMMAND', 'INFO', 'WAITAOF'), await redis.info('persistence'));
     const notHere: string[] = offer === 'waitaof' ? [] : ['aofBarrier'];
-    // #14 in progress: named for the features that will write them (headers, dedupe, rejected links).
-    notHere.push('crawl.dedupe', 'crawl.rejected', 'crawl.rejectedOrder');
     for (const name of notHere) expect(created.has(name), name).toBe(false);
     const channels = ['crawl.wake', 'ended'];
     const expected = [...names.keys()].filter((name) => !channels.includes(name) && !notHere.includes(name));

@@ -17,7 +17,7 @@ describe('/docs', () => {
     expect(doc.openapi).toMatch(/^3\./);
     const path = (pattern: string) => pattern.replace(':id', '{id}');
     expect(Object.keys(doc.paths).sort()).toEqual(
-      [routePatterns.crawls, routePatterns.crawl, routePatterns.stream, routePatterns.pages, routePatterns.markdown, routePatterns.errors, routePatterns.llmsTxt, routePatterns.llmsFullTxt].map(path).sort(),
+      [routePatterns.crawls, routePatterns.crawl, routePatterns.stream, routePatterns.pages, routePatterns.markdown, routePatterns.errors, routePatterns.rejected, routePatterns.llmsTxt, routePatterns.llmsFullTxt].map(path).sort(),
     );
     const post = doc.paths[routePatterns.crawls]!.post!;
     const body = post.requestBody!.content['application/json']!.schema;

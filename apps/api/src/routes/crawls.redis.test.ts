@@ -9,6 +9,7 @@ import {
   MAX_START_URLS,
   MAX_URL_LENGTH,
   pageList,
+  rejectedList,
 } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
 import { describe, expect, it } from 'vitest';
@@ -182,7 +183,7 @@ describe('reading crawls', () => {
     expect(fromB.status).toBe(200);
     expect(crawl.parse(fromB.json)).toEqual(created);
 
-    const routes = ['', '/stream', '/pages', '/markdown', '/errors'];
+    const routes = ['', '/stream', '/pages', '/markdown', '/errors', '/rejected'];
     for (const suffix of routes) {
       for (const bad of ['nope', `${created.id.toUpperCase()}`, `${created.id}x`, '00000000-0000-0000-0000-000000000000']) {
         const reply = await call(a.base, 'GET', `/api/crawl-v2/${bad}${suffix}`);
@@ -297,5 +298,36 @@ describe('reading crawls', () => {
       { url: links[1], kind: 'failed', reason: 'http_5xx', status: 503, message: 'HTTP 503' },
       { url: links[2], kind: 'skipped', reason: 'not_html', message: 'not html' },
     ]);
+  });
+
+  it('rejected: links not taken with reason and foundOn, paginated, counted per reason on the crawl', async () => {
+    const redis = useRedis('rj');
+    const api = await startApi(redis);
+    const created = crawl.parse((await post(api.base, { url: START, options: { maxDepth: 0 } })).json);
+    const deep = Array.from({ length: 3 }, (_, i) => `${START}deep${i}`);
+    await api.store.settle(created.id, {
+      kind: 'processed', url: START, title: 'Start', depth: 0, status: 200, bytes: 1, durationMs: 1, markdown: 'Hello.',
+      links: deep, rejected: [{ url: 'http://127.0.0.1:9/elsewhere/', reason: 'out_of_scope' }],
+    });
+    const items: unknown[] = [];
+    let cursor: string | null = null;
+    do {
+      const reply = await call(api.base, 'GET', `/api/crawl-v2/${created.id}/rejected?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(reply.status).toBe(200);
+      const page = rejectedList.parse(reply.json);
+      expect(page.items.length).toBeLessThanOrEqual(3);
+      items.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(items).toEqual([
+      ...deep.map((url) => ({ url, reason: 'max_depth', foundOn: START })),
+      { url: 'http://127.0.0.1:9/elsewhere/', reason: 'out_of_scope', foundOn: START },
+    ]);
+    const got = crawl.parse((await call(api.base, 'GET', `/api/crawl-v2/${created.id}`)).json);
+    expect(got).toMatchObject({ counters: { discovered: 1, processed: 1 }, rejected: { max_depth: 3, out_of_scope: 1 } });
+    expect((await call(api.base, 'GET', `/api/crawl-v2/${created.id}/rejected?cursor=abc`)).status).toBe(400);
+    expect((await call(api.base, 'GET', `/api/crawl-v2/${created.id}/rejected?limit=101`)).status).toBe(400);
+    const empty = crawl.parse((await post(api.base, { url: `${START}other/` })).json);
+    expect(rejectedList.parse((await call(api.base, 'GET', `/api/crawl-v2/${empty.id}/rejected`)).json)).toEqual({ items: [], nextCursor: null });
   });
 });

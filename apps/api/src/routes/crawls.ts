@@ -22,12 +22,15 @@ import {
   crawlStatus,
   crawlWithToken,
   globalKeys,
+  MAX_REJECTED_PER_CRAWL,
   MAX_RESPONSE_BYTES,
   newCrawlId,
   normalizeUrl,
   optionsBytesProblem,
   type PageResult,
   pageList,
+  REJECT_REASONS,
+  rejectedList,
   routePatterns,
   startUrlsOf,
   storedOptionsOf,
@@ -367,6 +370,33 @@ export async function crawlRoutes(
       const offset = offsetOf(request.query.cursor);
       await visibleCrawlOwner(ctx, id, request.owner);
       const page = await store.errorPage(id, offset, request.query.limit, MAX_RESPONSE_BYTES);
+      return { items: page.items, nextCursor: page.next === null ? null : String(page.next) };
+    },
+  );
+
+  routes.get(
+    routePatterns.rejected,
+    {
+      schema: {
+        summary: 'Links found but not taken, with why, in the order they were recorded',
+        description:
+          `Each URL once, with its first reason (${REJECT_REASONS.join(', ')}) and the page it was found on; at most ` +
+          `${MAX_REJECTED_PER_CRAWL} per crawl (past it counted in the crawl's \`rejectedDropped\`). Paginated as /errors: ` +
+          `at most \`limit\` items and at most ${MAX_RESPONSE_BYTES} bytes of body, \`nextCursor\` null on the last page.`,
+        tags: ['results'],
+        params: crawlIdParams,
+        querystring: z.object({
+          cursor: offsetCursor,
+          limit: queryInt(1, 100, 20).describe('1 to 100, default 20'),
+        }),
+        response: { 200: rejectedList, ...errors },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const offset = offsetOf(request.query.cursor);
+      await visibleCrawlOwner(ctx, id, request.owner);
+      const page = await store.rejectedPage(id, offset, request.query.limit, MAX_RESPONSE_BYTES);
       return { items: page.items, nextCursor: page.next === null ? null : String(page.next) };
     },
   );

@@ -2,7 +2,7 @@
 // section 1), each field preset to the API's default. The API validates; its
 // answer's issues are shown next to the form.
 import { type CrawlOptionsInput, CrawlstreamError, type CrawlWithToken } from '@crawlstream/client';
-import { MAX_HEADERS, MAX_START_URLS, SCOPES } from '@crawlstream/shared';
+import { DEDUPE_MODES, MAX_HEADERS, MAX_START_URLS, SCOPES } from '@crawlstream/shared';
 import type { DashboardApi } from '../api.js';
 import { describeError } from '../crawl-feed.js';
 import { h } from '../dom.js';
@@ -122,6 +122,7 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
         }),
       ),
       h('div', { className: 'checks' }, checkbox('onlyMainContent', 'Main content only (off: the whole page, navigation included)', true)),
+      h('div', { className: 'checks' }, checkbox('dedupeCanonical', 'Skip canonical duplicates', true), checkbox('dedupeContent', 'Skip same-content duplicates', false)),
     ),
     h('div', { className: 'actions' }, submit, message),
   );
@@ -143,6 +144,7 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
       onlyMainContent: data.get('onlyMainContent') === 'on',
       includeSelectors: lines(String(data.get('includeSelectors') ?? '')),
       excludeSelectors: lines(String(data.get('excludeSelectors') ?? '')),
+      dedupe: DEDUPE_MODES.filter((mode) => data.get(mode === 'canonical' ? 'dedupeCanonical' : 'dedupeContent') === 'on'),
       concurrency: Number(text('concurrency')),
       delayMs: Number(text('delayMs')),
     };

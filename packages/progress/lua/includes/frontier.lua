@@ -39,15 +39,79 @@ local function jobId(meta, url, gen)
   return meta.id .. '-' .. gen .. '-' .. string.sub(redis.sha1hex(url), 1, 20)
 end
 
+-- Links found on a page but not taken (GET /rejected), in the rejected hash
+-- (URL -> {url, reason, foundOn} JSON) and its order list: each URL once
+-- (its first reason), none the crawl has seen (accepted URLs are never
+-- rejections), at most MAX_REJECTED_PER_CRAWL; past it only counted
+-- (counters field `rejectedDropped`, once per page a URL is found on). Counts
+-- per reason are counters fields `rejected:<reason>`, outside the contract's
+-- four. `reasons` is one reason for all, or a list (one per URL). A script
+-- that does not take the rejected keys, or a caller without a page (sitemaps),
+-- records nothing.
+local MAX_REJECTED = {{MAX_REJECTED_PER_CRAWL}}
+local function rejectLinks(foundOn, urls, reasons, from)
+  from = from or 1
+  if not rejectedKey or not foundOn or from > #urls then return end
+  local stored = nil
+  local fields, order, counts, dropped, batch = {}, {}, {}, 0, {}
+  for first = from, #urls, CHUNK do
+    local last = math.min(first + CHUNK - 1, #urls)
+    -- Most links of a page are known (a crawl at maxPages, a page's nav): one
+    -- HMGET on the seen hash, and the rejected hash only for the others.
+    local known = redis.call('HMGET', seenKey, unpack(urls, first, last))
+    local unseen, at = {}, {}
+    for i = first, last do
+      if not known[i - first + 1] and not batch[urls[i]] then
+        batch[urls[i]] = true
+        unseen[#unseen + 1] = urls[i]
+        at[#at + 1] = i
+      end
+    end
+    local already = #unseen > 0 and redis.call('HMGET', rejectedKey, unpack(unseen)) or {}
+    for j = 1, #unseen do
+      local url = unseen[j]
+      if not already[j] then
+        stored = stored or redis.call('HLEN', rejectedKey)
+        if stored < MAX_REJECTED then
+          local reason = type(reasons) == 'table' and reasons[at[j]] or reasons
+          stored = stored + 1
+          fields[#fields + 1] = url
+          fields[#fields + 1] = cjson.encode({ url = url, reason = reason, foundOn = foundOn })
+          order[#order + 1] = url
+          counts[reason] = (counts[reason] or 0) + 1
+        else
+          dropped = dropped + 1
+        end
+      end
+    end
+  end
+  if #order > 0 then
+    callChunked('HSET', rejectedKey, fields, 2)
+    callChunked('RPUSH', rejectedOrderKey, order)
+  end
+  for reason, n in pairs(counts) do redis.call('HINCRBY', countersKey, 'rejected:' .. reason, n) end
+  if dropped > 0 then redis.call('HINCRBY', countersKey, 'rejectedDropped', dropped) end
+end
+
 -- Accepts new URLs found at `depth`: dedupes on the normalized URL (against
 -- the crawl and within the list), stops at maxPages, refuses past maxDepth.
--- A handful of variadic calls, whatever the number of links.
-local function accept(meta, depth, urls)
+-- A handful of variadic calls, whatever the number of links. With `foundOn`
+-- (the page they were found on), what it refuses for maxDepth or maxPages is
+-- recorded as rejected (rejectLinks).
+local function accept(meta, depth, urls, foundOn)
   local accepted = {}
-  if depth > meta.maxDepth or #urls == 0 then return accepted end
+  if #urls == 0 then return accepted end
+  if depth > meta.maxDepth then
+    rejectLinks(foundOn, urls, 'max_depth')
+    return accepted
+  end
   local room = meta.maxPages - (tonumber(redis.call('HGET', countersKey, 'discovered')) or 0)
-  if room <= 0 then return accepted end
+  if room <= 0 then
+    rejectLinks(foundOn, urls, 'max_pages')
+    return accepted
+  end
   local batchSeen = {}
+  local full = nil
   for first = 1, #urls, CHUNK do
     local last = math.min(first + CHUNK - 1, #urls)
     local known = redis.call('HMGET', seenKey, unpack(urls, first, last))
@@ -56,10 +120,10 @@ local function accept(meta, depth, urls)
       if not known[i - first + 1] and not batchSeen[url] then
         batchSeen[url] = true
         accepted[#accepted + 1] = url
-        if #accepted >= room then break end
+        if #accepted >= room then full = i break end
       end
     end
-    if #accepted >= room then break end
+    if full then break end
   end
   if #accepted == 0 then return accepted end
   local fields = {}
@@ -71,6 +135,8 @@ local function accept(meta, depth, urls)
   callChunked('RPUSH', frontierKey, accepted)
   redis.call('HINCRBY', countersKey, 'discovered', #accepted)
   appendDiscovered(meta, depth, accepted)
+  -- The links after the one that filled maxPages (those accepted are seen now).
+  if full then rejectLinks(foundOn, urls, 'max_pages', full + 1) end
   return accepted
 end
 

@@ -7,13 +7,15 @@
   hash, so a retried page re-claiming a chunk accepts nothing twice and needs
   no per-chunk record. Claims nothing for a page that is settled already, or
   whose redirect target the crawl knows (its settle will be redirect_known).
-  KEYS: meta, counters, events, seen, frontier, done
+  Links refused for maxDepth or maxPages are recorded as rejected (found on
+  the page), as the settle does.
+  KEYS: meta, counters, events, seen, frontier, done, rejected, rejectedOrder
   ARGV[1] page URL   ARGV[2] final URL ('' when not redirected)   ARGV[3] child depth
   ARGV[4..] normalized in-scope links
   Returns {'missing'} | {'finished', status} | {'unknown'} | {'settled'} | {'redirect_known'}
         | {'claimed', acceptedCount}
 ]]
---@keys meta counters events seen frontier done
+--@keys meta counters events seen frontier done rejected rejectedOrder
 --@include includes/crawl.lua
 --@include includes/frontier.lua
 
@@ -26,6 +28,6 @@ if redis.call('SISMEMBER', doneKey, url) == 1 then return {'settled'} end
 if finalUrl ~= '' and redis.call('HEXISTS', seenKey, finalUrl) == 1 then return {'redirect_known'} end
 local links = {}
 for i = 4, #ARGV do links[#links + 1] = ARGV[i] end
-local accepted = accept(meta, tonumber(ARGV[3]), links)
+local accepted = accept(meta, tonumber(ARGV[3]), links, url)
 wake(meta)
 return {'claimed', #accepted}

@@ -47,6 +47,40 @@ export const MAX_LINKS_PER_PAGE = 10_000;
 export const MAX_MARKDOWN_BYTES = 3 * 1024 * 1024;
 
 /**
+ * Cells one `rowspan` reaches down into when a table becomes GFM: the rows
+ * below get an empty cell in its place, in at most MAX_ROWSPAN - 1 rows, so
+ * their columns stay in line (the like of colspan's MAX_COLSPAN).
+ */
+export const MAX_ROWSPAN = 64;
+
+/**
+ * A short block of markdown (REPEATED_BLOCK_MAX_CHARS) seen on this many
+ * distinct pages of a crawl, in one worker process, is boilerplate and is
+ * dropped from that page on; the pages before keep it. 2 or 3 would drop a
+ * note that a few related pages share ("Requires version 3.2."); each page
+ * more leaves the boilerplate on one more early page per worker process. 5:
+ * a footer line is gone from the fifth page on.
+ */
+export const REPEATED_BLOCK_PAGES = 5;
+
+/**
+ * Longest block (characters, a run of whitespace as one, link targets not
+ * counted) that can be repeated boilerplate. The boilerplate it is for is
+ * short ("Was this page helpful? Yes No" 29, a copyright line 30-80, a
+ * version banner about 150); a paragraph of a repeated introduction is
+ * longer and is content.
+ */
+export const REPEATED_BLOCK_MAX_CHARS = 200;
+
+/**
+ * Fingerprints of short blocks a worker process holds per crawl, the least
+ * recently seen dropped first: about 100 KB a crawl. A block on every page
+ * is seen again on each page and stays; one that comes back only after more
+ * than this many other short blocks is counted anew.
+ */
+export const REPEATED_BLOCK_FINGERPRINTS = 1024;
+
+/**
  * Elements nested deeper than this are not built when a page is parsed:
  * their text (and any `<a href>`, kept empty for its link) joins the deepest
  * element kept, as Chromium's parser does past 512. Deeper trees overflowed

@@ -1,0 +1,88 @@
+import { REPEATED_BLOCK_FINGERPRINTS, REPEATED_BLOCK_MAX_CHARS, REPEATED_BLOCK_PAGES } from '@crawlstream/shared';
+import { describe, expect, it } from 'vitest';
+import { extractPage } from './extract.js';
+import { contentStats } from './metadata.js';
+import { RepeatedBlocks, splitBlocks, withoutRepeatedBlocks } from './repeated-blocks.js';
+
+const FOOTER = 'Was this page helpful? Yes No';
+const page = (n: number, extra = FOOTER) => `# Page ${n}\n\nThe content of page ${n}.\n\n${extra}`;
+
+/** Strips `pages` pages carrying `markdown(n)` and returns what each kept. */
+function crawl(blocks: RepeatedBlocks, pages: number, markdown: (n: number) => string): string[] {
+  return Array.from({ length: pages }, (_, n) => blocks.strip(`https://site.test/${n}`, markdown(n)));
+}
+
+describe('RepeatedBlocks', () => {
+  it('drops a short block from the page that is the REPEATED_BLOCK_PAGES-th to carry it on, and only there', () => {
+    const kept = crawl(new RepeatedBlocks(), REPEATED_BLOCK_PAGES + 2, (n) => page(n));
+    for (let n = 0; n < kept.length; n++) {
+      expect(kept[n]).toBe(n < REPEATED_BLOCK_PAGES - 1 ? page(n) : `# Page ${n}\n\nThe content of page ${n}.`);
+    }
+  });
+
+  it('keeps a block seen on one page fewer than REPEATED_BLOCK_PAGES', () => {
+    const kept = crawl(new RepeatedBlocks(), REPEATED_BLOCK_PAGES - 1, (n) => page(n));
+    expect(kept.every((markdown) => markdown.endsWith(FOOTER))).toBe(true);
+  });
+
+  it('counts a page seen again (a retry) once', () => {
+    const blocks = new RepeatedBlocks();
+    for (let i = 0; i < REPEATED_BLOCK_PAGES * 2; i++) expect(blocks.strip('https://site.test/same', page(1))).toBe(page(1));
+  });
+
+  it('never drops headings, code blocks or tables, however often they repeat', () => {
+    const shared = '## Install\n\n```sh\nnpm install thing\n\nnpm test\n```\n\n| a | b |\n| --- | --- |\n| 1 | 2 |';
+    const kept = crawl(new RepeatedBlocks(), REPEATED_BLOCK_PAGES * 2, (n) => `Text ${n}.\n\n${shared}`);
+    kept.forEach((markdown, n) => expect(markdown).toBe(`Text ${n}.\n\n${shared}`));
+  });
+
+  it('drops a block of REPEATED_BLOCK_MAX_CHARS characters, never one of one more (link targets not counted)', () => {
+    const link = '[x](https://site.test/a/long/target/that/does/not/count)';
+    const atLimit = `${'a'.repeat(REPEATED_BLOCK_MAX_CHARS - 4)} ${link}`; // 196 + space + "[x]"
+    const pastLimit = `b${atLimit}`;
+    const kept = crawl(new RepeatedBlocks(), REPEATED_BLOCK_PAGES, (n) => `Own ${n}.\n\n${atLimit}\n\n${pastLimit}`);
+    expect(kept.at(-1)).toBe(`Own ${REPEATED_BLOCK_PAGES - 1}.\n\n${pastLimit}`);
+  });
+
+  it('holds REPEATED_BLOCK_FINGERPRINTS fingerprints; one more evicts the least recently seen', () => {
+    const run = (count: number) => {
+      const limits = { pages: 2, fingerprints: REPEATED_BLOCK_FINGERPRINTS, maxChars: REPEATED_BLOCK_MAX_CHARS };
+      const blocks = new RepeatedBlocks(limits);
+      const unique = Array.from({ length: count }, (_, i) => `Block ${i}.`);
+      blocks.strip('https://site.test/a', unique.join('\n\n'));
+      expect(blocks.size).toBe(REPEATED_BLOCK_FINGERPRINTS);
+      // Block 0 is the least recently seen: still held at the limit, evicted one past it.
+      return blocks.strip('https://site.test/b', 'Block 0.');
+    };
+    expect(run(REPEATED_BLOCK_FINGERPRINTS)).toBe('');
+    expect(run(REPEATED_BLOCK_FINGERPRINTS + 1)).toBe('Block 0.');
+  });
+
+  it('keeps a repeated block that is seen again on every page whatever else passes through', () => {
+    const blocks = new RepeatedBlocks({ pages: 2, fingerprints: 3, maxChars: REPEATED_BLOCK_MAX_CHARS });
+    const kept = crawl(blocks, 4, (n) => `${FOOTER}\n\nUnique ${n}a.\n\nUnique ${n}b.`);
+    expect(kept.slice(1)).toEqual(['Unique 1a.\n\nUnique 1b.', 'Unique 2a.\n\nUnique 2b.', 'Unique 3a.\n\nUnique 3b.']);
+  });
+});
+
+describe('splitBlocks', () => {
+  it('keeps a fenced code block with blank lines in it as one block', () => {
+    const markdown = 'Intro.\n\n```js\na();\n\n\nb();\n```\n\n- one\n- two\n\nEnd.';
+    expect(splitBlocks(markdown)).toEqual(['Intro.', '```js\na();\n\n\nb();\n```', '- one\n- two', 'End.']);
+    expect(splitBlocks(markdown).join('\n\n')).toBe(markdown);
+  });
+});
+
+describe('withoutRepeatedBlocks', () => {
+  it('gives contentHash and wordCount of the markdown kept', () => {
+    const blocks = new RepeatedBlocks();
+    let last = extractPage('<main><p>x</p></main>', 'https://site.test/');
+    for (let n = 0; n < REPEATED_BLOCK_PAGES; n++) {
+      const url = `https://site.test/${n}`;
+      const html = `<main><h1>Page ${n}</h1><p>Words of page ${n}.</p><p>Copyright 2026 Example Corp, all rights reserved.</p></main>`;
+      last = withoutRepeatedBlocks(extractPage(html, url), url, blocks);
+    }
+    expect(last.markdown).toBe(`# Page ${REPEATED_BLOCK_PAGES - 1}\n\nWords of page ${REPEATED_BLOCK_PAGES - 1}.`);
+    expect(last.metadata).toMatchObject(contentStats(last.markdown));
+  });
+});

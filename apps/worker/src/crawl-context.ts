@@ -4,13 +4,20 @@
 // bytes of compiled globs (a crawl with 200 long patterns holds megabytes).
 import type { CrawlStore } from '@crawlstream/progress';
 import { type CrawlOptions, GlobSyntaxError } from '@crawlstream/shared';
-import { makeScope, type Scope } from '@crawlstream/pipeline';
+import { makeScope, RepeatedBlocks, type Scope } from '@crawlstream/pipeline';
 
 export interface CrawlContext {
   id: string;
   startUrl: string;
   options: CrawlOptions;
   scope: Scope;
+  /**
+   * Short blocks seen on this crawl's pages in this process, to drop the
+   * repeated ones (pipeline repeated-blocks.ts); absent when the crawl asked
+   * for the whole body (`onlyMainContent: false`) or for exact elements
+   * (`includeSelectors`).
+   */
+  repeatedBlocks?: RepeatedBlocks;
 }
 
 export interface CrawlContextLimits {
@@ -59,6 +66,8 @@ export class CrawlContexts {
       return null;
     }
     const context: CrawlContext = { id: crawl.id, startUrl: crawl.url, options: crawl.options, scope };
+    if (crawl.options.onlyMainContent !== false && (crawl.options.includeSelectors?.length ?? 0) === 0)
+      context.repeatedBlocks = new RepeatedBlocks();
     this.contexts.set(crawlId, context);
     this.bytes += scope.bytes;
     for (const [id, old] of this.contexts) {

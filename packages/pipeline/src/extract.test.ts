@@ -215,6 +215,11 @@ describe('no raw HTML', () => {
     expect(columns(0)).toBe(1);
   });
 
+  it('gives a table of one header row an empty header, not a second separator line', () => {
+    const html = '<main><table><thead><tr><th>a</th><th>b</th></tr></thead></table></main>';
+    expect(extractPage(html, page).markdown).toBe('|  |  |\n| --- | --- |\n| a | b |');
+  });
+
   it('keeps the columns of the rows below a rowspan in line', () => {
     const html = `<main><table><tr><th>Name</th><th>Kind</th><th>Note</th></tr>
       <tr><td rowspan="2">alpha</td><td>one</td><td>first</td></tr><tr><td>two</td><td>second</td></tr>

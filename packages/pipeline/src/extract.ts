@@ -628,6 +628,8 @@ function normalizeTable(table: Element): void {
   if (grid.length === 1) header = Array.from({ length: width }, () => new Element('th', {}));
   else header = grid.shift()!;
   for (const cell of header) cell.name = 'th';
+  // A body row of <th> is a second header row to the GFM plugin: a second `| --- |` line.
+  for (const cells of grid) for (const cell of cells) cell.name = 'td';
   const head = new Element('thead', {});
   setChildren(head, [row(header)]);
   const body = new Element('tbody', {});

@@ -71,6 +71,22 @@ describe('splitBlocks', () => {
     expect(splitBlocks(markdown)).toEqual(['Intro.', '```js\na();\n\n\nb();\n```', '- one\n- two', 'End.']);
     expect(splitBlocks(markdown).join('\n\n')).toBe(markdown);
   });
+
+  it('keeps a fence in a list item or a quote whole, blank lines and all', () => {
+    const markdown = '-   ```\n    a\n    \n    b\n    ```\n    \n-   x\n\n> ```\n> q\n> \n> r\n> ```\n\nEnd.';
+    expect(splitBlocks(markdown)).toEqual(['-   ```\n    a\n    \n    b\n    ```', '-   x', '> ```\n> q\n> \n> r\n> ```', 'End.']);
+  });
+});
+
+describe('RepeatedBlocks in lists and quotes', () => {
+  it('never drops code in a list item or a quote, the item it continues, nor a heading in a quote or a list, however often they repeat', () => {
+    const html = (n: number) => `<main><p>Own text of page ${n}.</p><ul><li><pre><code>npm install\n\nnpm test</code></pre></li>
+      <li>Then:<pre><code>npm start</code></pre></li></ul>
+      <blockquote><pre><code>x = 1\n\ny = 2</code></pre></blockquote><blockquote><h2>Note</h2></blockquote><ol><li><h3>Step</h3></li></ol></main>`;
+    const blocks = new RepeatedBlocks();
+    const pages = Array.from({ length: REPEATED_BLOCK_PAGES * 2 }, (_, n) => extractPage(html(n), `https://site.test/${n}`));
+    for (const [n, page] of pages.entries()) expect(blocks.strip(`https://site.test/${n}`, page.markdown)).toBe(page.markdown);
+  });
 });
 
 describe('withoutRepeatedBlocks', () => {

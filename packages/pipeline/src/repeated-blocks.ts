@@ -32,9 +32,15 @@ export const DEFAULT_REPEATED_BLOCK_LIMITS: RepeatedBlockLimits = {
 const REPEATED = 0;
 type Seen = number[] | typeof REPEATED;
 
-const FENCE = /^\s*(`{3,}|~{3,})/;
-const HEADING = /^ {0,3}#{1,6}(?:\s|$)/;
-const TABLE_ROW = /^\s*\|/;
+/**
+ * What starts a line inside lists and block quotes (`-   `, `1.  `, `> `,
+ * indentation): turndown writes a fence or a heading there too (`-   ```js`,
+ * `> ## Note`), and a line of the code inside a list item is indented.
+ */
+const CONTAINER = /^(?:[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+|[ \t]*>[ \t]?)*[ \t]*/;
+const FENCE = /^(`{3,}|~{3,})/;
+const HEADING = /^#{1,6}(?:\s|$)/;
+const TABLE_ROW = /^\|/;
 const LINK_TARGET = /\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+"[^"]*")?\)/g;
 const WORD = /[\p{L}\p{N}]/u;
 
@@ -63,7 +69,9 @@ export class RepeatedBlocks {
     const blocks = splitBlocks(markdown);
     const onThisPage = new Set<number>();
     let dropped = false;
-    const kept = blocks.filter((block) => {
+    const kept = blocks.filter((block, i) => {
+      // A list item with an indented continuation (its code, its second paragraph) is not one block.
+      if (/^[ \t]/.test(blocks[i + 1] ?? '')) return true;
       const key = this.candidateKey(block);
       if (key === undefined) return true;
       if (onThisPage.has(key)) return !this.isRepeated(key);
@@ -105,7 +113,8 @@ export class RepeatedBlocks {
     const text = block.replace(LINK_TARGET, ']').replace(/\s+/g, ' ').trim();
     if (text.length > this.limits.maxChars || !WORD.test(text)) return undefined;
     for (const line of block.split('\n')) {
-      if (FENCE.test(line) || HEADING.test(line) || TABLE_ROW.test(line)) return undefined;
+      const own = line.replace(CONTAINER, '');
+      if (FENCE.test(own) || HEADING.test(own) || TABLE_ROW.test(own)) return undefined;
     }
     return fingerprint(text);
   }
@@ -127,10 +136,12 @@ export function splitBlocks(markdown: string): string[] {
   let current: string[] = [];
   let fence: string | undefined;
   for (const line of markdown.split('\n')) {
+    const own = line.replace(CONTAINER, '');
     if (fence !== undefined) {
+      // Blank lines in the code (`    ` in a list item, `> ` in a quote) stay in the block.
       current.push(line);
-      const close = FENCE.exec(line)?.[1];
-      if (close !== undefined && close[0] === fence[0] && close.length >= fence.length && line.trim() === close) fence = undefined;
+      const close = FENCE.exec(own)?.[1];
+      if (close !== undefined && close[0] === fence[0] && close.length >= fence.length && own.trim() === close) fence = undefined;
       continue;
     }
     if (line.trim() === '') {
@@ -138,7 +149,7 @@ export function splitBlocks(markdown: string): string[] {
       current = [];
       continue;
     }
-    const open = FENCE.exec(line)?.[1];
+    const open = FENCE.exec(own)?.[1];
     if (open !== undefined) fence = open;
     current.push(line);
   }

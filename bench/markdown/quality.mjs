@@ -93,8 +93,9 @@ console.table(rows);
  * A generated site of SITE_PAGES pages whose content carries blocks that no
  * tag, class or link-density rule can tell from prose, the same on every page:
  * three short boilerplate lines, which repeated-block removal should drop
- * from every page after the first REPEATED_BLOCK_PAGES - 1, and a repeated
- * introduction (two paragraphs over REPEATED_BLOCK_MAX_CHARS), which is content.
+ * from every page after the first REPEATED_BLOCK_PAGES - 1, and content that
+ * repeats too: an introduction (two paragraphs over REPEATED_BLOCK_MAX_CHARS)
+ * and an admonition's "Note" label (under REPEATED_BLOCK_MIN_WORDS).
  */
 const SITE_PAGES = 40;
 const boilerplate = {
@@ -107,7 +108,7 @@ const intro = [
   'Every example can be run as it is: copy it into a terminal at the root of your project. Where an example needs a setting of its own, the setting is named in the text before it, with the values it accepts and the default it has.',
 ];
 function repeatedPage(seed) {
-  const extra = `<p>${intro[0]}</p><p>${intro[1]}</p>`;
+  const extra = `<p>${intro[0]}</p><p>${intro[1]}</p><div class="admonition note"><p class="admonition-title">Note</p><p>What page ${seed} notes.</p></div>`;
   const tail = Object.values(boilerplate).map((text) => `<p>${text}</p>`).join('');
   // Each page's own paragraphs (generatedPage's are the same on every page, which would make them repeated blocks).
   return generatedPage(seed)
@@ -117,7 +118,7 @@ function repeatedPage(seed) {
 }
 const blocks = new RepeatedBlocks();
 const counts = Object.fromEntries(
-  [...Object.keys(boilerplate), 'intro (content)', 'own content intact'].map((key) => [key, { before: 0, after: 0 }]),
+  [...Object.keys(boilerplate), 'intro (content)', 'label "Note" (content)', 'own content intact'].map((key) => [key, { before: 0, after: 0 }]),
 );
 for (let seed = 1; seed <= SITE_PAGES; seed++) {
   const url = `https://site.test/p${seed}`;
@@ -126,6 +127,7 @@ for (let seed = 1; seed <= SITE_PAGES; seed++) {
   for (const [when, page] of [['before', before], ['after', after]]) {
     for (const [key, text] of Object.entries(boilerplate)) if (page.markdown.includes(text)) counts[key][when]++;
     if (intro.every((text) => page.markdown.includes(text))) counts['intro (content)'][when]++;
+    if (page.markdown.includes(`\n\nNote\n\nWhat page ${seed} notes.`)) counts['label "Note" (content)'][when]++;
     const own = [`# Page ${seed}`, `## Topic ${seed}.0`, `Paragraph of page ${seed} about topic 2`, '```go\nfunc Topic0() {}\n```', '| key0 | value0 |', '| other2 | more2 |'];
     if (own.every((text) => page.markdown.includes(text))) counts['own content intact'][when]++;
   }

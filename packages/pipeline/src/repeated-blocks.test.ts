@@ -1,8 +1,13 @@
-import { REPEATED_BLOCK_FINGERPRINTS, REPEATED_BLOCK_MAX_CHARS, REPEATED_BLOCK_PAGES } from '@crawlstream/shared';
+import {
+  REPEATED_BLOCK_FINGERPRINTS,
+  REPEATED_BLOCK_MAX_CHARS,
+  REPEATED_BLOCK_MIN_WORDS,
+  REPEATED_BLOCK_PAGES,
+} from '@crawlstream/shared';
 import { describe, expect, it } from 'vitest';
 import { extractPage } from './extract.js';
 import { contentStats } from './metadata.js';
-import { RepeatedBlocks, splitBlocks, withoutRepeatedBlocks } from './repeated-blocks.js';
+import { DEFAULT_REPEATED_BLOCK_LIMITS, RepeatedBlocks, splitBlocks, withoutRepeatedBlocks } from './repeated-blocks.js';
 
 const FOOTER = 'Was this page helpful? Yes No';
 const page = (n: number, extra = FOOTER) => `# Page ${n}\n\nThe content of page ${n}.\n\n${extra}`;
@@ -38,30 +43,37 @@ describe('RepeatedBlocks', () => {
 
   it('drops a block of REPEATED_BLOCK_MAX_CHARS characters, never one of one more (link targets not counted)', () => {
     const link = '[x](https://site.test/a/long/target/that/does/not/count)';
-    const atLimit = `${'a'.repeat(REPEATED_BLOCK_MAX_CHARS - 4)} ${link}`; // 196 + space + "[x]"
+    const atLimit = `${'a'.repeat(REPEATED_BLOCK_MAX_CHARS - 6)} b ${link}`; // 194 + " b " + "[x]"
     const pastLimit = `b${atLimit}`;
+    const kept = crawl(new RepeatedBlocks(), REPEATED_BLOCK_PAGES, (n) => `Own ${n}.\n\n${atLimit}\n\n${pastLimit}`);
+    expect(kept.at(-1)).toBe(`Own ${REPEATED_BLOCK_PAGES - 1}.\n\n${pastLimit}`);
+  });
+
+  it('drops a block of REPEATED_BLOCK_MIN_WORDS words, never one of one fewer (a label such as "Note")', () => {
+    const atLimit = Array.from({ length: REPEATED_BLOCK_MIN_WORDS }, (_, i) => `word${i}`).join(' ');
+    const pastLimit = Array.from({ length: REPEATED_BLOCK_MIN_WORDS - 1 }, (_, i) => `label${i}`).join(' — ');
     const kept = crawl(new RepeatedBlocks(), REPEATED_BLOCK_PAGES, (n) => `Own ${n}.\n\n${atLimit}\n\n${pastLimit}`);
     expect(kept.at(-1)).toBe(`Own ${REPEATED_BLOCK_PAGES - 1}.\n\n${pastLimit}`);
   });
 
   it('holds REPEATED_BLOCK_FINGERPRINTS fingerprints; one more evicts the least recently seen', () => {
     const run = (count: number) => {
-      const limits = { pages: 2, fingerprints: REPEATED_BLOCK_FINGERPRINTS, maxChars: REPEATED_BLOCK_MAX_CHARS };
+      const limits = { ...DEFAULT_REPEATED_BLOCK_LIMITS, pages: 2 };
       const blocks = new RepeatedBlocks(limits);
-      const unique = Array.from({ length: count }, (_, i) => `Block ${i}.`);
+      const unique = Array.from({ length: count }, (_, i) => `Short block ${i}.`);
       blocks.strip('https://site.test/a', unique.join('\n\n'));
       expect(blocks.size).toBe(REPEATED_BLOCK_FINGERPRINTS);
       // Block 0 is the least recently seen: still held at the limit, evicted one past it.
-      return blocks.strip('https://site.test/b', 'Block 0.');
+      return blocks.strip('https://site.test/b', 'Short block 0.');
     };
     expect(run(REPEATED_BLOCK_FINGERPRINTS)).toBe('');
-    expect(run(REPEATED_BLOCK_FINGERPRINTS + 1)).toBe('Block 0.');
+    expect(run(REPEATED_BLOCK_FINGERPRINTS + 1)).toBe('Short block 0.');
   });
 
   it('keeps a repeated block that is seen again on every page whatever else passes through', () => {
-    const blocks = new RepeatedBlocks({ pages: 2, fingerprints: 3, maxChars: REPEATED_BLOCK_MAX_CHARS });
-    const kept = crawl(blocks, 4, (n) => `${FOOTER}\n\nUnique ${n}a.\n\nUnique ${n}b.`);
-    expect(kept.slice(1)).toEqual(['Unique 1a.\n\nUnique 1b.', 'Unique 2a.\n\nUnique 2b.', 'Unique 3a.\n\nUnique 3b.']);
+    const blocks = new RepeatedBlocks({ ...DEFAULT_REPEATED_BLOCK_LIMITS, pages: 2, fingerprints: 3 });
+    const kept = crawl(blocks, 4, (n) => `${FOOTER}\n\nUnique block ${n}a.\n\nUnique block ${n}b.`);
+    expect(kept.slice(1)).toEqual([1, 2, 3].map((n) => `Unique block ${n}a.\n\nUnique block ${n}b.`));
   });
 });
 

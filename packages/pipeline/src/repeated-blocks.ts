@@ -9,7 +9,12 @@
 // tables are never candidates. The markdown, not the HTML tree, is what is
 // counted, so the one count serves pages extracted inline and in threads.
 import { createHash } from 'node:crypto';
-import { REPEATED_BLOCK_FINGERPRINTS, REPEATED_BLOCK_MAX_CHARS, REPEATED_BLOCK_PAGES } from '@crawlstream/shared';
+import {
+  REPEATED_BLOCK_FINGERPRINTS,
+  REPEATED_BLOCK_MAX_CHARS,
+  REPEATED_BLOCK_MIN_WORDS,
+  REPEATED_BLOCK_PAGES,
+} from '@crawlstream/shared';
 import type { ExtractedPage } from './extract.js';
 import { contentStats } from './metadata.js';
 
@@ -20,12 +25,15 @@ export interface RepeatedBlockLimits {
   fingerprints: number;
   /** Longest block that can be boilerplate: characters, whitespace runs as one, link targets not counted. */
   maxChars: number;
+  /** Fewest words a block that can be boilerplate has (shorter: a label, "Note", a tab's name). */
+  minWords: number;
 }
 
 export const DEFAULT_REPEATED_BLOCK_LIMITS: RepeatedBlockLimits = {
   pages: REPEATED_BLOCK_PAGES,
   fingerprints: REPEATED_BLOCK_FINGERPRINTS,
   maxChars: REPEATED_BLOCK_MAX_CHARS,
+  minWords: REPEATED_BLOCK_MIN_WORDS,
 };
 
 /** A seen block: the pages it was seen on so far (their keys), or REPEATED once they reach `pages`. */
@@ -42,7 +50,7 @@ const FENCE = /^(`{3,}|~{3,})/;
 const HEADING = /^#{1,6}(?:\s|$)/;
 const TABLE_ROW = /^\|/;
 const LINK_TARGET = /\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+"[^"]*")?\)/g;
-const WORD = /[\p{L}\p{N}]/u;
+const WORD = /[\p{L}\p{N}\p{M}]+/gu;
 
 /**
  * The short blocks seen on a crawl's pages, for one process: a worker keeps
@@ -107,11 +115,11 @@ export class RepeatedBlocks {
     return seen === REPEATED;
   }
 
-  /** The block's fingerprint if it can be boilerplate: short prose, no heading, code or table. */
+  /** The block's fingerprint if it can be boilerplate: short prose of a few words at least, no heading, code or table. */
   private candidateKey(block: string): number | undefined {
     // Cheap bound first: the text without link targets is never longer than the block.
     const text = block.replace(LINK_TARGET, ']').replace(/\s+/g, ' ').trim();
-    if (text.length > this.limits.maxChars || !WORD.test(text)) return undefined;
+    if (text.length > this.limits.maxChars || (text.match(WORD)?.length ?? 0) < this.limits.minWords) return undefined;
     for (const line of block.split('\n')) {
       const own = line.replace(CONTAINER, '');
       if (FENCE.test(own) || HEADING.test(own) || TABLE_ROW.test(own)) return undefined;

@@ -73,6 +73,16 @@ export const REPEATED_BLOCK_PAGES = 5;
 export const REPEATED_BLOCK_MAX_CHARS = 200;
 
 /**
+ * Fewest words (runs of letters and digits) a block must have to be
+ * repeated boilerplate: shorter ones are labels that recur on many pages as
+ * part of the content (an admonition's "Note" or "Warning", tab names such as
+ * "Unix Windows", a code block's file name), found in the Docusaurus, MkDocs
+ * and Sphinx fixtures of bench/markdown. The boilerplate has more ("Edit this
+ * page on GitHub" 5, "© 2026 Example Corp" 3).
+ */
+export const REPEATED_BLOCK_MIN_WORDS = 3;
+
+/**
  * Fingerprints of short blocks a worker process holds per crawl, the least
  * recently seen dropped first: about 64 KB a crawl (measured: 1,024 took
  * 100 to 128 KB), so 64 MB for the 1,000 crawl contexts a worker keeps at

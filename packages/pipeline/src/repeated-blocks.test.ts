@@ -1,4 +1,5 @@
 import {
+  REPEATED_BLOCK_EDGE,
   REPEATED_BLOCK_FINGERPRINTS,
   REPEATED_BLOCK_MAX_CHARS,
   REPEATED_BLOCK_MIN_WORDS,
@@ -58,16 +59,34 @@ describe('RepeatedBlocks', () => {
 
   it('holds REPEATED_BLOCK_FINGERPRINTS fingerprints; one more evicts the least recently seen', () => {
     const run = (count: number) => {
-      const limits = { ...DEFAULT_REPEATED_BLOCK_LIMITS, pages: 2 };
-      const blocks = new RepeatedBlocks(limits);
-      const unique = Array.from({ length: count }, (_, i) => `Short block ${i}.`);
-      blocks.strip('https://site.test/a', unique.join('\n\n'));
+      const blocks = new RepeatedBlocks({ ...DEFAULT_REPEATED_BLOCK_LIMITS, pages: 2 });
+      // Pages of 8 blocks (all of them at the page's edges): `count` blocks in all, block 0 first.
+      for (let first = 0; first < count; first += 8) {
+        const page = Array.from({ length: Math.min(8, count - first) }, (_, i) => `Short block ${first + i}.`);
+        blocks.strip(`https://site.test/a${first}`, page.join('\n\n'));
+      }
       expect(blocks.size).toBe(REPEATED_BLOCK_FINGERPRINTS);
       // Block 0 is the least recently seen: still held at the limit, evicted one past it.
       return blocks.strip('https://site.test/b', 'Short block 0.');
     };
     expect(run(REPEATED_BLOCK_FINGERPRINTS)).toBe('');
     expect(run(REPEATED_BLOCK_FINGERPRINTS + 1)).toBe('Short block 0.');
+  });
+
+  it('counts the first and last REPEATED_BLOCK_EDGE blocks of a page, never the ones between', () => {
+    const own = (n: number, count: number) => Array.from({ length: count }, (_, i) => `Own block ${n}.${i}`);
+    const page = (n: number, before: number) =>
+      [...own(n, before), FOOTER, ...own(n, REPEATED_BLOCK_EDGE), `${FOOTER} Really.`].join('\n\n');
+    // FOOTER is the last block of the first REPEATED_BLOCK_EDGE, then one past them; the last block always counts.
+    const kept = (before: number) => crawl(new RepeatedBlocks(), REPEATED_BLOCK_PAGES, (n) => page(n, before)).at(-1);
+    const n = REPEATED_BLOCK_PAGES - 1;
+    expect(kept(REPEATED_BLOCK_EDGE - 1)).toBe([...own(n, REPEATED_BLOCK_EDGE - 1), ...own(n, REPEATED_BLOCK_EDGE)].join('\n\n'));
+    expect(kept(REPEATED_BLOCK_EDGE)).toBe([...own(n, REPEATED_BLOCK_EDGE), FOOTER, ...own(n, REPEATED_BLOCK_EDGE)].join('\n\n'));
+  });
+
+  it('drops the first block with the blank lines after it, a later one with those before it', () => {
+    const kept = crawl(new RepeatedBlocks(), REPEATED_BLOCK_PAGES, (n) => `${FOOTER}\n\nOwn text ${n}.\n\n${FOOTER} Again.\n\nEnd of ${n}.\n\n${FOOTER} Again.`);
+    expect(kept.at(-1)).toBe(`Own text ${REPEATED_BLOCK_PAGES - 1}.\n\nEnd of ${REPEATED_BLOCK_PAGES - 1}.`);
   });
 
   it('keeps a repeated block that is seen again on every page whatever else passes through', () => {

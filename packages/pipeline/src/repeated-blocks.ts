@@ -10,6 +10,7 @@
 // counted, so the one count serves pages extracted inline and in threads.
 import { createHash } from 'node:crypto';
 import {
+  REPEATED_BLOCK_EDGE,
   REPEATED_BLOCK_FINGERPRINTS,
   REPEATED_BLOCK_MAX_CHARS,
   REPEATED_BLOCK_MIN_WORDS,
@@ -27,6 +28,8 @@ export interface RepeatedBlockLimits {
   maxChars: number;
   /** Fewest words a block that can be boilerplate has (shorter: a label, "Note", a tab's name). */
   minWords: number;
+  /** Blocks at either end of a page's markdown that can be boilerplate. */
+  edgeBlocks: number;
 }
 
 export const DEFAULT_REPEATED_BLOCK_LIMITS: RepeatedBlockLimits = {
@@ -34,6 +37,7 @@ export const DEFAULT_REPEATED_BLOCK_LIMITS: RepeatedBlockLimits = {
   fingerprints: REPEATED_BLOCK_FINGERPRINTS,
   maxChars: REPEATED_BLOCK_MAX_CHARS,
   minWords: REPEATED_BLOCK_MIN_WORDS,
+  edgeBlocks: REPEATED_BLOCK_EDGE,
 };
 
 /** A seen block: the pages it was seen on so far (their keys), or REPEATED once they reach `pages`. */
@@ -69,28 +73,35 @@ export class RepeatedBlocks {
   /**
    * The markdown without the candidate blocks seen on `limits.pages` distinct
    * pages, this one included (a page seen again counts once). Every candidate
-   * is counted, dropped or not.
+   * is counted, dropped or not. Candidates are among the first and last
+   * `limits.edgeBlocks` blocks, where a page's boilerplate sits: this runs on
+   * the worker's main thread, and a 3 MiB markdown of 300,000 short blocks
+   * took a second to fingerprint whole.
    */
   strip(pageKey: string, markdown: string): string {
     // 30 bits: a small integer in V8, kept in the arrays unboxed; two pages that share one only count once.
     const page = fingerprint(pageKey) % 2 ** 30;
-    const blocks = splitBlocks(markdown);
     const onThisPage = new Set<number>();
-    let dropped = false;
-    const kept = blocks.filter((block, i) => {
+    const cuts: [number, number][] = [];
+    for (const block of edgeBlocks(markdown, this.limits.edgeBlocks)) {
       // A list item with an indented continuation (its code, its second paragraph) is not one block.
-      if (/^[ \t]/.test(blocks[i + 1] ?? '')) return true;
-      const key = this.candidateKey(block);
-      if (key === undefined) return true;
-      if (onThisPage.has(key)) return !this.isRepeated(key);
+      if (block.continued) continue;
+      const key = this.candidateKey(markdown, block);
+      if (key === undefined) continue;
+      const repeated = onThisPage.has(key) ? this.isRepeated(key) : this.see(key, page);
       onThisPage.add(key);
-      if (this.see(key, page)) {
-        dropped = true;
-        return false;
-      }
-      return true;
-    });
-    return dropped ? kept.join('\n\n') : markdown;
+      // The block goes with the blank lines before it (after it, for the first block).
+      if (repeated) cuts.push(block.previousEnd >= 0 ? [block.previousEnd, block.end] : [block.start, block.nextStart]);
+    }
+    if (cuts.length === 0) return markdown;
+    cuts.sort((a, b) => a[0] - b[0]);
+    let kept = '';
+    let from = 0;
+    for (const [cutStart, cutEnd] of cuts) {
+      if (cutStart > from) kept += markdown.slice(from, cutStart);
+      from = Math.max(from, cutEnd);
+    }
+    return kept + markdown.slice(from);
   }
 
   private isRepeated(key: number): boolean {
@@ -116,8 +127,10 @@ export class RepeatedBlocks {
   }
 
   /** The block's fingerprint if it can be boilerplate: short prose of a few words at least, no heading, code or table. */
-  private candidateKey(block: string): number | undefined {
-    // Cheap bound first: the text without link targets is never longer than the block.
+  private candidateKey(markdown: string, { start, end }: Block): number | undefined {
+    // As written, link targets and all: longer than this, it is not short.
+    if (end - start > this.limits.maxChars * 4) return undefined;
+    const block = markdown.slice(start, end);
     const text = block.replace(LINK_TARGET, ']').replace(/\s+/g, ' ').trim();
     if (text.length > this.limits.maxChars || (text.match(WORD)?.length ?? 0) < this.limits.minWords) return undefined;
     for (const line of block.split('\n')) {
@@ -133,36 +146,113 @@ function fingerprint(text: string): number {
   return Number.parseInt(createHash('sha1').update(text, 'utf8').digest('hex').slice(0, 12), 16);
 }
 
+/** A block of a markdown, by its offsets, and where its neighbours are. */
+interface Block {
+  start: number;
+  /** Exclusive. */
+  end: number;
+  /** End of the block before; -1 for the first. */
+  previousEnd: number;
+  /** Start of the block after; the markdown's length for the last. */
+  nextStart: number;
+  /** The block after is indented: a continuation of this one (a list item's code or paragraph). */
+  continued: boolean;
+}
+
 /**
- * The blocks of a markdown: runs of lines between blank lines, a fenced code
- * block (blank lines and all) one block with what surrounds it up to the
- * next blank line. Joined with a blank line they give the markdown back
- * (turndown separates blocks with exactly one).
+ * Calls `found` with the offsets of each block of a markdown, in order: runs
+ * of lines between blank lines, a fenced code block (blank lines and all)
+ * one block with what surrounds it up to the next blank line. One pass,
+ * without an array of the lines.
  */
-export function splitBlocks(markdown: string): string[] {
-  const blocks: string[] = [];
-  let current: string[] = [];
+function scanBlocks(markdown: string, found: (start: number, end: number) => void): void {
+  let start = -1;
+  let end = -1;
   let fence: string | undefined;
-  for (const line of markdown.split('\n')) {
-    const own = line.replace(CONTAINER, '');
+  let backticks = markdown.indexOf('```');
+  let tildes = markdown.indexOf('~~~');
+  for (let position = 0; position <= markdown.length; ) {
+    let newline = markdown.indexOf('\n', position);
+    if (newline === -1) newline = markdown.length;
+    if (backticks !== -1 && backticks < position) backticks = markdown.indexOf('```', position);
+    if (tildes !== -1 && tildes < position) tildes = markdown.indexOf('~~~', position);
+    const fenceLike = (backticks !== -1 && backticks < newline) || (tildes !== -1 && tildes < newline);
+    const own = fenceLike ? ownLine(markdown.slice(position, newline)) : '';
     if (fence !== undefined) {
       // Blank lines in the code (`    ` in a list item, `> ` in a quote) stay in the block.
-      current.push(line);
+      end = newline;
       const close = FENCE.exec(own)?.[1];
       if (close !== undefined && close[0] === fence[0] && close.length >= fence.length && own.trim() === close) fence = undefined;
-      continue;
+    } else if (isBlank(markdown, position, newline)) {
+      if (start >= 0) found(start, end);
+      start = -1;
+    } else {
+      if (start === -1) start = position;
+      end = newline;
+      if (fenceLike) fence = FENCE.exec(own)?.[1];
     }
-    if (line.trim() === '') {
-      if (current.length > 0) blocks.push(current.join('\n'));
-      current = [];
-      continue;
-    }
-    const open = FENCE.exec(own)?.[1];
-    if (open !== undefined) fence = open;
-    current.push(line);
+    position = newline + 1;
   }
-  if (current.length > 0) blocks.push(current.join('\n'));
+  if (start >= 0) found(start, end);
+}
+
+/** A line without what starts it inside lists and quotes; as it is when it starts with a fence character (no regex). */
+function ownLine(line: string): string {
+  const lead = line.charCodeAt(0);
+  return lead === 96 || lead === 126 ? line : line.replace(CONTAINER, '');
+}
+
+/** Only spaces, tabs and carriage returns between the offsets (no slice of the line). */
+function isBlank(markdown: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = markdown.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 13) return false;
+  }
+  return true;
+}
+
+/** The blocks of a markdown; joined with a blank line they give it back (turndown separates blocks with exactly one). */
+export function splitBlocks(markdown: string): string[] {
+  const blocks: string[] = [];
+  scanBlocks(markdown, (start, end) => blocks.push(markdown.slice(start, end)));
   return blocks;
+}
+
+/** The first `edge` blocks and the last `edge` (all of them when there are no more than twice as many), in order. */
+function edgeBlocks(markdown: string, edge: number): Block[] {
+  const first: Block[] = [];
+  /** The last `edge` blocks, a ring: its objects are reused, a block of the middle allocates nothing. */
+  const last: Block[] = [];
+  let count = 0;
+  let previous: Block | undefined;
+  scanBlocks(markdown, (start, end) => {
+    const previousEnd = previous?.end ?? -1;
+    if (previous) {
+      previous.nextStart = start;
+      const lead = markdown.charCodeAt(start);
+      previous.continued = lead === 32 || lead === 9;
+    }
+    let block: Block;
+    if (first.length < edge) first.push((block = { start, end, previousEnd, nextStart: markdown.length, continued: false }));
+    else {
+      const slot = (count - edge) % edge;
+      const reused = last[slot];
+      if (reused === undefined) block = last[slot] = { start, end, previousEnd, nextStart: markdown.length, continued: false };
+      else {
+        block = reused;
+        block.start = start;
+        block.end = end;
+        block.previousEnd = previousEnd;
+        block.nextStart = markdown.length;
+        block.continued = false;
+      }
+    }
+    count++;
+    previous = block;
+  });
+  if (count <= 2 * edge) return [...first, ...last];
+  const oldest = (count - edge) % edge;
+  return [...first, ...last.slice(oldest), ...last.slice(0, oldest)];
 }
 
 /**

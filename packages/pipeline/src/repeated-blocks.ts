@@ -232,21 +232,18 @@ function edgeBlocks(markdown: string, edge: number): Block[] {
       const lead = markdown.charCodeAt(start);
       previous.continued = lead === 32 || lead === 9;
     }
-    let block: Block;
-    if (first.length < edge) first.push((block = { start, end, previousEnd, nextStart: markdown.length, continued: false }));
-    else {
-      const slot = (count - edge) % edge;
-      const reused = last[slot];
-      if (reused === undefined) block = last[slot] = { start, end, previousEnd, nextStart: markdown.length, continued: false };
-      else {
-        block = reused;
-        block.start = start;
-        block.end = end;
-        block.previousEnd = previousEnd;
-        block.nextStart = markdown.length;
-        block.continued = false;
-      }
+    const slot = first.length < edge ? -1 : (count - edge) % edge;
+    const reused = slot === -1 ? undefined : last[slot];
+    const block = reused ?? { start, end, previousEnd, nextStart: markdown.length, continued: false };
+    if (reused) {
+      reused.start = start;
+      reused.end = end;
+      reused.previousEnd = previousEnd;
+      reused.nextStart = markdown.length;
+      reused.continued = false;
     }
+    if (slot === -1) first.push(block);
+    else last[slot] = block;
     count++;
     previous = block;
   });

@@ -84,6 +84,11 @@ describe('RepeatedBlocks', () => {
     expect(kept(REPEATED_BLOCK_EDGE)).toBe([...own(n, REPEATED_BLOCK_EDGE), FOOTER, ...own(n, REPEATED_BLOCK_EDGE)].join('\n\n'));
   });
 
+  it('drops the first blocks, several in a row, without leaving a blank line first', () => {
+    const kept = crawl(new RepeatedBlocks(), REPEATED_BLOCK_PAGES, (n) => `${FOOTER}\n\n${FOOTER} Again.\n\nOwn text ${n}.`);
+    expect(kept.at(-1)).toBe(`Own text ${REPEATED_BLOCK_PAGES - 1}.`);
+  });
+
   it('drops the first block with the blank lines after it, a later one with those before it', () => {
     const kept = crawl(new RepeatedBlocks(), REPEATED_BLOCK_PAGES, (n) => `${FOOTER}\n\nOwn text ${n}.\n\n${FOOTER} Again.\n\nEnd of ${n}.\n\n${FOOTER} Again.`);
     expect(kept.at(-1)).toBe(`Own text ${REPEATED_BLOCK_PAGES - 1}.\n\nEnd of ${REPEATED_BLOCK_PAGES - 1}.`);

@@ -101,7 +101,8 @@ export class RepeatedBlocks {
       if (cutStart > from) kept += markdown.slice(from, cutStart);
       from = Math.max(from, cutEnd);
     }
-    return kept + markdown.slice(from);
+    // Cuts that meet at the start (the first blocks, each with what follows it) can leave a blank line first.
+    return (kept + markdown.slice(from)).replace(/^(?:[ \t]*\n)+/, '');
   }
 
   private isRepeated(key: number): boolean {

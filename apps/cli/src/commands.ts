@@ -249,7 +249,11 @@ async function execute(invocation: Exclude<Invocation, { command: 'help' | 'vers
     case 'pages': {
       for await (const page of client.pages(invocation.id, { limit: 100 })) {
         if (common.json) await emit(io.stdout, `${JSON.stringify(page)}\n`);
-        else await emit(io.stdout, `${page.status}\t${page.depth}\t${page.url}\t${page.title}\n`);
+        else {
+          // Columns added at the end (#14), so that scripts reading the first four keep working.
+          const words = page.wordCount ?? '-';
+          await emit(io.stdout, `${page.status}\t${page.depth}\t${page.url}\t${page.title}\t${words}\t${page.language ?? '-'}\n`);
+        }
       }
       return EXIT.ok;
     }

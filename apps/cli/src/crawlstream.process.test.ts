@@ -115,6 +115,13 @@ describe('crawlstream crawl', () => {
     expect(pages.code).toBe(0);
     const urls = pages.stdout.trim().split('\n').map((line) => pageResult.parse(JSON.parse(line)).url);
     expect(urls.sort()).toEqual([...site.pageUrls].sort());
+    // As text: status, depth, url, title, then the page's word count and language ('-' when it has none).
+    const records = pages.stdout.trim().split('\n').map((line) => pageResult.parse(JSON.parse(line)));
+    const rows = (await cli(['pages', crawlId, '--api', api.base])).stdout.trim().split('\n');
+    expect(rows.sort()).toEqual(
+      records.map((p) => [p.status, p.depth, p.url, p.title, p.wordCount, p.language ?? '-'].join('\t')).sort(),
+    );
+    expect(records.every((p) => p.wordCount !== undefined && p.wordCount > 0)).toBe(true);
 
     const watch = await cli(['watch', crawlId, '--api', api.base, '-o', join(dir, 'again.md')]);
     expect(watch.code).toBe(0);

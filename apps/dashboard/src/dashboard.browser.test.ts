@@ -3,6 +3,7 @@
 // fixture docs site, all on 127.0.0.1, on the run's real Redis. Needs
 // `npm run build` first (turbo's test task does it) and /usr/bin/chromium.
 import { readFile } from 'node:fs/promises';
+import { CrawlstreamClient } from '@crawlstream/client';
 import { useRedis } from '@crawlstream/testkit';
 import type { Browser, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,6 +120,19 @@ describe('the dashboard', () => {
     const markdown = await readFile((await download.path())!, 'utf8');
     for (const url of site.pageUrls) expect(markdown).toContain(`> Source: ${url}\n`);
     expect(download.suggestedFilename()).toMatch(/^127\.0\.0\.1-[0-9a-f]{8}\.md$/);
+
+    // Stored pages, opened: each with the word count and language of its stored record.
+    await page.click('#stored-pages > summary');
+    await page.waitForSelector(`#pages-table tbody tr:nth-child(${site.pageUrls.length})`);
+    const shown = await page.$$eval('#pages-table tbody tr', (rows) =>
+      rows.map((row) => [(row as HTMLElement).dataset.url, row.querySelector('.words')?.textContent, row.querySelector('.language')?.textContent]),
+    );
+    const stored = new CrawlstreamClient({ baseUrl: api.base });
+    const expected = [];
+    for await (const record of stored.pages(id)) expected.push([record.url, (record.wordCount ?? 0).toLocaleString('en-US'), record.language ?? '–']);
+    expect(shown.sort()).toEqual(expected.sort());
+    expect(expected.some(([, words]) => words !== '0')).toBe(true);
+    await screenshot(page, '02b-stored-pages');
 
     // Back on the list: the crawl, completed, with a full bar.
     await page.click('a.back');

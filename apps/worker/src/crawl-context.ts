@@ -6,7 +6,7 @@
 // 200 long patterns holds megabytes).
 import type { CrawlStore } from '@crawlstream/progress';
 import { GlobSyntaxError, type StoredCrawlOptions } from '@crawlstream/shared';
-import { type FetchOptions, headersForOrigins, makeScope, type Scope } from '@crawlstream/pipeline';
+import { type FetchOptions, headersForOrigins, makeScope, RepeatedBlocks, type Scope } from '@crawlstream/pipeline';
 import { SentRejections } from './rejected-links.js';
 
 export interface CrawlContext {
@@ -18,6 +18,13 @@ export interface CrawlContext {
   headersFor?: FetchOptions['headersFor'];
   /** The rejected links this process sent for the crawl (rejected-links.ts). */
   sentRejections: SentRejections;
+  /**
+   * Short blocks seen on this crawl's pages in this process, to drop the
+   * repeated ones (pipeline repeated-blocks.ts); absent when the crawl asked
+   * for the whole body (`onlyMainContent: false`) or for exact elements
+   * (`includeSelectors`).
+   */
+  repeatedBlocks?: RepeatedBlocks;
 }
 
 export interface CrawlContextLimits {
@@ -80,6 +87,8 @@ export class CrawlContexts {
         headers,
       );
     }
+    if (crawl.options.onlyMainContent !== false && (crawl.options.includeSelectors?.length ?? 0) === 0)
+      context.repeatedBlocks = new RepeatedBlocks();
     this.contexts.set(crawlId, context);
     this.bytes += scope.bytes;
     for (const [id, old] of this.contexts) {

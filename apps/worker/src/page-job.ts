@@ -34,6 +34,7 @@ import {
   ROBOTS_TOKEN,
   type RobotsRules,
   USER_AGENT,
+  withoutRepeatedBlocks,
 } from '@crawlstream/pipeline';
 import type { RobotsCache } from './robots-cache.js';
 import type { RunningCrawls } from './running-crawls.js';
@@ -305,11 +306,14 @@ async function fetchAndSettle(deps: PageJobDeps, context: CrawlContext, item: Ad
       await settlePage(deps, crawlId, { kind: 'skipped', url, reason: fetched.reason, message: fetched.message });
       return DONE;
     }
-    const page = await deps.extract(fetched.html, fetched.finalUrl, deps.shutdown, {
+    const extracted = await deps.extract(fetched.html, fetched.finalUrl, deps.shutdown, {
       onlyMainContent: options.onlyMainContent,
       includeSelectors: options.includeSelectors,
       excludeSelectors: options.excludeSelectors,
     });
+    // After extraction, on this thread: one count per crawl and process, whichever thread extracted.
+    const { repeatedBlocks } = context;
+    const page = repeatedBlocks ? withoutRepeatedBlocks(extracted, fetched.finalUrl, repeatedBlocks) : extracted;
     // A redirect target is claimed by the settle itself (redirect_known when the crawl already has it).
     // Links not taken are reported with why (rejected-links.ts); robots.txt only where this process has the host's rules.
     const sorting = sortLinks(scope, context.sentRejections, (link) => (options.respectRobotsTxt ? deps.robots.known(crawlId, link) : undefined));

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_ROWSPAN } from '@crawlstream/shared';
 import { extractPage, MAX_COLSPAN } from './extract.js';
 
 const page = 'https://docs.test/guide/intro.html';
@@ -212,6 +213,40 @@ describe('no raw HTML', () => {
     expect(columns(MAX_COLSPAN)).toBe(MAX_COLSPAN);
     expect(columns(MAX_COLSPAN + 1)).toBe(MAX_COLSPAN);
     expect(columns(0)).toBe(1);
+  });
+
+  it('gives a table of one header row an empty header, not a second separator line', () => {
+    const html = '<main><table><thead><tr><th>a</th><th>b</th></tr></thead></table></main>';
+    expect(extractPage(html, page).markdown).toBe('|  |  |\n| --- | --- |\n| a | b |');
+  });
+
+  it('keeps the columns of the rows below a rowspan in line', () => {
+    const html = `<main><table><tr><th>Name</th><th>Kind</th><th>Note</th></tr>
+      <tr><td rowspan="2">alpha</td><td>one</td><td>first</td></tr><tr><td>two</td><td>second</td></tr>
+      <tr><td>beta</td><td colspan="2" rowspan="2">wide</td></tr><tr><td>gamma</td></tr></table></main>`;
+    expect(extractPage(html, page).markdown).toBe(
+      [
+        '| Name | Kind | Note |',
+        '| --- | --- | --- |',
+        '| alpha | one | first |',
+        '|  | two | second |',
+        '| beta | wide |  |',
+        '| gamma |  |  |',
+      ].join('\n'),
+    );
+  });
+
+  it(`spans at most MAX_ROWSPAN (${MAX_ROWSPAN}) rows; 0 reaches to the end of the table, bounded the same`, () => {
+    /** Rows, of 100 below the spanning cell, whose first cell is the empty one it left. */
+    const spanned = (span: string) => {
+      const below = '<tr><td>x</td></tr>'.repeat(100);
+      const html = `<main><table><tr><th>h</th><th>i</th></tr><tr><td rowspan="${span}">s</td><td>t</td></tr>${below}</table></main>`;
+      return extractPage(html, page).markdown.split('\n').filter((line) => line.startsWith('|  | x |')).length;
+    };
+    expect(spanned(String(MAX_ROWSPAN))).toBe(MAX_ROWSPAN - 1);
+    expect(spanned(String(MAX_ROWSPAN + 1))).toBe(MAX_ROWSPAN - 1);
+    expect(spanned('0')).toBe(MAX_ROWSPAN - 1);
+    expect(spanned('junk')).toBe(0);
   });
 
   it('adds at most MAX_COLSPAN more empty cells than the table has cells', () => {

@@ -6,7 +6,7 @@ import * as cheerio from 'cheerio';
 import { type AnyNode, type ChildNode, Element, hasChildren, isTag, type ParentNode, Text } from 'domhandler';
 import TurndownService from 'turndown';
 import { gfm } from 'turndown-plugin-gfm';
-import { MAX_HTML_DEPTH, MAX_MARKDOWN_BYTES, MAX_TITLE_LENGTH } from '@crawlstream/shared';
+import { MAX_HTML_DEPTH, MAX_MARKDOWN_BYTES, MAX_ROWSPAN, MAX_TITLE_LENGTH } from '@crawlstream/shared';
 import { boundDepth, boundMarkdown, cutChars } from './bounds.js';
 import { markdownDom } from './markdown-dom.js';
 import { contentStats, documentMetadata, type PageMetadata } from './metadata.js';
@@ -553,7 +553,8 @@ const PARAGRAPHS = new Set(['p', 'div', 'section']);
  * Every table leaves as a GFM table or as a list, never as HTML: rows are
  * gathered from thead, tbody and tfoot, the first row is the header (an
  * empty one for a table of one row), a cell spanning n columns is followed
- * by n - 1 empty ones, short rows are padded. A table whose cells hold
+ * by n - 1 empty ones, one spanning n rows has an empty cell in its column
+ * in the n - 1 rows below, short rows are padded. A table whose cells hold
  * blocks (lists, code, nested tables, several paragraphs) becomes a list of
  * rows, each cell a paragraph of its item.
  */
@@ -591,17 +592,34 @@ function normalizeTable(table: Element): void {
     setChildren(table, [...before, list]);
     return;
   }
-  // Empty cells added (spans, short rows) are at most the table's own cells
+  // Empty cells added (column and row spans, short rows) are at most the table's own cells
   // plus MAX_COLSPAN: a page of `<td colspan=64>` does not grow 64-fold.
   let budget = MAX_COLSPAN + rows.reduce((sum, row) => sum + cellsOf(row).length, 0);
+  /** Per column: rows below still covered by a rowspan from above (an empty cell each). */
+  const covered: number[] = [];
   const grid = rows.map((row) => {
     const cells: Element[] = [];
+    let column = 0;
+    const skipCovered = () => {
+      for (; (covered[column] ?? 0) > 0; column++) {
+        covered[column]!--;
+        if (budget > 0) {
+          budget--;
+          cells.push(new Element('td', {}));
+        }
+      }
+    };
     for (const cell of cellsOf(row)) {
+      skipCovered();
       unwrapParagraph(cell);
       cells.push(cell);
       const span = Math.min(Math.max(Number.parseInt(cell.attribs.colspan ?? '1', 10) || 1, 1), MAX_COLSPAN);
       for (let extra = 1; extra < span && budget > 0; extra++, budget--) cells.push(new Element('td', {}));
+      const down = rowSpan(cell);
+      if (down > 1) for (let c = 0; c < span; c++) covered[column + c] = down - 1;
+      column += span;
     }
+    skipCovered();
     return cells;
   });
   const width = Math.max(...grid.map((cells) => cells.length));
@@ -610,6 +628,8 @@ function normalizeTable(table: Element): void {
   if (grid.length === 1) header = Array.from({ length: width }, () => new Element('th', {}));
   else header = grid.shift()!;
   for (const cell of header) cell.name = 'th';
+  // A body row of <th> is a second header row to the GFM plugin: a second `| --- |` line.
+  for (const cells of grid) for (const cell of cells) cell.name = 'td';
   const head = new Element('thead', {});
   setChildren(head, [row(header)]);
   const body = new Element('tbody', {});
@@ -622,6 +642,13 @@ function normalizeTable(table: Element): void {
     table.name = 'div';
     setChildren(table, [...before, wrapper]);
   }
+}
+
+/** Rows a cell spans, MAX_ROWSPAN at most; `0` (to the end of the table) as MAX_ROWSPAN, junk as 1. */
+function rowSpan(cell: Element): number {
+  const span = Number.parseInt(cell.attribs.rowspan ?? '1', 10);
+  if (span === 0) return MAX_ROWSPAN;
+  return Math.min(Math.max(span || 1, 1), MAX_ROWSPAN);
 }
 
 function row(cells: Element[]): Element {

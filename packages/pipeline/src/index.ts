@@ -37,6 +37,13 @@ export {
   robotsUrlFor,
   USER_AGENT,
 } from './robots.js';
+export {
+  DEFAULT_REPEATED_BLOCK_LIMITS,
+  type RepeatedBlockLimits,
+  RepeatedBlocks,
+  splitBlocks,
+  withoutRepeatedBlocks,
+} from './repeated-blocks.js';
 export { makeScope, type Scope, type ScopeOptions } from './scope.js';
 export { parseSitemap, type SitemapEntries } from './sitemap.js';
 export {

@@ -56,6 +56,61 @@ export const MAX_LINKS_PER_PAGE = 10_000;
 export const MAX_MARKDOWN_BYTES = 3 * 1024 * 1024;
 
 /**
+ * Cells one `rowspan` reaches down into when a table becomes GFM: the rows
+ * below get an empty cell in its place, in at most MAX_ROWSPAN - 1 rows, so
+ * their columns stay in line (the like of colspan's MAX_COLSPAN).
+ */
+export const MAX_ROWSPAN = 64;
+
+/**
+ * A short block of markdown (REPEATED_BLOCK_MAX_CHARS) seen on this many
+ * distinct pages of a crawl, in one worker process, is boilerplate and is
+ * dropped from that page on; the pages before keep it. 2 or 3 would drop a
+ * note that a few related pages share ("Requires version 3.2."); each page
+ * more leaves the boilerplate on one more early page per worker process. 5:
+ * a footer line is gone from the fifth page on.
+ */
+export const REPEATED_BLOCK_PAGES = 5;
+
+/**
+ * Longest block (characters, a run of whitespace as one, link targets not
+ * counted) that can be repeated boilerplate. The boilerplate it is for is
+ * short ("Was this page helpful? Yes No" 29, a copyright line 30-80, a
+ * version banner about 150); a paragraph of a repeated introduction is
+ * longer and is content.
+ */
+export const REPEATED_BLOCK_MAX_CHARS = 200;
+
+/**
+ * Fewest words (runs of letters and digits) a block must have to be
+ * repeated boilerplate: shorter ones are labels that recur on many pages as
+ * part of the content (an admonition's "Note" or "Warning", tab names such as
+ * "Unix Windows", a code block's file name), found in the Docusaurus, MkDocs
+ * and Sphinx fixtures of bench/markdown. The boilerplate has more ("Edit this
+ * page on GitHub" 5, "© 2026 Example Corp" 3).
+ */
+export const REPEATED_BLOCK_MIN_WORDS = 3;
+
+/**
+ * Blocks at either end of a page's markdown that can be repeated
+ * boilerplate (banners at the top; footers, feedback and licence lines at
+ * the bottom); the blocks between are never counted. It bounds the work on
+ * the worker's main thread to 64 fingerprints a page: all blocks of a 3 MiB
+ * markdown of 300,000 short blocks took a second.
+ */
+export const REPEATED_BLOCK_EDGE = 32;
+
+/**
+ * Fingerprints of short blocks a worker process holds per crawl, the least
+ * recently seen dropped first: about 64 KB a crawl (measured: 1,024 took
+ * 100 to 128 KB), so 64 MB for the 1,000 crawl contexts a worker keeps at
+ * most. A block on every page is seen again on each page and stays; one
+ * that comes back only after more than this many other short blocks (some
+ * 15 pages of 30) is counted anew.
+ */
+export const REPEATED_BLOCK_FINGERPRINTS = 512;
+
+/**
  * Elements nested deeper than this are not built when a page is parsed:
  * their text (and any `<a href>`, kept empty for its link) joins the deepest
  * element kept, as Chromium's parser does past 512. Deeper trees overflowed

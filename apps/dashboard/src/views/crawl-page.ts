@@ -13,6 +13,7 @@ import { h, pageLink } from '../dom.js';
 import { formatBytes, formatClock, formatCount } from '../format.js';
 import { type ChartRange, drawRateChart } from '../rate-chart.js';
 import { progressBar } from './crawl-list.js';
+import { storedPagesCard } from './stored-pages.js';
 import type { View } from './view.js';
 
 /** Log lines kept on the page; older ones are dropped from the DOM (the model still counts them). */
@@ -145,6 +146,7 @@ export function crawlPage(api: DashboardApi, crawlId: string): View {
         errorsEmpty,
       ),
     ),
+    storedPagesCard(api, crawlId),
     h('details', { className: 'card options-card' }, h('summary', null, 'Options'), options),
   );
 

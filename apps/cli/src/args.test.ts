@@ -140,6 +140,17 @@ describe('parseCommandLine', () => {
     expect(usage(['status', 'x', '--all-content'])).toBe('--all-content does not apply to status');
   });
 
+  it('turns --format into formats, and refuses unknown or repeated formats', () => {
+    expect(parseCommandLine(['crawl', URL_, '--format', 'markdown, html,rawHtml,links'], {})).toMatchObject({
+      options: { formats: ['markdown', 'html', 'rawHtml', 'links'] },
+    });
+    for (const bad of ['pdf', 'html,html', ''])
+      expect(usage(['crawl', URL_, '--format', bad])).toBe(
+        `--format: a comma-separated list of markdown, html, rawHtml, links, each once (got ${JSON.stringify(bad)})`,
+      );
+    expect(usage(['pages', 'x', '--format', 'html'])).toBe('--format does not apply to pages');
+  });
+
   it('leaves out what was not given, so the server applies its defaults', () => {
     expect(parseCommandLine(['crawl', URL_], {})).toMatchObject({ options: {} });
   });

@@ -10,6 +10,7 @@ import {
   MAX_SELECTORS,
   MAX_START_URLS,
   SCOPES,
+  PAGE_FORMATS,
 } from '@crawlstream/shared';
 import { UsageError } from './exit-codes.js';
 
@@ -62,6 +63,7 @@ const OPTIONS = {
   'all-content': { type: 'boolean' },
   'include-selector': { type: 'string', multiple: true },
   'exclude-selector': { type: 'string', multiple: true },
+  format: { type: 'string' },
   'idempotency-key': { type: 'string' },
   detach: { type: 'boolean' },
   'last-event-id': { type: 'string' },
@@ -102,6 +104,7 @@ const ALLOWED: Record<string, OptionName[]> = {
     'all-content',
     'include-selector',
     'exclude-selector',
+    'format',
     'idempotency-key',
     'detach',
   ],
@@ -148,6 +151,7 @@ crawl:
   --all-content           markdown of the whole page, navigation and footers kept (default: main content only)
   --include-selector <css>  only the content of elements matching; repeatable (at most ${MAX_SELECTORS})
   --exclude-selector <css>  drop elements matching before conversion; repeatable (at most ${MAX_SELECTORS})
+  --format <list>         what each page stores: ${PAGE_FORMATS.join(',')} (default markdown)
   --idempotency-key <k>   the same key returns the same crawl instead of a second one
   --detach                print the crawl id and exit without watching
   -q, --quiet             no progress on stderr
@@ -246,6 +250,7 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
     if (values['all-content']) options.onlyMainContent = false;
     if (values['include-selector']) options.includeSelectors = values['include-selector'];
     if (values['exclude-selector']) options.excludeSelectors = values['exclude-selector'];
+    if (values.format !== undefined) options.formats = values.format.split(',').map((format) => format.trim());
     // Bounds are checked here too, for a message naming the flag; the cap of maxPages is the server's to set.
     const checked = crawlOptionsSchema(Number.MAX_SAFE_INTEGER).safeParse(options);
     if (!checked.success) {
@@ -262,6 +267,7 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
         const which = typeof index === 'number' ? ` ${JSON.stringify(values[selectorFlag]?.[index])} (number ${index + 1})` : '';
         throw new UsageError(`--${selectorFlag}${which}: ${issue.message}`);
       }
+      if (key === 'formats') throw new UsageError(`--format: a comma-separated list of ${PAGE_FORMATS.join(', ')}, each once (got ${JSON.stringify(values.format)})`);
       const flag = Object.entries(CRAWL_OPTIONS).find(([, k]) => k === key)?.[0] ?? key;
       throw new UsageError(`--${flag}: ${issue.message}`);
     }

@@ -16,7 +16,7 @@
 // exactly once whatever happens to the job.
 import { type JobPage, jobPages, type PageJobData, type PageJobPages, parsePageJob } from '@crawlstream/jobs';
 import type { CrawlStore, PageOutcome, ProgressPublisher, SettleResult } from '@crawlstream/progress';
-import { crawlLinks, MAX_LINKS_PER_PAGE, MAX_MESSAGE_LENGTH, MAX_PAGE_BYTES } from '@crawlstream/shared';
+import { crawlLinks, MAX_LINKS_PER_PAGE, MAX_MESSAGE_LENGTH, MAX_PAGE_BYTES, type PageFormat } from '@crawlstream/shared';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { Dispatcher } from 'undici';
 import type { LimitFunction } from 'p-limit';
@@ -307,6 +307,7 @@ async function fetchAndSettle(deps: PageJobDeps, context: CrawlContext, item: Ad
       onlyMainContent: options.onlyMainContent,
       includeSelectors: options.includeSelectors,
       excludeSelectors: options.excludeSelectors,
+      ...(options.formats.includes('html') ? { html: true } : {}),
     });
     // A redirect target is claimed by the settle itself (redirect_known when the crawl already has it).
     const links = keepLinks(crawlLinks(page.links, options.ignoreQueryParameters), scope.inScope, MAX_LINKS_PER_PAGE);
@@ -324,6 +325,7 @@ async function fetchAndSettle(deps: PageJobDeps, context: CrawlContext, item: Ad
       ...(page.truncated ? { truncated: true } : {}),
       ...(links.dropped > 0 ? { linksDropped: links.dropped } : {}),
       ...pageMetadata(page, fetched),
+      ...pageFormats(options.formats, page, fetched),
     });
     return DONE;
 }
@@ -336,5 +338,15 @@ function pageMetadata(page: ExtractedPage, fetched: HtmlPage) {
     ...(language === undefined ? {} : { language }),
     ...(fetched.etag === undefined ? {} : { etag: fetched.etag }),
     ...(fetched.lastModified === undefined ? {} : { lastModified: fetched.lastModified }),
+  };
+}
+
+/** The formats a crawl asked for besides markdown (which is made whatever is asked: contentHash and wordCount come from it). */
+function pageFormats(formats: readonly PageFormat[], page: ExtractedPage, fetched: HtmlPage) {
+  return {
+    ...(formats.includes('markdown') ? {} : { withoutMarkdown: true }),
+    ...(formats.includes('html') ? { html: page.html ?? '' } : {}),
+    ...(formats.includes('rawHtml') ? { rawHtml: fetched.html } : {}),
+    ...(formats.includes('links') ? { pageLinks: page.links } : {}),
   };
 }

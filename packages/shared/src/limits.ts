@@ -47,6 +47,17 @@ export const MAX_LINKS_PER_PAGE = 10_000;
 export const MAX_MARKDOWN_BYTES = 3 * 1024 * 1024;
 
 /**
+ * A page's `html` (the cleaned content HTML) and its `rawHtml` (the fetched
+ * document) are each cut to this many bytes of UTF-8 (listed in the page's
+ * `truncatedFormats`). With markdown (3 MiB) and links (1 MiB) one page's
+ * formats stay near MAX_RESPONSE_BYTES.
+ */
+export const MAX_HTML_BYTES = 2 * 1024 * 1024;
+
+/** A page's `links` format keeps at most MAX_LINKS_PER_PAGE links and this many bytes of them (UTF-8, summed). */
+export const MAX_LINKS_BYTES = 1024 * 1024;
+
+/**
  * Elements nested deeper than this are not built when a page is parsed:
  * their text (and any `<a href>`, kept empty for its link) joins the deepest
  * element kept, as Chromium's parser does past 512. Deeper trees overflowed

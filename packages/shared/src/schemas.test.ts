@@ -150,6 +150,7 @@ describe('crawl request', () => {
       onlyMainContent: true,
       includeSelectors: [],
       excludeSelectors: [],
+      formats: ['markdown'],
     });
   });
 

@@ -7,6 +7,9 @@ import {
   MAX_GLOB_LENGTH,
   MAX_LANGUAGE_LENGTH,
   MAX_GLOBS,
+  MAX_HTML_BYTES,
+  MAX_LINKS_BYTES,
+  MAX_LINKS_PER_PAGE,
   MAX_OPTIONS_BYTES,
   MAX_PAGE_BYTES,
   MAX_PAGES_CEILING,
@@ -22,6 +25,9 @@ import { cssSelectorProblem } from './selector.js';
 export const DEFAULT_MAX_PAGES_CAP = 10_000;
 
 export const SCOPES = ['prefix', 'origin', 'domain'] as const;
+/** What a stored page carries (the `formats` option): markdown by default. */
+export const PAGE_FORMATS = ['markdown', 'html', 'rawHtml', 'links'] as const;
+export type PageFormat = (typeof PAGE_FORMATS)[number];
 /**
  * The one terminal set: a crawl in one of these statuses never changes again,
  * and each is also the name of the event that ends its stream.
@@ -129,6 +135,13 @@ function optionsSchema(
       includeSelectors: z.array(selector).max(MAX_SELECTORS).default([]),
       /** Elements these match are removed before the markdown is made. */
       excludeSelectors: z.array(selector).max(MAX_SELECTORS).default([]),
+      /** What each stored page carries: any of markdown, html (the cleaned content HTML), rawHtml, links; each once. */
+      formats: z
+        .array(z.enum(PAGE_FORMATS))
+        .min(1)
+        .max(PAGE_FORMATS.length)
+        .refine((formats) => new Set(formats).size === formats.length, 'formats must not repeat')
+        .default(['markdown']),
     })
     .strict();
 }
@@ -235,10 +248,21 @@ export const pageResult = z.object({
   title: z.string(),
   depth: count,
   status: z.number().int(),
-  markdown: z.string(),
+  /** Absent only when the crawl's `formats` leave markdown out. */
+  markdown: z.string().optional(),
   fetchedAt: z.iso.datetime(),
   /** Present when the markdown was cut at MAX_MARKDOWN_BYTES. */
   truncated: z.boolean().optional(),
+  html: z.string().optional().describe(`With formats html: the cleaned content HTML the markdown is made from, at most ${MAX_HTML_BYTES} bytes of UTF-8`),
+  rawHtml: z.string().optional().describe(`With formats rawHtml: the fetched document as decoded, at most ${MAX_HTML_BYTES} bytes of UTF-8`),
+  links: z
+    .array(z.string())
+    .optional()
+    .describe(`With formats links: every absolute http(s) link on the page (in scope or not), normalized, in document order, at most ${MAX_LINKS_PER_PAGE} and ${MAX_LINKS_BYTES} bytes`),
+  truncatedFormats: z
+    .array(z.enum(['html', 'rawHtml', 'links']))
+    .optional()
+    .describe('The requested formats that were cut at their bound (absent when none)'),
   /** In-scope links past MAX_LINKS_PER_PAGE that were not followed (absent when none). */
   linksDropped: count.optional(),
   // Page metadata (#14): absent from pages stored before it, and whenever the page had none usable.

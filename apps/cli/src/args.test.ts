@@ -151,6 +151,14 @@ describe('parseCommandLine', () => {
     expect(usage(['pages', 'x', '--format', 'html'])).toBe('--format does not apply to pages');
   });
 
+  it('turns --discover-only into discoverOnly, refused with --format or selectors', () => {
+    expect(parseCommandLine(['crawl', URL_, '--discover-only'], {})).toMatchObject({ options: { discoverOnly: true } });
+    expect(usage(['crawl', URL_, '--discover-only', '--format', 'links'])).toBe('--discover-only: stores no content, formats does not apply');
+    expect(usage(['crawl', URL_, '--discover-only', '--include-selector', 'main'])).toBe(
+      '--discover-only: stores no content, includeSelectors does not apply',
+    );
+  });
+
   it('leaves out what was not given, so the server applies its defaults', () => {
     expect(parseCommandLine(['crawl', URL_], {})).toMatchObject({ options: {} });
   });

@@ -64,6 +64,7 @@ const OPTIONS = {
   'include-selector': { type: 'string', multiple: true },
   'exclude-selector': { type: 'string', multiple: true },
   format: { type: 'string' },
+  'discover-only': { type: 'boolean' },
   'idempotency-key': { type: 'string' },
   detach: { type: 'boolean' },
   'last-event-id': { type: 'string' },
@@ -105,6 +106,7 @@ const ALLOWED: Record<string, OptionName[]> = {
     'include-selector',
     'exclude-selector',
     'format',
+    'discover-only',
     'idempotency-key',
     'detach',
   ],
@@ -152,6 +154,7 @@ crawl:
   --include-selector <css>  only the content of elements matching; repeatable (at most ${MAX_SELECTORS})
   --exclude-selector <css>  drop elements matching before conversion; repeatable (at most ${MAX_SELECTORS})
   --format <list>         what each page stores: ${PAGE_FORMATS.join(',')} (default markdown)
+  --discover-only         map mode: follow links, store url, title, depth and status only (no markdown)
   --idempotency-key <k>   the same key returns the same crawl instead of a second one
   --detach                print the crawl id and exit without watching
   -q, --quiet             no progress on stderr
@@ -250,12 +253,14 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
     if (values['all-content']) options.onlyMainContent = false;
     if (values['include-selector']) options.includeSelectors = values['include-selector'];
     if (values['exclude-selector']) options.excludeSelectors = values['exclude-selector'];
+    if (values['discover-only']) options.discoverOnly = true;
     if (values.format !== undefined) options.formats = values.format.split(',').map((format) => format.trim());
     // Bounds are checked here too, for a message naming the flag; the cap of maxPages is the server's to set.
     const checked = crawlOptionsSchema(Number.MAX_SAFE_INTEGER).safeParse(options);
     if (!checked.success) {
       const issue = checked.error.issues[0]!;
       const key = String(issue.path[0]);
+      if (issue.message.startsWith('discoverOnly')) throw new UsageError(`--discover-only: ${issue.message.replace('discoverOnly stores no content: ', 'stores no content, ').replace(/ \(leave it out\)$/, '')}`);
       if (key === 'urls') {
         const index = issue.path[1];
         if (typeof index !== 'number') throw new UsageError(`--url: at most ${MAX_START_URLS} (got ${values.url?.length})`);

@@ -303,7 +303,7 @@ async function fetchAndSettle(deps: PageJobDeps, context: CrawlContext, item: Ad
       await settlePage(deps, crawlId, { kind: 'skipped', url, reason: fetched.reason, message: fetched.message });
       return DONE;
     }
-    const page = await deps.extract(fetched.html, fetched.finalUrl, deps.shutdown, {
+    const page = await deps.extract(fetched.html, fetched.finalUrl, deps.shutdown, options.discoverOnly ? { discoverOnly: true } : {
       onlyMainContent: options.onlyMainContent,
       includeSelectors: options.includeSelectors,
       excludeSelectors: options.excludeSelectors,
@@ -324,8 +324,8 @@ async function fetchAndSettle(deps: PageJobDeps, context: CrawlContext, item: Ad
       links: links.links,
       ...(page.truncated ? { truncated: true } : {}),
       ...(links.dropped > 0 ? { linksDropped: links.dropped } : {}),
-      ...pageMetadata(page, fetched),
-      ...pageFormats(options.formats, page, fetched),
+      // Map mode stores url, title, depth, status and fetchedAt only.
+      ...(options.discoverOnly ? { withoutMarkdown: true } : { ...pageMetadata(page, fetched), ...pageFormats(options.formats, page, fetched) }),
     });
     return DONE;
 }

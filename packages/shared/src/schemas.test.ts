@@ -151,6 +151,7 @@ describe('crawl request', () => {
       includeSelectors: [],
       excludeSelectors: [],
       formats: ['markdown'],
+      discoverOnly: false,
     });
   });
 

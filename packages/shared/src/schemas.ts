@@ -142,8 +142,28 @@ function optionsSchema(
         .max(PAGE_FORMATS.length)
         .refine((formats) => new Set(formats).size === formats.length, 'formats must not repeat')
         .default(['markdown']),
+      /** Map mode: pages are fetched and their links followed, but only url, title, depth, status and fetchedAt are stored. */
+      discoverOnly: z.boolean().default(false),
     })
     .strict();
+}
+
+/**
+ * Why options do not go together (the message), with the option to name, or
+ * null: discoverOnly stores no content, so options that shape content are refused with it.
+ */
+export function optionsConflict(options: {
+  discoverOnly: boolean;
+  formats: readonly string[];
+  includeSelectors: readonly string[];
+  excludeSelectors: readonly string[];
+}): { path: string; message: string } | null {
+  if (!options.discoverOnly) return null;
+  if (options.formats.length !== 1 || options.formats[0] !== 'markdown')
+    return { path: 'formats', message: 'discoverOnly stores no content: formats does not apply (leave it out)' };
+  for (const key of ['includeSelectors', 'excludeSelectors'] as const)
+    if (options[key].length > 0) return { path: key, message: `discoverOnly stores no content: ${key} does not apply (leave it out)` };
+  return null;
 }
 
 const utf8 = new TextEncoder();
@@ -161,6 +181,8 @@ export function crawlOptionsSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) 
   return optionsSchema(maxPagesCap, requestGlob, httpUrlSchema, requestSelector).superRefine((options, ctx) => {
     const problem = optionsBytesProblem(options);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    const conflict = optionsConflict(options);
+    if (conflict) ctx.addIssue({ code: 'custom', path: [conflict.path], message: conflict.message });
   });
 }
 

@@ -157,6 +157,30 @@ describe('formats (#14) in the results', () => {
   });
 });
 
+describe('discoverOnly (#14) at POST', () => {
+  it('is accepted alone (stored as given) and refused with content options, naming the option', async () => {
+    const api = await startApi(useRedis('rmap'));
+    const post = (options: Record<string, unknown>) => call(api.base, 'POST', '/api/crawl-v2', { body: { url: START, options } });
+    const accepted = await post({ discoverOnly: true, formats: ['markdown'] });
+    expect(accepted.status).toBe(201);
+    expect(crawl.parse(accepted.json).options).toMatchObject({ discoverOnly: true });
+    expect(crawl.parse((await post({})).json).options.discoverOnly).toBe(false);
+    for (const [options, path] of [
+      [{ discoverOnly: true, formats: ['links'] }, 'formats'],
+      [{ discoverOnly: true, formats: ['markdown', 'html'] }, 'formats'],
+      [{ discoverOnly: true, includeSelectors: ['main'] }, 'includeSelectors'],
+      [{ discoverOnly: true, excludeSelectors: ['nav'] }, 'excludeSelectors'],
+    ] as const) {
+      const refused = await post(options);
+      expect(refused.status).toBe(400);
+      expect(errorCode(refused)).toBe('validation_failed');
+      expect(JSON.stringify(refused.json)).toContain(`discoverOnly stores no content: ${path} does not apply`);
+      expect(JSON.stringify(refused.json)).toContain(`"options","${path}"`);
+    }
+    expect((await post({ discoverOnly: false, formats: ['links'] })).status).toBe(201);
+  });
+});
+
 describe('/errors, paginated like /pages', () => {
   it('limit (default 20, 1 to 100) and cursors: every error exactly once, in settle order', async () => {
     const api = await startApi(useRedis('re'));

@@ -91,6 +91,7 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
       h('div', { className: 'checks' }, checkbox('respectRobotsTxt', 'Respect robots.txt', true), checkbox('useSitemap', 'Use sitemap', true), checkbox('ignoreQueryParameters', 'Ignore query parameters', false)),
       h('div', { className: 'checks' }, checkbox('onlyMainContent', 'Main content only (off: the whole page, navigation included)', true)),
       h('div', { className: 'checks formats' }, 'Store:', ...PAGE_FORMATS.map((format) => checkbox(`format-${format}`, FORMAT_LABELS[format], format === 'markdown'))),
+      h('div', { className: 'checks' }, checkbox('discoverOnly', 'Discover only (map mode: URLs and titles, no content; leave the formats at Markdown)', false)),
     ),
     h('div', { className: 'actions' }, submit, message),
   );
@@ -113,6 +114,7 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
       includeSelectors: lines(String(data.get('includeSelectors') ?? '')),
       excludeSelectors: lines(String(data.get('excludeSelectors') ?? '')),
       formats: PAGE_FORMATS.filter((format) => data.get(`format-${format}`) === 'on'),
+      discoverOnly: data.get('discoverOnly') === 'on',
       concurrency: Number(text('concurrency')),
       delayMs: Number(text('delayMs')),
     };

@@ -19,6 +19,7 @@ export {
   type ReconnectInfo,
   type SkippedEvent,
   type StreamedEvent,
+  type StreamInclude,
   StreamPosition,
 } from './event-stream.js';
 // The shapes as this client reads them: known fields checked, anything newer let through.

@@ -40,6 +40,14 @@ export const CREATE_AOF_WAIT_MS = 2_000;
 /** No stream event (its JSON data line) is larger than this, in bytes of UTF-8. */
 export const MAX_EVENT_BYTES = 64 * 1024;
 
+/**
+ * A stream with `?include=markdown` joins page events with their stored
+ * markdown this many at a time (one HMGET), each batch written and drained
+ * before the next is read: at most this many events of MAX_EVENT_BYTES
+ * (2 MiB) held per stream.
+ */
+export const STREAM_MARKDOWN_BATCH = 32;
+
 /** In-scope links kept per page; the rest are counted on the page record (`linksDropped`). */
 export const MAX_LINKS_PER_PAGE = 10_000;
 

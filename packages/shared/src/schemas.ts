@@ -358,6 +358,10 @@ export const pageEvent = z.object({
   status: z.number().int(),
   bytes: count,
   durationMs: count,
+  /** With `?include=markdown` on the stream: the stored page's markdown, cut to keep the event within MAX_EVENT_BYTES. */
+  markdown: z.string().optional(),
+  /** With `?include=markdown`: present when the markdown was cut for the event's size. */
+  truncated: z.boolean().optional(),
 });
 export const pageFailedEvent = z.object({
   type: z.literal('page_failed'),

@@ -12,7 +12,7 @@ import { useLoopbackServer } from './test-support/loopback-server.js';
 const PADDING = `<!--${'x'.repeat(INLINE_EXTRACT_MAX_CHARS)}-->`;
 const html = (path: string) => `<!doctype html><html><head><title>${path}</title><style>p{color:red}</style></head><body>
 <nav><a href="/docs/big">Big page</a> <a href="https://example.com/elsewhere#top">Elsewhere</a> <a href="/blog/">Blog</a></nav>
-<main><h1>Heading ${path}</h1><p>Text <a href="guide">guide</a></p></main>
+<main><h1>Heading ${path}</h1><p>Text <a href="guide">guide</a> é &lt;b&gt;</p></main>
 <footer><p>Footer ${path}</p></footer>
 <script>var secret = 1;</script>${path === '/docs/big' ? PADDING : ''}
 </body></html>`;
@@ -58,7 +58,8 @@ describe('formats', () => {
       const page = pages[path]!;
       expect(page).not.toHaveProperty('markdown');
       // The cleaned content: the main element's, links made absolute; no nav, footer, script or style.
-      expect(page.html).toBe(`<h1>Heading ${path}</h1><p>Text <a href="${site.origin}/docs/guide">guide</a></p>`);
+      // Characters as UTF-8, only markup characters escaped.
+      expect(page.html).toBe(`<h1>Heading ${path}</h1><p>Text <a href="${site.origin}/docs/guide">guide</a> é &lt;b&gt;</p>`);
       expect(page.rawHtml).toBe(html(path));
       // Every link, in scope or not, normalized (fragment dropped), in document order; the page itself left out.
       expect(page.links).toEqual(
@@ -73,7 +74,7 @@ describe('formats', () => {
   it('stores markdown and html side by side', async () => {
     const pages = await crawlPages({ formats: ['markdown', 'html'] });
     expect(pages['/docs/big']).toMatchObject({
-      markdown: `# Heading /docs/big\n\nText [guide](${site.origin}/docs/guide)`,
+      markdown: `# Heading /docs/big\n\nText [guide](${site.origin}/docs/guide) é \\<b>`,
       html: expect.stringContaining('<h1>Heading /docs/big</h1>'),
     });
     expect(pages['/docs/big']).not.toHaveProperty('rawHtml');

@@ -45,6 +45,9 @@ export interface ExtractOptions {
   discoverOnly?: boolean;
 }
 
+/** The cleaned content as HTML (the `html` format): the parse's mode, entities written as UTF-8. */
+const SERIALIZE = { xml: { xmlMode: false, decodeEntities: true, encodeEntities: 'utf8' as const } };
+
 /** Where the content of a page lives, in order of trust. */
 const MAIN_CONTENT = ['main', 'article', '[role=main]'];
 
@@ -149,8 +152,8 @@ export function markdownOf($: cheerio.CheerioAPI, pageUrl: string, options: Extr
 function contentOf($: cheerio.CheerioAPI, base: string, options: ExtractOptions): { markdown: string; html?: string } {
   const container = cleanContent($, base, options);
   if (!container || !hasChildren(container)) return { markdown: '' };
-  // Serialized before the conversion: the markdown view must not see it changed.
-  const html = options.html ? $(container.children).toString() : undefined;
+  // Serialized before the conversion; as UTF-8 text (only & < > " ' escaped), not numeric entities for every non-ASCII character.
+  const html = options.html ? $.html(container.children, SERIALIZE) : undefined;
   const markdown = turndown.turndown(markdownDom(container) as unknown as TurndownService.Node).trim();
   return html === undefined ? { markdown } : { markdown, html };
 }

@@ -159,6 +159,12 @@ describe('parseCommandLine', () => {
     );
   });
 
+  it('takes --include-markdown on watch only', () => {
+    expect(parseCommandLine(['watch', 'abc', '--include-markdown', '--json'], {})).toMatchObject({ command: 'watch', includeMarkdown: true });
+    expect(parseCommandLine(['watch', 'abc'], {})).not.toHaveProperty('includeMarkdown');
+    expect(usage(['crawl', URL_, '--include-markdown'])).toBe('--include-markdown does not apply to crawl');
+  });
+
   it('leaves out what was not given, so the server applies its defaults', () => {
     expect(parseCommandLine(['crawl', URL_], {})).toMatchObject({ options: {} });
   });

@@ -35,7 +35,7 @@ export type Invocation =
       idempotencyKey?: string;
       detach: boolean;
     }
-  | { command: 'watch'; common: Common; id: string; output?: string; lastEventId?: string }
+  | { command: 'watch'; common: Common; id: string; output?: string; lastEventId?: string; includeMarkdown?: boolean }
   | { command: 'llms'; common: Common; id: string; full: boolean; output?: string }
   | { command: 'status' | 'cancel' | 'pages' | 'errors'; common: Common; id: string };
 
@@ -68,6 +68,7 @@ const OPTIONS = {
   'idempotency-key': { type: 'string' },
   detach: { type: 'boolean' },
   'last-event-id': { type: 'string' },
+  'include-markdown': { type: 'boolean' },
   full: { type: 'boolean' },
 } as const;
 
@@ -110,7 +111,7 @@ const ALLOWED: Record<string, OptionName[]> = {
     'idempotency-key',
     'detach',
   ],
-  watch: [...COMMON, 'quiet', 'output', 'last-event-id'],
+  watch: [...COMMON, 'quiet', 'output', 'last-event-id', 'include-markdown'],
   status: COMMON,
   cancel: COMMON,
   pages: COMMON,
@@ -162,6 +163,7 @@ crawl:
 
 watch:
   --last-event-id <id>    resume after this event (0: every event from the first)
+  --include-markdown      page events carry the page's markdown (see them with --json)
   -o, --output <file>     write the markdown here when the crawl ends
   -q, --quiet             no progress on stderr
 
@@ -293,6 +295,7 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
       id: target,
       ...output,
       ...(values['last-event-id'] !== undefined ? { lastEventId: values['last-event-id'] } : {}),
+      ...(values['include-markdown'] ? { includeMarkdown: true } : {}),
     };
   }
   if (command === 'llms') return { command, common, id: target, full: values.full ?? false, ...output };

@@ -40,6 +40,8 @@ export {
   isTerminalEvent,
   isTerminalStatus,
   type OpenCode,
+  PAGE_FORMATS,
+  type PageFormat,
   type SkipReason,
   TERMINAL_STATUSES,
   type TerminalStatus,

@@ -15,6 +15,7 @@ export const ERRORS = {
   invalid_id: { status: 400, message: 'Not a crawl id (a lowercase UUID v4)' },
   invalid_cursor: { status: 400, message: 'Not a valid cursor' },
   invalid_last_event_id: { status: 400, message: 'Last-Event-ID is not an event id' },
+  invalid_include: { status: 400, message: 'include takes markdown (the only value)' },
   invalid_idempotency_key: {
     status: 400,
     message: 'Idempotency-Key must be 1 to 255 visible ASCII characters',

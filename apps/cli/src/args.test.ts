@@ -176,6 +176,31 @@ describe('parseCommandLine', () => {
     expect(usage(['crawl', URL_, '--dedupe', 'content', '--no-dedupe'])).toBe('--dedupe and --no-dedupe do not go together');
   });
 
+  it('turns --format into formats, and refuses unknown or repeated formats', () => {
+    expect(parseCommandLine(['crawl', URL_, '--format', 'markdown, html,rawHtml,links'], {})).toMatchObject({
+      options: { formats: ['markdown', 'html', 'rawHtml', 'links'] },
+    });
+    for (const bad of ['pdf', 'html,html', ''])
+      expect(usage(['crawl', URL_, '--format', bad])).toBe(
+        `--format: a comma-separated list of markdown, html, rawHtml, links, each once (got ${JSON.stringify(bad)})`,
+      );
+    expect(usage(['pages', 'x', '--format', 'html'])).toBe('--format does not apply to pages');
+  });
+
+  it('turns --discover-only into discoverOnly, refused with --format or selectors', () => {
+    expect(parseCommandLine(['crawl', URL_, '--discover-only'], {})).toMatchObject({ options: { discoverOnly: true } });
+    expect(usage(['crawl', URL_, '--discover-only', '--format', 'links'])).toBe('--discover-only: stores no content, formats does not apply');
+    expect(usage(['crawl', URL_, '--discover-only', '--include-selector', 'main'])).toBe(
+      '--discover-only: stores no content, includeSelectors does not apply',
+    );
+  });
+
+  it('takes --include-markdown on watch only', () => {
+    expect(parseCommandLine(['watch', 'abc', '--include-markdown', '--json'], {})).toMatchObject({ command: 'watch', includeMarkdown: true });
+    expect(parseCommandLine(['watch', 'abc'], {})).not.toHaveProperty('includeMarkdown');
+    expect(usage(['crawl', URL_, '--include-markdown'])).toBe('--include-markdown does not apply to crawl');
+  });
+
   it('leaves out what was not given, so the server applies its defaults', () => {
     expect(parseCommandLine(['crawl', URL_], {})).toMatchObject({ options: {} });
   });

@@ -11,6 +11,7 @@ import {
   MAX_SELECTORS,
   MAX_START_URLS,
   SCOPES,
+  PAGE_FORMATS,
 } from '@crawlstream/shared';
 import { UsageError } from './exit-codes.js';
 
@@ -35,7 +36,7 @@ export type Invocation =
       idempotencyKey?: string;
       detach: boolean;
     }
-  | { command: 'watch'; common: Common; id: string; output?: string; lastEventId?: string }
+  | { command: 'watch'; common: Common; id: string; output?: string; lastEventId?: string; includeMarkdown?: boolean }
   | { command: 'llms'; common: Common; id: string; full: boolean; output?: string }
   | { command: 'status' | 'cancel' | 'pages' | 'errors' | 'rejected'; common: Common; id: string };
 
@@ -67,9 +68,12 @@ const OPTIONS = {
   'header-env': { type: 'string', multiple: true },
   dedupe: { type: 'string' },
   'no-dedupe': { type: 'boolean' },
+  format: { type: 'string' },
+  'discover-only': { type: 'boolean' },
   'idempotency-key': { type: 'string' },
   detach: { type: 'boolean' },
   'last-event-id': { type: 'string' },
+  'include-markdown': { type: 'boolean' },
   full: { type: 'boolean' },
 } as const;
 
@@ -111,10 +115,12 @@ const ALLOWED: Record<string, OptionName[]> = {
     'header-env',
     'dedupe',
     'no-dedupe',
+    'format',
+    'discover-only',
     'idempotency-key',
     'detach',
   ],
-  watch: [...COMMON, 'quiet', 'output', 'last-event-id'],
+  watch: [...COMMON, 'quiet', 'output', 'last-event-id', 'include-markdown'],
   status: COMMON,
   cancel: COMMON,
   pages: COMMON,
@@ -163,6 +169,8 @@ crawl:
   --header-env Name=VAR   the same, its value read from the environment variable VAR (kept out of ps and shell history)
   --dedupe <modes>        skip pages that duplicate a stored page: canonical, content or both, comma-separated (default canonical)
   --no-dedupe             store every page, duplicates too
+  --format <list>         what each page stores: ${PAGE_FORMATS.join(',')} (default markdown)
+  --discover-only         map mode: follow links, store url, title, depth and status only (no markdown)
   --idempotency-key <k>   the same key returns the same crawl instead of a second one
   --detach                print the crawl id and exit without watching
   -q, --quiet             no progress on stderr
@@ -170,6 +178,7 @@ crawl:
 
 watch:
   --last-event-id <id>    resume after this event (0: every event from the first)
+  --include-markdown      page events carry the page's markdown (see them with --json)
   -o, --output <file>     write the markdown here when the crawl ends
   -q, --quiet             no progress on stderr
 
@@ -292,11 +301,14 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
     if (values.dedupe !== undefined && values['no-dedupe']) throw new UsageError('--dedupe and --no-dedupe do not go together');
     if (values.dedupe !== undefined) options.dedupe = values.dedupe.split(',').map((mode) => mode.trim());
     if (values['no-dedupe']) options.dedupe = [];
+    if (values['discover-only']) options.discoverOnly = true;
+    if (values.format !== undefined) options.formats = values.format.split(',').map((format) => format.trim());
     // Bounds are checked here too, for a message naming the flag; the cap of maxPages is the server's to set.
     const checked = crawlOptionsSchema(Number.MAX_SAFE_INTEGER).safeParse(options);
     if (!checked.success) {
       const issue = checked.error.issues[0]!;
       const key = String(issue.path[0]);
+      if (issue.message.startsWith('discoverOnly')) throw new UsageError(`--discover-only: ${issue.message.replace('discoverOnly stores no content: ', 'stores no content, ').replace(/ \(leave it out\)$/, '')}`);
       if (key === 'urls') {
         const index = issue.path[1];
         if (typeof index !== 'number') throw new UsageError(`--url: at most ${MAX_START_URLS} (got ${values.url?.length})`);
@@ -316,6 +328,7 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
         const which = typeof index === 'number' ? ` ${JSON.stringify(values[selectorFlag]?.[index])} (number ${index + 1})` : '';
         throw new UsageError(`--${selectorFlag}${which}: ${issue.message}`);
       }
+      if (key === 'formats') throw new UsageError(`--format: a comma-separated list of ${PAGE_FORMATS.join(', ')}, each once (got ${JSON.stringify(values.format)})`);
       const flag = Object.entries(CRAWL_OPTIONS).find(([, k]) => k === key)?.[0] ?? key;
       throw new UsageError(`--${flag}: ${issue.message}`);
     }
@@ -336,6 +349,7 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
       id: target,
       ...output,
       ...(values['last-event-id'] !== undefined ? { lastEventId: values['last-event-id'] } : {}),
+      ...(values['include-markdown'] ? { includeMarkdown: true } : {}),
     };
   }
   if (command === 'llms') return { command, common, id: target, full: values.full ?? false, ...output };

@@ -102,7 +102,7 @@ class Session {
    * cancels the crawl and the stream shows it stopping; otherwise (and on
    * the second) Ctrl-C stops watching.
    */
-  async follow(id: string, lastEventId: string | undefined, cancelOnInterrupt: boolean): Promise<CrawlTally> {
+  async follow(id: string, lastEventId: string | undefined, cancelOnInterrupt: boolean, includeMarkdown = false): Promise<CrawlTally> {
     const view = this.json || this.quiet ? undefined : new ProgressView(this.io.stderr);
     const tally = view?.tally ?? new CrawlTally();
     const stop = new AbortController();
@@ -126,6 +126,7 @@ class Session {
     try {
       const events = this.client.events(id, {
         ...(lastEventId !== undefined ? { lastEventId } : {}),
+        ...(includeMarkdown ? { include: ['markdown'] as const } : {}),
         signal: stop.signal,
         onReconnect,
       });
@@ -216,7 +217,7 @@ async function execute(invocation: Exclude<Invocation, { command: 'help' | 'vers
     }
     case 'watch': {
       if (invocation.output !== undefined) await checkOutput(invocation.output);
-      const tally = await session.follow(invocation.id, invocation.lastEventId, false);
+      const tally = await session.follow(invocation.id, invocation.lastEventId, false, invocation.includeMarkdown);
       if (invocation.output !== undefined) await session.writeMarkdown(invocation.id, invocation.output, tally.counters.processed);
       return exitFor(tally.status);
     }

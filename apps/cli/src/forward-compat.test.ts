@@ -41,8 +41,12 @@ const NEWER_STREAM = [
 ];
 
 /** A fetch that answers each path with the scripted body. */
+/** Every URL the CLI fetched, in order. */
+const fetched: string[] = [];
+
 function fakeFetch(routes: Record<string, (url: string) => Response>): typeof fetch {
   return async (input) => {
+    fetched.push(String(input));
     const { pathname } = new URL(String(input));
     const answer = routes[pathname];
     if (!answer) return new Response(JSON.stringify({ error: { code: 'not_found', message: pathname } }), { status: 404 });
@@ -85,6 +89,16 @@ describe('crawlstream against a newer server', () => {
         'progress: 3/3 pages (1 stored, 1 failed, 1 skipped), 1.0 pages/s, 0:02 elapsed\n' +
         'completed: 1 pages stored, 1 failed, 1 skipped (of 3 discovered) in 0:03\n',
     );
+  });
+
+  it('watch --include-markdown --json: asks for the markdown and prints it on page events', async () => {
+    const withMarkdown = NEWER_STREAM.map((f) => (f.includes('event: page\n') ? f.replace(/}\n\n$/, ',"markdown":"# Docs"}\n\n') : f));
+    fetched.length = 0;
+    const { code, stdout } = await crawlstream(['watch', ID, '--json', '--include-markdown'], { [STREAM]: sse(withMarkdown) });
+    expect(code).toBe(EXIT.ok);
+    expect(fetched).toEqual([`${API}${STREAM}?include=markdown`]);
+    const page = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>).find((l) => l.type === 'page');
+    expect(page).toMatchObject({ url: CRAWL.url, markdown: '# Docs' });
   });
 
   it('watch --json: a line per known event, unknown fields kept', async () => {

@@ -107,7 +107,7 @@ describe('hostile corpus', () => {
       for (const path of ['', `glob/${CORPUS.globBait}`, 'title', 'links', 'nested', 'redirect']) {
         expect(page(path), path.slice(0, 20)).toHaveLength(1);
       }
-      for (let i = 0; i < CORPUS.textPages; i++) expect(page(`text/${i}`)[0]?.markdown.length).toBeGreaterThan(CORPUS.textBytes * 0.9);
+      for (let i = 0; i < CORPUS.textPages; i++) expect(page(`text/${i}`)[0]?.markdown?.length).toBeGreaterThan(CORPUS.textBytes * 0.9);
       expect(page('title')[0]!.title).toHaveLength(MAX_TITLE_LENGTH);
       expect(page('links')[0]).toMatchObject({ linksDropped: CORPUS.links - MAX_LINKS_PER_PAGE, truncated: true });
       expect(page('nested')[0]!.markdown).toBe('deep text');
@@ -117,7 +117,7 @@ describe('hostile corpus', () => {
       expect(site.hits.get('/docs/x/redirected')).toBe(2);
       for (const stored of pages) {
         expect(stored.title.length).toBeLessThanOrEqual(MAX_TITLE_LENGTH);
-        expect(Buffer.byteLength(stored.markdown)).toBeLessThanOrEqual(MAX_MARKDOWN_BYTES);
+        expect(Buffer.byteLength(stored.markdown ?? "")).toBeLessThanOrEqual(MAX_MARKDOWN_BYTES);
       }
       const biggest = Math.max(...(await store.readAll(hostile.crawl.id)).map((frame) => Buffer.byteLength(frame.data)));
       expect(biggest).toBeLessThanOrEqual(MAX_EVENT_BYTES);

@@ -16,7 +16,7 @@
 // exactly once whatever happens to the job.
 import { type JobPage, jobPages, type PageJobData, type PageJobPages, parsePageJob } from '@crawlstream/jobs';
 import type { CrawlStore, PageOutcome, ProgressPublisher, SettleResult } from '@crawlstream/progress';
-import { crawlLinks, DEFAULT_DEDUPE, MAX_LINKS_PER_PAGE, MAX_MESSAGE_LENGTH, MAX_PAGE_BYTES } from '@crawlstream/shared';
+import { crawlLinks, DEFAULT_DEDUPE, MAX_LINKS_PER_PAGE, MAX_MESSAGE_LENGTH, MAX_PAGE_BYTES, type PageFormat } from '@crawlstream/shared';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { Dispatcher } from 'undici';
 import type { LimitFunction } from 'p-limit';
@@ -306,10 +306,11 @@ async function fetchAndSettle(deps: PageJobDeps, context: CrawlContext, item: Ad
       await settlePage(deps, crawlId, { kind: 'skipped', url, reason: fetched.reason, message: fetched.message });
       return DONE;
     }
-    const extracted = await deps.extract(fetched.html, fetched.finalUrl, deps.shutdown, {
+    const extracted = await deps.extract(fetched.html, fetched.finalUrl, deps.shutdown, options.discoverOnly ? { discoverOnly: true } : {
       onlyMainContent: options.onlyMainContent,
       includeSelectors: options.includeSelectors,
       excludeSelectors: options.excludeSelectors,
+      ...(options.formats.includes('html') ? { html: true } : {}),
     });
     // After extraction, on this thread: one count per crawl and process, whichever thread extracted.
     const { repeatedBlocks } = context;
@@ -331,7 +332,8 @@ async function fetchAndSettle(deps: PageJobDeps, context: CrawlContext, item: Ad
       links: links.links,
       ...(page.truncated ? { truncated: true } : {}),
       ...(links.dropped > 0 ? { linksDropped: links.dropped } : {}),
-      ...pageMetadata(page, fetched),
+      // Map mode stores url, title, depth, status and fetchedAt only.
+      ...(options.discoverOnly ? { withoutMarkdown: true } : { ...pageMetadata(page, fetched), ...pageFormats(options.formats, page, fetched) }),
       // Crawls stored before the option have no `dedupe`: the option's default applies, as GET shows it.
       dedupe: options.dedupe ?? DEFAULT_DEDUPE,
       ...(sorting.rejected.length > 0 ? { rejected: sorting.rejected } : {}),
@@ -347,5 +349,15 @@ function pageMetadata(page: ExtractedPage, fetched: HtmlPage) {
     ...(language === undefined ? {} : { language }),
     ...(fetched.etag === undefined ? {} : { etag: fetched.etag }),
     ...(fetched.lastModified === undefined ? {} : { lastModified: fetched.lastModified }),
+  };
+}
+
+/** The formats a crawl asked for besides markdown (which is made whatever is asked: contentHash and wordCount come from it). */
+function pageFormats(formats: readonly PageFormat[], page: ExtractedPage, fetched: HtmlPage) {
+  return {
+    ...(formats.includes('markdown') ? {} : { withoutMarkdown: true }),
+    ...(formats.includes('html') ? { html: page.html ?? '' } : {}),
+    ...(formats.includes('rawHtml') ? { rawHtml: fetched.html } : {}),
+    ...(formats.includes('links') ? { pageLinks: page.links } : {}),
   };
 }

@@ -51,7 +51,7 @@ describe('content selection options', () => {
     // Links come from the whole page whatever is selected: /docs/big is found through the nav.
     expect(done).toMatchObject({ status: 'completed', counters: { processed: 2, failed: 0 } });
     const pages = (await store.pages(crawl.id, 0, 10)).items;
-    return Object.fromEntries(pages.map((page) => [page.url.slice(site.origin.length), page.markdown]));
+    return Object.fromEntries(pages.map((page) => [page.url.slice(site.origin.length), page.markdown ?? '']));
   }
 
   it('by default stores the main content only', async () => {

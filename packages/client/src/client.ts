@@ -212,7 +212,8 @@ export class CrawlstreamClient {
     return streamEvents(
       {
         fetch: this.fetchImpl,
-        url: (crawlId, token) => this.url(withQuery(streamPath(crawlId), { token })),
+        url: (crawlId, token, include) =>
+          this.url(withQuery(streamPath(crawlId), { token, include: include && include.length > 0 ? include.join(',') : undefined })),
         headers: () => this.headers(),
         reconnect: this.reconnect,
         idleTimeoutMs: this.idleTimeoutMs,

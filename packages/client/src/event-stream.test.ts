@@ -195,6 +195,15 @@ describe('events()', () => {
     expect(api.requests[0]!.url).toBe(`${BASE}/api/crawl-v2/${CRAWL_ID}/stream?token=tok.en`);
   });
 
+  it('asks for include=markdown on every (re)connect, and hands page events their markdown', async () => {
+    const withMarkdown = (frame: string) => frame.replace(/}\n\n$/, ',"markdown":"# Page","truncated":true}\n\n');
+    const api = new FakeApi([() => sse([withMarkdown(pageFrame(8))]), () => sse([completedFrame(9)])]);
+    const events = await collect(client(api, { reconnect: { initialDelayMs: 1, maxDelayMs: 1 } }).events(CRAWL_ID, { lastEventId: '1-7', include: ['markdown'] }));
+    expect(events.map((e) => e.id)).toEqual(['1-8', '1-9']);
+    expect(events[0]!.event).toMatchObject({ type: 'page', markdown: '# Page', truncated: true });
+    for (const request of api.requests) expect(request.url).toBe(`${BASE}/api/crawl-v2/${CRAWL_ID}/stream?include=markdown`);
+  });
+
   it('ends without an event on 204', async () => {
     const api = new FakeApi([() => new Response(null, { status: 204 })]);
     expect(await collect(client(api).events(CRAWL_ID, { lastEventId: '1-9' }))).toEqual([]);

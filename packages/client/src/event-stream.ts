@@ -40,6 +40,9 @@ export interface ReconnectInfo {
   lastEventId?: string;
 }
 
+/** What a stream can be asked to add to its events (`?include=`). */
+export type StreamInclude = 'markdown';
+
 export interface EventsOptions {
   /** Resume after this event id (`'0'`: every event from the first). Without it the stream starts with a `snapshot`. */
   lastEventId?: string;
@@ -47,6 +50,11 @@ export interface EventsOptions {
   signal?: AbortSignal;
   /** The crawl's `streamToken` (sent as `?token=`), for a client that has no API key. */
   token?: string;
+  /**
+   * `['markdown']`: each `page` event also carries its stored page's `markdown`
+   * (cut to keep the event within 64 KiB, then `truncated: true`); sent as `?include=markdown`.
+   */
+  include?: readonly StreamInclude[];
   /** Backoff for this stream (defaults: the client's). */
   reconnect?: ReconnectOptions;
   /** Longest silence on an open stream (not even a `: ping`) before it is treated as dead and reopened. */
@@ -59,8 +67,8 @@ export interface EventsOptions {
 
 export interface StreamTransport {
   fetch: typeof fetch;
-  /** Absolute URL of the stream of `crawlId`, with the token if any. */
-  url(crawlId: string, token?: string): string;
+  /** Absolute URL of the stream of `crawlId`, with the token and `include` if any. */
+  url(crawlId: string, token?: string, include?: readonly StreamInclude[]): string;
   headers(): Record<string, string>;
   reconnect: ReconnectOptions;
   idleTimeoutMs: number;
@@ -209,7 +217,7 @@ export async function* streamEvents(
       const headers: Record<string, string> = { ...transport.headers(), accept: 'text/event-stream' };
       if (position.cursor !== undefined) headers['last-event-id'] = position.cursor;
       armIdleTimer();
-      const response = await transport.fetch(transport.url(crawlId, options.token), {
+      const response = await transport.fetch(transport.url(crawlId, options.token, options.include), {
         headers,
         signal: connection.signal,
         cache: 'no-store',

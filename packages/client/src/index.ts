@@ -20,6 +20,7 @@ export {
   type ReconnectInfo,
   type SkippedEvent,
   type StreamedEvent,
+  type StreamInclude,
   StreamPosition,
 } from './event-stream.js';
 // The shapes as this client reads them: known fields checked, anything newer let through.
@@ -42,6 +43,8 @@ export {
   isTerminalEvent,
   isTerminalStatus,
   type OpenCode,
+  PAGE_FORMATS,
+  type PageFormat,
   type SkipReason,
   TERMINAL_STATUSES,
   type TerminalStatus,

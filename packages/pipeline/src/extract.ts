@@ -22,8 +22,10 @@ export interface ExtractedPage {
   truncated: boolean;
   /** Absolute, normalized, deduped http(s) links in document order, the page itself excluded. */
   links: string[];
-  /** Description, language, canonical URL, content hash and word count (metadata.ts). */
+  /** Description, language, canonical URL, content hash and word count (metadata.ts); with `discoverOnly` only those of empty markdown. */
   metadata: PageMetadata;
+  /** With the `html` option: the cleaned content HTML the markdown is made from (unbounded: the store cuts it). */
+  html?: string;
 }
 
 /**
@@ -37,7 +39,14 @@ export interface ExtractOptions {
   includeSelectors?: readonly string[];
   /** Elements these CSS selectors match are removed before the markdown is made. */
   excludeSelectors?: readonly string[];
+  /** Also serialize the cleaned content the markdown is made from (`html` on the result). */
+  html?: boolean;
+  /** Title and links only (map mode): no markdown (empty), no metadata, no content cleanup. */
+  discoverOnly?: boolean;
 }
+
+/** The cleaned content as HTML (the `html` format): the parse's mode, entities written as UTF-8. */
+const SERIALIZE = { xml: { xmlMode: false, decodeEntities: true, encodeEntities: 'utf8' as const } };
 
 /** Where the content of a page lives, in order of trust. */
 const MAIN_CONTENT = ['main', 'article', '[role=main]'];
@@ -86,14 +95,18 @@ export function extractFromDocument($: cheerio.CheerioAPI, pageUrl: string, opti
 
 function extractBounded($: cheerio.CheerioAPI, pageUrl: string, options: ExtractOptions): ExtractedPage {
   const base = documentBase($, pageUrl);
+  const title = cutChars(collapse($('title').first().text()) || collapse($('h1').first().text()), MAX_TITLE_LENGTH);
+  if (options.discoverOnly) {
+    return { title, links: collectLinks($, base, normalizeUrl(pageUrl)), markdown: '', truncated: false, metadata: contentStats('') };
+  }
   // Read before the content's cleanup changes the tree.
   const documentMeta = documentMetadata($, base);
-  const title = collapse($('title').first().text()) || collapse($('h1').first().text());
   // Links come from the whole page, navigation included: that is how a site is discovered.
   const links = collectLinks($, base, normalizeUrl(pageUrl));
-  const { markdown, truncated } = boundMarkdown(contentMarkdown($, base, options), MAX_MARKDOWN_BYTES);
+  const content = contentOf($, base, options);
+  const { markdown, truncated } = boundMarkdown(content.markdown, MAX_MARKDOWN_BYTES);
   const metadata = { ...documentMeta, ...contentStats(markdown) };
-  return { title: cutChars(title, MAX_TITLE_LENGTH), links, markdown, truncated, metadata };
+  return { title, links, markdown, truncated, metadata, ...(options.html ? { html: content.html ?? '' } : {}) };
 }
 
 /**
@@ -132,10 +145,21 @@ function collectLinks($: cheerio.CheerioAPI, base: string, self: string | null):
 /** Just the markdown of a loaded document's main content (the document is changed). */
 export function markdownOf($: cheerio.CheerioAPI, pageUrl: string, options: ExtractOptions = {}): string {
   boundTree($);
-  return boundMarkdown(contentMarkdown($, documentBase($, pageUrl), options), MAX_MARKDOWN_BYTES).markdown;
+  return boundMarkdown(contentOf($, documentBase($, pageUrl), { ...options, html: false }).markdown, MAX_MARKDOWN_BYTES).markdown;
 }
 
-function contentMarkdown($: cheerio.CheerioAPI, base: string, options: ExtractOptions): string {
+/** The content's markdown, and with `options.html` the cleaned content as HTML (what turndown is given). */
+function contentOf($: cheerio.CheerioAPI, base: string, options: ExtractOptions): { markdown: string; html?: string } {
+  const container = cleanContent($, base, options);
+  if (!container || !hasChildren(container)) return { markdown: '' };
+  // Serialized before the conversion; as UTF-8 text (only & < > " ' escaped), not numeric entities for every non-ASCII character.
+  const html = options.html ? $.html(container.children, SERIALIZE) : undefined;
+  const markdown = turndown.turndown(markdownDom(container) as unknown as TurndownService.Node).trim();
+  return html === undefined ? { markdown } : { markdown, html };
+}
+
+/** The element whose children are the page's cleaned content (main content or selected elements), or none. */
+function cleanContent($: cheerio.CheerioAPI, base: string, options: ExtractOptions): AnyNode | undefined {
   const boilerplate = options.onlyMainContent !== false;
   // Selectors were checked when the crawl was accepted (shared/selector.ts), with this engine.
   if (options.excludeSelectors && options.excludeSelectors.length > 0) detach(matching($, options.excludeSelectors));
@@ -143,7 +167,7 @@ function contentMarkdown($: cheerio.CheerioAPI, base: string, options: ExtractOp
   if (options.includeSelectors && options.includeSelectors.length > 0) {
     const matched = includedElements($, options.includeSelectors);
     // A selector that matches nothing gives no content, not the whole page.
-    if (matched.length === 0) return '';
+    if (matched.length === 0) return undefined;
     detach(new Set(matched));
     container = new Element('div', {});
     // Each matched element is a content of its own: kept whatever it is (a
@@ -158,11 +182,10 @@ function contentMarkdown($: cheerio.CheerioAPI, base: string, options: ExtractOp
   } else {
     const selector = boilerplate ? MAIN_CONTENT.find((candidate) => $(candidate).length > 0) : undefined;
     container = $(selector ?? 'body').get(0) ?? $.root().get(0);
-    if (!container || !hasChildren(container)) return '';
+    if (!container || !hasChildren(container)) return undefined;
     prepareContent(container, { base, inMain: selector !== undefined, boilerplate });
   }
-  if (!hasChildren(container)) return '';
-  return turndown.turndown(markdownDom(container) as unknown as TurndownService.Node).trim();
+  return container;
 }
 
 /**

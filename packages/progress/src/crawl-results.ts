@@ -166,6 +166,17 @@ export class CrawlResults {
     return { items: page.items, next: page.nextCursor === null ? null : offset + page.consumed };
   }
 
+  /**
+   * The markdown of stored pages by their URL (the `page` event's), one
+   * HMGET for all: undefined for a page not stored (or stored without
+   * markdown).
+   */
+  async pageMarkdowns(id: string, urls: string[]): Promise<(string | undefined)[]> {
+    if (urls.length === 0) return [];
+    const blobs = await this.redis.hmgetBuffer(this.keys(id).pages, ...urls);
+    return blobs.map((blob) => (blob === null ? undefined : decodePage(blob).markdown));
+  }
+
   /** LLEN and LRANGE of a list in one step. */
   private async listRange(key: string, offset: number, limit: number): Promise<[number, string[]]> {
     const replies = await this.redis.multi().llen(key).lrange(key, offset, offset + limit - 1).exec();

@@ -220,6 +220,11 @@ export class CrawlStore {
     return this.results.errors(id);
   }
 
+  /** Stored pages' markdown by URL, one round trip (`?include=markdown` on the stream). */
+  pageMarkdowns(id: string, urls: string[]): Promise<(string | undefined)[]> {
+    return this.results.pageMarkdowns(id, urls);
+  }
+
   errorPage(id: string, offset: number, limit: number, maxBytes?: number): Promise<{ items: CrawlErrorItem[]; next: number | null }> {
     return this.results.errorPage(id, offset, limit, maxBytes);
   }

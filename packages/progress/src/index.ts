@@ -11,7 +11,7 @@ export type { SettleResult } from './settle-batcher.js';
 export type { PageOutcome, RejectedLink } from './settle-records.js';
 export { countCrawlsByStatus, moveCrawlStatus, notePagesProcessed, pagesPerSecond, RATE_WINDOW_SECONDS } from './crawl-counts.js';
 export { type CrawlListPage, type CrawlListQuery, isCrawlListCursor, listCrawls } from './crawl-list.js';
-export { type EventFrame, idTime, makeFrame, parseFrame } from './frames.js';
+export { type EventFrame, frameWithMarkdown, idTime, makeFrame, parseFrame } from './frames.js';
 export { decodePage, encodePage } from './pages.js';
 export { jsonBytes, ResultPage, resultPageBytes } from './result-page.js';
 export { ProgressPublisher, type ProgressPublisherOptions } from './progress-publisher.js';

@@ -24,4 +24,14 @@ describe('stored pages', () => {
     expect(blob.length).toBeLessThan(large.markdown.length / 5);
     expect(encodePage(page('tiny'))[0]).toBe('{'.charCodeAt(0));
   });
+
+  it('keep a page stored without markdown without it, and one with empty markdown with it', () => {
+    const { markdown: _, ...bare } = page('');
+    const withFormats = { ...bare, html: '<p>x\ny</p>', links: ['http://127.0.0.1:9/b'] };
+    expect(decodePage(encodePage(withFormats))).toEqual(withFormats);
+    expect(decodePage(encodePage(withFormats))).not.toHaveProperty('markdown');
+    const big = { ...bare, rawHtml: 'x'.repeat(5000) };
+    expect(decodePage(encodePage(big))).toEqual(big);
+    expect(decodePage(encodePage(page('')))).toHaveProperty('markdown', '');
+  });
 });

@@ -6,6 +6,8 @@ import {
   type DedupeMode,
   type FAILURE_REASONS,
   MAX_DESCRIPTION_LENGTH,
+  MAX_HTML_BYTES,
+  MAX_LINKS_BYTES,
   MAX_LANGUAGE_LENGTH,
   MAX_LINKS_PER_PAGE,
   MAX_MESSAGE_LENGTH,
@@ -19,7 +21,7 @@ import {
 } from '@crawlstream/shared';
 import { encodePage } from './pages.js';
 import type { SettleRecord } from './scripts.js';
-import { truncateText } from './truncate.js';
+import { truncateBytes, truncateText } from './truncate.js';
 
 export type PageOutcome =
   | {
@@ -31,6 +33,8 @@ export type PageOutcome =
       bytes: number;
       durationMs: number;
       markdown: string;
+      /** The markdown is not stored (the crawl's `formats` leave it out, or discoverOnly); `truncated` goes with it. */
+      withoutMarkdown?: boolean;
       fetchedAt?: string;
       /**
        * The URL the page was fetched from after redirects, when it differs
@@ -58,7 +62,8 @@ export type PageOutcome =
        * page. At most MAX_REJECTED_PER_PAGE are sent.
        */
       rejected?: readonly RejectedLink[];
-    } & PageMetadataFields
+    } & PageMetadataFields &
+      PageFormatFields
   | {
       kind: 'failed';
       url: string;
@@ -88,6 +93,44 @@ export interface PageMetadataFields {
   wordCount?: number;
   etag?: string;
   lastModified?: string;
+}
+
+/** A processed page's other formats (`formats` option), each sent only when the crawl asked for it; the store bounds them. */
+export interface PageFormatFields {
+  html?: string;
+  rawHtml?: string;
+  /** Every absolute link found on the page (the `links` format), not only those to follow. */
+  pageLinks?: string[];
+}
+
+/** The formats as stored: each cut at its bound (MAX_HTML_BYTES, MAX_LINKS_PER_PAGE and MAX_LINKS_BYTES), the cut ones named in `truncatedFormats`. */
+export function storedFormats(outcome: PageFormatFields): Pick<PageResult, 'html' | 'rawHtml' | 'links' | 'truncatedFormats'> {
+  const stored: Pick<PageResult, 'html' | 'rawHtml' | 'links' | 'truncatedFormats'> = {};
+  const cut: NonNullable<PageResult['truncatedFormats']> = [];
+  for (const format of ['html', 'rawHtml'] as const) {
+    const value = outcome[format];
+    if (value === undefined) continue;
+    const bounded = truncateBytes(value, MAX_HTML_BYTES);
+    stored[format] = bounded.text;
+    if (bounded.cut) cut.push(format);
+  }
+  if (outcome.pageLinks !== undefined) {
+    const links: string[] = [];
+    let bytes = 0;
+    for (const link of outcome.pageLinks) {
+      if (link.length > MAX_URL_LENGTH) continue;
+      const size = Buffer.byteLength(link, 'utf8');
+      if (links.length === MAX_LINKS_PER_PAGE || bytes + size > MAX_LINKS_BYTES) {
+        cut.push('links');
+        break;
+      }
+      links.push(link);
+      bytes += size;
+    }
+    stored.links = links;
+  }
+  if (cut.length > 0) stored.truncatedFormats = cut;
+  return stored;
 }
 
 const within = (value: string | undefined, max: number) => (value !== undefined && value !== '' && value.length <= max ? value : undefined);
@@ -172,7 +215,8 @@ export function recordBytes(record: SettleRecord): number {
 /** One settle record (settle-17.lua), with the page's last chunk of links. */
 export function settleRecord(outcome: PageOutcome, finalUrl: string, lastLinks: string[], linksDropped: number): SettleRecord {
   if (outcome.kind === 'processed') {
-    const { url, depth, status, bytes, durationMs, markdown } = outcome;
+    const { url, depth, status, bytes, durationMs } = outcome;
+    const markdown = outcome.withoutMarkdown ? undefined : outcome.markdown;
     const title = truncateText(outcome.title, MAX_TITLE_LENGTH);
     const metadata = storedMetadata(outcome);
     const page: PageResult = {
@@ -180,11 +224,12 @@ export function settleRecord(outcome: PageOutcome, finalUrl: string, lastLinks: 
       title,
       depth,
       status,
-      markdown,
+      ...(markdown === undefined ? {} : { markdown }),
       fetchedAt: outcome.fetchedAt ?? new Date().toISOString(),
-      ...(outcome.truncated ? { truncated: true } : {}),
+      ...(outcome.truncated && markdown !== undefined ? { truncated: true } : {}),
       ...(linksDropped > 0 ? { linksDropped } : {}),
       ...metadata,
+      ...storedFormats(outcome),
     };
     const redirectItem: CrawlErrorItem = {
       url,

@@ -151,6 +151,8 @@ describe('crawl request', () => {
       includeSelectors: [],
       excludeSelectors: [],
       dedupe: ['canonical'],
+      formats: ['markdown'],
+      discoverOnly: false,
     });
   });
 

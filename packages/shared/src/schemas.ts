@@ -8,6 +8,9 @@ import {
   MAX_LANGUAGE_LENGTH,
   MAX_GLOBS,
   MAX_HEADERS,
+  MAX_HTML_BYTES,
+  MAX_LINKS_BYTES,
+  MAX_LINKS_PER_PAGE,
   MAX_OPTIONS_BYTES,
   MAX_PAGE_BYTES,
   MAX_PAGES_CEILING,
@@ -24,6 +27,9 @@ import { cssSelectorProblem } from './selector.js';
 export const DEFAULT_MAX_PAGES_CAP = 10_000;
 
 export const SCOPES = ['prefix', 'origin', 'domain'] as const;
+/** What a stored page carries (the `formats` option): markdown by default. */
+export const PAGE_FORMATS = ['markdown', 'html', 'rawHtml', 'links'] as const;
+export type PageFormat = (typeof PAGE_FORMATS)[number];
 /**
  * The one terminal set: a crawl in one of these statuses never changes again,
  * and each is also the name of the event that ends its stream.
@@ -153,8 +159,35 @@ function optionsSchema(
         .max(DEDUPE_MODES.length)
         .refine((modes) => new Set(modes).size === modes.length, 'dedupe modes must be unique')
         .default(() => [...DEFAULT_DEDUPE]),
+      /** What each stored page carries: any of markdown, html (the cleaned content HTML), rawHtml, links; each once. */
+      formats: z
+        .array(z.enum(PAGE_FORMATS))
+        .min(1)
+        .max(PAGE_FORMATS.length)
+        .refine((formats) => new Set(formats).size === formats.length, 'formats must not repeat')
+        .default(['markdown']),
+      /** Map mode: pages are fetched and their links followed, but only url, title, depth, status and fetchedAt are stored. */
+      discoverOnly: z.boolean().default(false),
     })
     .strict();
+}
+
+/**
+ * Why options do not go together (the message), with the option to name, or
+ * null: discoverOnly stores no content, so options that shape content are refused with it.
+ */
+export function optionsConflict(options: {
+  discoverOnly: boolean;
+  formats: readonly string[];
+  includeSelectors: readonly string[];
+  excludeSelectors: readonly string[];
+}): { path: string; message: string } | null {
+  if (!options.discoverOnly) return null;
+  if (options.formats.length !== 1 || options.formats[0] !== 'markdown')
+    return { path: 'formats', message: 'discoverOnly stores no content: formats does not apply (leave it out)' };
+  for (const key of ['includeSelectors', 'excludeSelectors'] as const)
+    if (options[key].length > 0) return { path: key, message: `discoverOnly stores no content: ${key} does not apply (leave it out)` };
+  return null;
 }
 
 const utf8 = new TextEncoder();
@@ -196,6 +229,8 @@ export function crawlOptionsSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) 
       // Bounded as stored: header values are not stored with the options (nor sent in events), their names are.
       const problem = optionsBytesProblem(storedOptionsOf(options));
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      const conflict = optionsConflict(options);
+      if (conflict) ctx.addIssue({ code: 'custom', path: [conflict.path], message: conflict.message });
     });
 }
 
@@ -299,10 +334,21 @@ export const pageResult = z.object({
   title: z.string(),
   depth: count,
   status: z.number().int(),
-  markdown: z.string(),
+  /** Absent only when the crawl's `formats` leave markdown out. */
+  markdown: z.string().optional(),
   fetchedAt: z.iso.datetime(),
   /** Present when the markdown was cut at MAX_MARKDOWN_BYTES. */
   truncated: z.boolean().optional(),
+  html: z.string().optional().describe(`With formats html: the cleaned content HTML the markdown is made from, at most ${MAX_HTML_BYTES} bytes of UTF-8`),
+  rawHtml: z.string().optional().describe(`With formats rawHtml: the fetched document as decoded, at most ${MAX_HTML_BYTES} bytes of UTF-8`),
+  links: z
+    .array(z.string())
+    .optional()
+    .describe(`With formats links: every absolute http(s) link on the page (in scope or not), normalized, in document order, at most ${MAX_LINKS_PER_PAGE} and ${MAX_LINKS_BYTES} bytes`),
+  truncatedFormats: z
+    .array(z.enum(['html', 'rawHtml', 'links']))
+    .optional()
+    .describe('The requested formats that were cut at their bound (absent when none)'),
   /** In-scope links past MAX_LINKS_PER_PAGE that were not followed (absent when none). */
   linksDropped: count.optional(),
   // Page metadata (#14): absent from pages stored before it, and whenever the page had none usable.
@@ -387,6 +433,10 @@ export const pageEvent = z.object({
   status: z.number().int(),
   bytes: count,
   durationMs: count,
+  /** With `?include=markdown` on the stream: the stored page's markdown, cut to keep the event within MAX_EVENT_BYTES. */
+  markdown: z.string().optional(),
+  /** With `?include=markdown`: present when the markdown was cut for the event's size. */
+  truncated: z.boolean().optional(),
 });
 export const pageFailedEvent = z.object({
   type: z.literal('page_failed'),

@@ -65,18 +65,18 @@ describe('page metadata end to end', () => {
       canonical: `${origin}/docs/index.html`,
       etag: '"v1"',
       lastModified: 'Tue, 01 Dec 2026 08:00:00 GMT',
-      contentHash: sha256(start.markdown),
+      contentHash: sha256(start.markdown!),
     });
     expect(start.wordCount).toBeGreaterThanOrEqual(8);
 
     const guide = pages.get('/docs/guide')!;
     expect(guide.description).toBe(LONG.slice(0, MAX_DESCRIPTION_LENGTH).trimEnd());
-    expect(guide).toMatchObject({ language: 'de-DE', wordCount: 4, contentHash: sha256(guide.markdown) });
+    expect(guide).toMatchObject({ language: 'de-DE', wordCount: 4, contentHash: sha256(guide.markdown!) });
     for (const key of ['canonical', 'etag', 'lastModified']) expect(guide).not.toHaveProperty(key);
 
     const bare = pages.get('/docs/bare')!;
     for (const key of ['description', 'language', 'canonical', 'etag', 'lastModified']) expect(bare).not.toHaveProperty(key);
-    expect(bare).toMatchObject({ wordCount: 3, contentHash: sha256(bare.markdown) });
+    expect(bare).toMatchObject({ wordCount: 3, contentHash: sha256(bare.markdown!) });
 
     // The same through the HTTP API as it is (no SDK in between).
     const raw = (await (await fetch(`${api.base}/api/crawl-v2/${created.id}/pages`)).json()) as { items: { url: string; description?: string }[] };

@@ -65,9 +65,11 @@ function fingerprint(url: string, options: CrawlOptions): string {
   return createHash('sha256').update(JSON.stringify({ url, options })).digest('base64url');
 }
 
+/** A page's section of /markdown: title and URL only for a page stored without markdown (`formats`, discoverOnly). */
 function markdownSection(page: PageResult): string {
   const title = page.title.replace(/\s+/g, ' ').trim() || page.url;
-  return `# ${title}\n\n> Source: ${page.url}\n\n${page.markdown.trim()}\n`;
+  const head = `# ${title}\n\n> Source: ${page.url}\n`;
+  return page.markdown === undefined ? head : `${head}\n${page.markdown.trim()}\n`;
 }
 
 /** The steps of a POST with an Idempotency-Key: the key taken, then the store's (CreateStep). */

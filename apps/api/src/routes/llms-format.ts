@@ -143,9 +143,10 @@ export class LlmsIndex {
   }
 }
 
-/** A page in llms-full.txt: `# title`, `Source: url`, its markdown. */
+/** A page in llms-full.txt: `# title`, `Source: url`, its markdown (title and URL only for a page stored without markdown: `formats`, discoverOnly). */
 export function fullSection(page: PageResult): string {
-  return `# ${pageTitle(page)}\n\nSource: ${page.url}\n\n${page.markdown.trim()}\n`;
+  const head = `# ${pageTitle(page)}\n\nSource: ${page.url}\n`;
+  return page.markdown === undefined ? head : `${head}\n${page.markdown.trim()}\n`;
 }
 
 /** Between two pages of llms-full.txt. */

@@ -142,7 +142,7 @@ describe('GET /api/crawl-v2/:id/llms-full.txt', () => {
     api.store.pages = async (crawlId, offset, limit, maxBytes) => {
       reads.push({ limit, maxBytes, ahead: handedOut - received });
       const batch = await pages(crawlId, offset, limit, maxBytes);
-      for (const page of batch.items) handedOut += page.markdown.length;
+      for (const page of batch.items) handedOut += (page.markdown ?? "").length;
       return batch;
     };
 

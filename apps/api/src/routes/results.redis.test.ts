@@ -112,6 +112,75 @@ describe('/pages within MAX_RESPONSE_BYTES', () => {
   });
 });
 
+describe('formats (#14) in the results', () => {
+  it('/pages items carry the formats stored; /markdown and llms-full.txt give a page without markdown its title and URL only', async () => {
+    const api = await startApi(useRedis('rfmt'));
+    const bare = `${START}bare`;
+    const id = await newCrawl(api, [bare]);
+    const formats = { html: '<p>Bare</p>', rawHtml: '<html><p>Bare</p></html>', pageLinks: ['https://example.com/x'] };
+    const settled = await api.store.settle(id, {
+      kind: 'processed',
+      url: bare,
+      title: 'Bare page',
+      depth: 1,
+      status: 200,
+      bytes: 10,
+      durationMs: 1,
+      markdown: 'never stored',
+      withoutMarkdown: true,
+      fetchedAt: FETCHED_AT,
+      ...formats,
+    });
+    expect(settled.result).toBe('settled');
+    const items = pageList.parse((await call(api.base, 'GET', `/api/crawl-v2/${id}/pages`)).json).items;
+    expect(items[1]).toEqual({ url: bare, title: 'Bare page', depth: 1, status: 200, fetchedAt: FETCHED_AT, html: formats.html, rawHtml: formats.rawHtml, links: formats.pageLinks });
+    const markdown = (await call(api.base, 'GET', `/api/crawl-v2/${id}/markdown`)).text;
+    expect(markdown.endsWith(`\n---\n\n# Bare page\n\n> Source: ${bare}\n`)).toBe(true);
+    const full = (await call(api.base, 'GET', `/api/crawl-v2/${id}/llms-full.txt`)).text;
+    expect(full).toContain(`# Bare page\n\nSource: ${bare}\n`);
+    expect(full).not.toContain('never stored');
+  });
+
+  it('POST accepts formats, unique and at least one; refuses the rest with validation_failed', async () => {
+    const api = await startApi(useRedis('rfmt2'));
+    const post = (formats: unknown) => call(api.base, 'POST', '/api/crawl-v2', { body: { url: START, options: { formats } } });
+    const accepted = await post(['links', 'rawHtml', 'html', 'markdown']);
+    expect(accepted.status).toBe(201);
+    expect(crawl.parse(accepted.json).options.formats).toEqual(['links', 'rawHtml', 'html', 'markdown']);
+    const byDefault = await call(api.base, 'POST', '/api/crawl-v2', { body: { url: START } });
+    expect(crawl.parse(byDefault.json).options.formats).toEqual(['markdown']);
+    for (const formats of [[], ['html', 'html'], ['screenshot'], 'markdown']) {
+      const refused = await post(formats);
+      expect(refused.status).toBe(400);
+      expect(errorCode(refused)).toBe('validation_failed');
+    }
+  });
+});
+
+describe('discoverOnly (#14) at POST', () => {
+  it('is accepted alone (stored as given) and refused with content options, naming the option', async () => {
+    const api = await startApi(useRedis('rmap'));
+    const post = (options: Record<string, unknown>) => call(api.base, 'POST', '/api/crawl-v2', { body: { url: START, options } });
+    const accepted = await post({ discoverOnly: true, formats: ['markdown'] });
+    expect(accepted.status).toBe(201);
+    expect(crawl.parse(accepted.json).options).toMatchObject({ discoverOnly: true });
+    expect(crawl.parse((await post({})).json).options.discoverOnly).toBe(false);
+    for (const [options, path] of [
+      [{ discoverOnly: true, formats: ['links'] }, 'formats'],
+      [{ discoverOnly: true, formats: ['markdown', 'html'] }, 'formats'],
+      [{ discoverOnly: true, includeSelectors: ['main'] }, 'includeSelectors'],
+      [{ discoverOnly: true, excludeSelectors: ['nav'] }, 'excludeSelectors'],
+    ] as const) {
+      const refused = await post(options);
+      expect(refused.status).toBe(400);
+      expect(errorCode(refused)).toBe('validation_failed');
+      expect(JSON.stringify(refused.json)).toContain(`discoverOnly stores no content: ${path} does not apply`);
+      expect(JSON.stringify(refused.json)).toContain(`"options","${path}"`);
+    }
+    expect((await post({ discoverOnly: false, formats: ['links'] })).status).toBe(201);
+  });
+});
+
 describe('/errors, paginated like /pages', () => {
   it('limit (default 20, 1 to 100) and cursors: every error exactly once, in settle order', async () => {
     const api = await startApi(useRedis('re'));

@@ -22,8 +22,17 @@
 // reader). Both give the same statuses, JSON errors, headers and log lines.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type EventFrame, idTime, type LiveListener, type StreamReader } from '@crawlstream/progress';
-import { API_BASE, apiError, backoffDelay, isCrawlId, isEventCursor, isTerminalStatus, routePatterns } from '@crawlstream/shared';
+import { type EventFrame, frameWithMarkdown, idTime, type LiveListener, type StreamReader } from '@crawlstream/progress';
+import {
+  API_BASE,
+  apiError,
+  backoffDelay,
+  isCrawlId,
+  isEventCursor,
+  isTerminalStatus,
+  routePatterns,
+  STREAM_MARKDOWN_BATCH,
+} from '@crawlstream/shared';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -45,6 +54,15 @@ function cursorOf(header: string | string[] | undefined, query: string | undefin
   if (raw === undefined) return undefined;
   if (!isEventCursor(raw)) throw new ApiError('invalid_last_event_id');
   return raw;
+}
+
+/** What `?include=` may name: extra fields joined into events at read time. */
+const INCLUDES = ['markdown'] as const;
+/** `?include=` as given: absent, or `markdown`; anything else is 400 `invalid_include`. */
+function includeMarkdownOf(include: string | undefined): boolean {
+  if (include === undefined) return false;
+  if (!(INCLUDES as readonly string[]).includes(include)) throw new ApiError('invalid_include');
+  return true;
 }
 
 /** A snapshot of a crawl that has already ended: nothing will follow it. */
@@ -73,6 +91,8 @@ function appendedAt(frame: EventFrame): number {
 interface OpenedStream {
   reader: StreamReader;
   slot: StreamSlot;
+  /** With `?include=markdown`, the crawl whose stored pages' markdown page events carry; else null. */
+  markdownOf: string | null;
 }
 
 /** What a stream request asks for, whichever path parsed it. */
@@ -80,6 +100,7 @@ interface StreamTarget {
   id: string;
   lastEventId: string | undefined;
   token: string | undefined;
+  include: string | undefined;
 }
 
 /** The stream route's config; the lean path follows the same `auth` rule. */
@@ -121,14 +142,14 @@ function plainStreamTarget(request: IncomingMessage): StreamTarget | null {
   if (!path.endsWith(PATH_END)) return null;
   const id = path.slice(PATH_START.length, path.length - PATH_END.length);
   if (!isCrawlId(id)) return null;
-  const target: StreamTarget = { id, lastEventId: undefined, token: undefined };
+  const target: StreamTarget = { id, lastEventId: undefined, token: undefined, include: undefined };
   if (q < 0) return target;
   const query = url.slice(q + 1);
   if (!PLAIN_QUERY.test(query)) return null;
   for (const pair of query.split('&')) {
     const eq = pair.indexOf('=');
     const name = eq < 0 ? pair : pair.slice(0, eq);
-    if (name !== 'lastEventId' && name !== 'token') continue;
+    if (name !== 'lastEventId' && name !== 'token' && name !== 'include') continue;
     // Repeated, it is an array to Fastify: its validation error.
     if (target[name] !== undefined) return null;
     target[name] = eq < 0 ? '' : pair.slice(eq + 1);
@@ -160,6 +181,8 @@ class StreamConnection extends SseWriter implements LiveListener {
     private readonly requestId: string,
     /** performance.now() at the request, when this path logs its completion (Fastify logs its own). */
     private readonly startedAt: number | null,
+    /** With `?include=markdown`, the crawl id: such a stream never follows live (joining is a Redis read), it pulls. */
+    private readonly markdownOf: string | null = null,
   ) {
     super(res, streams.ctx.settings.streamDrainTimeoutMs);
     this.wroteAt = streams.epoch;
@@ -196,7 +219,10 @@ class StreamConnection extends SseWriter implements LiveListener {
         continue;
       }
       if (frames === null || this.stopped) return this.finish();
-      let result = this.write(frames.length === 0 ? PINGS : frames);
+      let result =
+        this.markdownOf !== null && frames.length > 0
+          ? this.writeWithMarkdown(this.markdownOf, frames)
+          : this.write(frames.length === 0 ? PINGS : frames);
       if (typeof result !== 'string') result = await result;
       if (result !== 'written') return this.cutOff(result);
       this.wroteAt = this.streams.epoch;
@@ -204,11 +230,36 @@ class StreamConnection extends SseWriter implements LiveListener {
       this.noteDelivered(frames);
       if (isFinalSnapshot(frames[frames.length - 1]!) || this.reader.done) return this.finish();
       // Up to date and the socket keeps up: follow live, with nothing pending.
-      if (this.reader.attach(this)) {
+      if (this.markdownOf === null && this.reader.attach(this)) {
         this.live = true;
         return;
       }
     }
+  }
+
+  /**
+   * Writes frames with each page event's markdown joined in: one HMGET per
+   * STREAM_MARKDOWN_BATCH page events, each batch (with the other events
+   * around them) written and drained before the next is read. The event log
+   * holds no markdown: it is read from the stored page.
+   */
+  private async writeWithMarkdown(crawlId: string, frames: EventFrame[]): Promise<WriteResult> {
+    const { store } = this.streams.ctx;
+    let from = 0;
+    while (from < frames.length) {
+      let to = from;
+      const pages: EventFrame[] = [];
+      for (; to < frames.length && pages.length < STREAM_MARKDOWN_BATCH; to++) if (frames[to]!.type === 'page') pages.push(frames[to]!);
+      // The events after the batch's last page, up to the next page, go with it.
+      while (to < frames.length && frames[to]!.type !== 'page') to++;
+      const urls = pages.map((frame) => (JSON.parse(frame.data) as { url: string }).url);
+      const markdowns = await store.pageMarkdowns(crawlId, urls);
+      const joined = new Map(pages.map((frame, i) => [frame, frameWithMarkdown(frame, markdowns[i])]));
+      const result = await this.write(frames.slice(from, to).map((frame) => joined.get(frame) ?? frame));
+      if (result !== 'written') return result;
+      from = to;
+    }
+    return 'written';
   }
 
   // ---- live mode (LiveListener)
@@ -353,6 +404,7 @@ export class Streams {
     address: string | undefined,
   ): Promise<OpenedStream | null> {
     const cursor = cursorOf(lastEventIdHeader, target.lastEventId);
+    const includeMarkdown = includeMarkdownOf(target.include);
     // Without a key only a token will do: refused before any Redis call.
     if (owner === null && target.token === undefined) throw unauthorized();
     // One read for the crawl, its owner and the cursor, shared by every reader opening it meanwhile (StreamHub.open).
@@ -363,7 +415,7 @@ export class Streams {
       const countedOwner = await authorizeStream(this.ctx, target.id, owner, target.token, opened.owner);
       if (reader === null) return null;
       const slot = this.slots.take(this.ctx.apiKeys.enabled ? countedOwner : null, address);
-      return { reader, slot };
+      return { reader, slot, markdownOf: includeMarkdown ? target.id : null };
     } catch (error) {
       reader?.close();
       throw error;
@@ -372,7 +424,7 @@ export class Streams {
 
   /** Sends the SSE head and runs the connection on its own. */
   start(opened: OpenedStream, res: ServerResponse, id: string, startedAt: number | null): void {
-    const connection = new StreamConnection(this, opened.reader, opened.slot, res, id, startedAt);
+    const connection = new StreamConnection(this, opened.reader, opened.slot, res, id, startedAt, opened.markdownOf);
     this.connections.add(connection);
     this.ctx.metrics.openStreams.inc();
     if (this.heartbeat === null) {
@@ -441,6 +493,10 @@ export async function streamRoutes(app: FastifyInstance, options: { ctx: ApiCont
         querystring: z.looseObject({
           lastEventId: z.string().optional().describe('Resume after this event id (the Last-Event-ID header wins)'),
           token: z.string().optional().describe('The streamToken returned by POST (for EventSource, which cannot send headers)'),
+          include: z
+            .string()
+            .optional()
+            .describe('`markdown`: each `page` event also carries the stored page\'s markdown (cut to keep the event within 64 KiB, then `truncated: true`); anything else is 400 invalid_include'),
         }),
         response: {
           200: {
@@ -456,7 +512,7 @@ export async function streamRoutes(app: FastifyInstance, options: { ctx: ApiCont
       },
     },
     async (request, reply) => {
-      const target = { id: request.params.id, lastEventId: request.query.lastEventId, token: request.query.token };
+      const target = { id: request.params.id, lastEventId: request.query.lastEventId, token: request.query.token, include: request.query.include };
       const opened = await streams.open(target, request.headers['last-event-id'], request.owner, request.ip);
       if (opened === null) return reply.code(204).header('cache-control', NO_CACHE).send(null);
       reply.hijack();

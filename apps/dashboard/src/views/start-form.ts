@@ -2,7 +2,7 @@
 // section 1), each field preset to the API's default. The API validates; its
 // answer's issues are shown next to the form.
 import { type CrawlOptionsInput, CrawlstreamError, type CrawlWithToken } from '@crawlstream/client';
-import { DEDUPE_MODES, MAX_HEADERS, MAX_START_URLS, SCOPES } from '@crawlstream/shared';
+import { DEDUPE_MODES, MAX_HEADERS, MAX_START_URLS, PAGE_FORMATS, type PageFormat, SCOPES } from '@crawlstream/shared';
 import type { DashboardApi } from '../api.js';
 import { describeError } from '../crawl-feed.js';
 import { h } from '../dom.js';
@@ -12,6 +12,8 @@ function numberField(name: string, label: string, value: number, min: number, ma
   if (max !== undefined) input.max = String(max);
   return h('label', { className: 'field' }, h('span', null, label), input);
 }
+
+const FORMAT_LABELS: Record<PageFormat, string> = { markdown: 'Markdown', html: 'Content HTML', rawHtml: 'Raw HTML', links: 'Links' };
 
 function checkbox(name: string, label: string, checked: boolean): HTMLElement {
   return h('label', { className: 'check' }, h('input', { type: 'checkbox', name, id: `f-${name}`, checked }), ` ${label}`);
@@ -123,6 +125,8 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
       ),
       h('div', { className: 'checks' }, checkbox('onlyMainContent', 'Main content only (off: the whole page, navigation included)', true)),
       h('div', { className: 'checks' }, checkbox('dedupeCanonical', 'Skip canonical duplicates', true), checkbox('dedupeContent', 'Skip same-content duplicates', false)),
+      h('div', { className: 'checks formats' }, 'Store:', ...PAGE_FORMATS.map((format) => checkbox(`format-${format}`, FORMAT_LABELS[format], format === 'markdown'))),
+      h('div', { className: 'checks' }, checkbox('discoverOnly', 'Discover only (map mode: URLs and titles, no content; leave the formats at Markdown)', false)),
     ),
     h('div', { className: 'actions' }, submit, message),
   );
@@ -145,6 +149,8 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
       includeSelectors: lines(String(data.get('includeSelectors') ?? '')),
       excludeSelectors: lines(String(data.get('excludeSelectors') ?? '')),
       dedupe: DEDUPE_MODES.filter((mode) => data.get(mode === 'canonical' ? 'dedupeCanonical' : 'dedupeContent') === 'on'),
+      formats: PAGE_FORMATS.filter((format) => data.get(`format-${format}`) === 'on'),
+      discoverOnly: data.get('discoverOnly') === 'on',
       concurrency: Number(text('concurrency')),
       delayMs: Number(text('delayMs')),
     };

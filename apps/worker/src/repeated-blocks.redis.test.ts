@@ -50,7 +50,8 @@ describe('repeated blocks', () => {
     });
     const done = await waitForEnd(store, crawl.id);
     expect(done).toMatchObject({ status: 'completed', counters: { processed: PAGES, failed: 0 } });
-    return (await store.pages(crawl.id, 0, PAGES)).items;
+    // Default formats: every page carries its markdown.
+    return (await store.pages(crawl.id, 0, PAGES)).items.map((page) => ({ ...page, markdown: page.markdown ?? '' }));
   }
 
   it(`drops a footer sentence from every page after the first ${REPEATED_BLOCK_PAGES - 1}; keeps rarer text, headings and code`, async () => {

@@ -250,7 +250,7 @@ export function settleRecord(outcome: PageOutcome, finalUrl: string, lastLinks: 
       dedupeCanonical: outcome.dedupe?.includes('canonical') ?? false,
       canonical: metadata.canonical ?? '',
       // A page without content (selectors that matched nothing) is no copy of another empty one.
-      contentHash: (outcome.dedupe?.includes('content') && markdown.trim() !== '' && metadata.contentHash) || '',
+      contentHash: (outcome.dedupe?.includes('content') && outcome.markdown.trim() !== '' && metadata.contentHash) || '',
       links: lastLinks,
       rejected: (outcome.rejected ?? [])
         .filter((link) => link.url.length <= MAX_URL_LENGTH)

@@ -48,6 +48,8 @@ export const MAX_REJECTED_PER_CRAWL = 10_000;
 
 /** Rejected links a worker sends with one page's settle (out of scope, excluded, not included, robots); the rest are not sent. */
 export const MAX_REJECTED_PER_PAGE = 100;
+
+/**
  * A stream with `?include=markdown` joins page events with their stored
  * markdown this many at a time (one HMGET), each batch written and drained
  * before the next is read: at most this many events of MAX_EVENT_BYTES
@@ -115,6 +117,8 @@ export const REPEATED_BLOCK_EDGE = 32;
  * 15 pages of 30) is counted anew.
  */
 export const REPEATED_BLOCK_FINGERPRINTS = 512;
+
+/**
  * A page's `html` (the cleaned content HTML) and its `rawHtml` (the fetched
  * document) are each cut to this many bytes of UTF-8 (listed in the page's
  * `truncatedFormats`). With markdown (3 MiB) and links (1 MiB) one page's

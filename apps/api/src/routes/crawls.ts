@@ -48,6 +48,11 @@ const PAGES_PER_MARKDOWN_READ = 50;
 
 /** The cursor of /pages and /errors: a position in the crawl's list, as nextCursor gave it. */
 const offsetCursor = z.string().max(32).optional().describe('nextCursor of the previous page');
+/** The query of the lists paginated by offset (/pages, /errors, /rejected). */
+const offsetPageQuery = z.object({
+  cursor: offsetCursor,
+  limit: queryInt(1, 100, 20).describe('1 to 100, default 20'),
+});
 
 function offsetOf(cursor: string | undefined): number {
   if (cursor === undefined) return 0;
@@ -297,10 +302,7 @@ export async function crawlRoutes(
         description: `At most \`limit\` pages and at most ${MAX_RESPONSE_BYTES} bytes of body: fewer items when they weigh more, with \`nextCursor\` set.`,
         tags: ['results'],
         params: crawlIdParams,
-        querystring: z.object({
-          cursor: offsetCursor,
-          limit: queryInt(1, 100, 20).describe('1 to 100, default 20'),
-        }),
+        querystring: offsetPageQuery,
         response: { 200: pageList, ...errors },
       },
     },
@@ -360,10 +362,7 @@ export async function crawlRoutes(
         description: `Paginated as /pages: at most \`limit\` items and at most ${MAX_RESPONSE_BYTES} bytes of body, \`nextCursor\` null on the last page.`,
         tags: ['results'],
         params: crawlIdParams,
-        querystring: z.object({
-          cursor: offsetCursor,
-          limit: queryInt(1, 100, 20).describe('1 to 100, default 20'),
-        }),
+        querystring: offsetPageQuery,
         response: { 200: crawlErrorList, ...errors },
       },
     },
@@ -387,10 +386,7 @@ export async function crawlRoutes(
           `at most \`limit\` items and at most ${MAX_RESPONSE_BYTES} bytes of body, \`nextCursor\` null on the last page.`,
         tags: ['results'],
         params: crawlIdParams,
-        querystring: z.object({
-          cursor: offsetCursor,
-          limit: queryInt(1, 100, 20).describe('1 to 100, default 20'),
-        }),
+        querystring: offsetPageQuery,
         response: { 200: rejectedList, ...errors },
       },
     },

@@ -10,7 +10,7 @@ import {
   type ErrorInfo,
   type PageResult,
 } from '@crawlstream/shared';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@crawlstream/redis-connection';
 import { type EventFrame, makeFrame } from './frames.js';
 import { decodePage } from './pages.js';
 import { jsonBytes, ResultPage } from './result-page.js';
@@ -69,7 +69,7 @@ export function crawlFromMeta(meta: Record<string, string>, counters: Counters):
 
 export class CrawlResults {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
     private readonly scripts: Scripts,
   ) {}

@@ -322,7 +322,7 @@ describe('a page’s links in chunks', () => {
 
 describe('nothing is written after the end', () => {
   /** Every key under the crawl's hash tag, with its TTL (SCAN, not the list of known keys). */
-  async function ttls(connection: import('ioredis').Redis, prefix: string, id: string) {
+  async function ttls(connection: import('@crawlstream/redis-connection').RedisConnection, prefix: string, id: string) {
     const found = new Map<string, number>();
     let cursor = '0';
     do {

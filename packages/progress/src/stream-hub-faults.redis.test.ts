@@ -5,7 +5,7 @@
 // and get `reset` + `snapshot` wherever the log lost what it had seen.
 import { compareEventIds, crawlKeys, isTerminalEvent } from '@crawlstream/shared';
 import { connect, startExtraRedis, uniquePrefix, useRedis } from '@crawlstream/testkit';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@crawlstream/redis-connection';
 import { describe, expect, it } from 'vitest';
 import { CrawlStore } from './crawl-store.js';
 import { type EventFrame, parseFrame } from './frames.js';
@@ -64,7 +64,7 @@ async function expectTailMatchesLog(store: CrawlStore, crawlId: string, frames: 
   expect(frames.slice(at + 1).map((f) => f.id)).toEqual(log.map((f) => f.id));
 }
 
-async function killClients(admin: Redis, name: string): Promise<number> {
+async function killClients(admin: RedisConnection, name: string): Promise<number> {
   const list = String(await admin.client('LIST'));
   const ids = list
     .split('\n')

@@ -7,6 +7,7 @@
 // and a periodic poll covers a lost wake-up.
 import { compareEventIds, isTerminalEvent } from '@crawlstream/shared';
 import type { RedisConnection } from '@crawlstream/redis-connection';
+import type { Cluster } from 'ioredis';
 import type { CrawlStore } from './crawl-store.js';
 import { type EventFrame, makeFrame } from './frames.js';
 
@@ -438,6 +439,9 @@ export class StreamHub {
     // crawl's slot): the subscriber SSUBSCRIBEs, through one connection per
     // master (ioredis' shardedSubscribers), not one per crawl.
     this.sharded = this.subscriber.isCluster;
+    if (this.sharded && !(this.subscriber as Cluster).options.shardedSubscribers) {
+      throw new Error('on a Redis Cluster the stream hub needs a subscriber connected with shardedSubscribers');
+    }
     this.subscriber.on(this.sharded ? 'smessage' : 'message', (channel: string) => this.byChannel.get(channel)?.wake());
     this.subscriber.on('ready', () => this.resubscribe());
     this.subscriber.on('close', () => {

@@ -80,23 +80,33 @@ export async function startExtraRedis(options: RedisServerOptions = {}): Promise
   return server;
 }
 
+/**
+ * Every key matching `pattern`: SCAN walks one server, so on a cluster it
+ * walks every master (a key lives on one master).
+ */
+export async function scanKeys(connection: RedisConnection, pattern: string): Promise<string[]> {
+  if (connection.isCluster && connection.status !== 'ready') await new Promise((resolve) => connection.once('ready', resolve));
+  const nodes = connection.isCluster ? (connection as Cluster).nodes('master') : [connection];
+  const found: string[] = [];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== '0');
+  }
+  return found;
+}
+
 async function deleteByPrefix(url: string, cluster: boolean, prefix: string): Promise<void> {
   const client = connectRedis({ url, cluster }, { maxRetriesPerRequest: 1 });
   try {
-    // SCAN walks one server: on a cluster, every master.
-    if (client.isCluster) await new Promise((resolve) => client.once('ready', resolve));
-    const nodes = client.isCluster ? (client as Cluster).nodes('master') : [client];
-    for (const node of nodes) {
-      // Our keys start with the prefix; BullMQ's with `{${prefix}-queue}`.
-      for (const pattern of [`${prefix}*`, `{${prefix}-queue}*`]) {
-        let cursor = '0';
-        do {
-          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-          cursor = next;
-          // One key per command: on a cluster the keys of one node span slots.
-          await Promise.all(keys.map((key) => node.unlink(key)));
-        } while (cursor !== '0');
-      }
+    // Our keys start with the prefix; BullMQ's with `{${prefix}-queue}`.
+    for (const pattern of [`${prefix}*`, `{${prefix}-queue}*`]) {
+      const keys = await scanKeys(client, pattern);
+      // One key per command: on a cluster the keys span slots.
+      await Promise.all(keys.map((key) => client.unlink(key)));
     }
   } finally {
     client.disconnect();

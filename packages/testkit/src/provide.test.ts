@@ -58,7 +58,8 @@ describe('where tests get Redis', () => {
   it('with REDIS_TEST_CLUSTER=1, starts a private Redis Cluster and hands out its seed list', async () => {
     const startServer = vi.fn(server);
     const redis = await provideRedis({
-      env: { REDIS_TEST_CLUSTER: '1' },
+      // REDIS_URL is a single server's: not used for a cluster run.
+      env: { REDIS_TEST_CLUSTER: '1', REDIS_URL: 'redis://10.0.0.9:6379' },
       startContainer: vi.fn(),
       startServer,
       startCluster: async () => ({
@@ -73,10 +74,10 @@ describe('where tests get Redis', () => {
     expect(startServer).not.toHaveBeenCalled();
   });
 
-  it('with REDIS_TEST_CLUSTER=1 and REDIS_URL, uses that running cluster', async () => {
+  it('with REDIS_TEST_CLUSTER=1 and REDIS_TEST_CLUSTER_URL, uses that running cluster', async () => {
     const startCluster = vi.fn();
-    const redis = await provideRedis({ env: { REDIS_TEST_CLUSTER: '1', REDIS_URL: 'redis://10.0.0.9:7000' }, startCluster });
-    expect(redis).toMatchObject({ source: 'REDIS_URL', cluster: true, url: 'redis://10.0.0.9:7000' });
+    const redis = await provideRedis({ env: { REDIS_TEST_CLUSTER: '1', REDIS_TEST_CLUSTER_URL: 'redis://10.0.0.9:7000' }, startCluster });
+    expect(redis).toMatchObject({ source: 'REDIS_TEST_CLUSTER_URL', cluster: true, url: 'redis://10.0.0.9:7000' });
     expect(startCluster).not.toHaveBeenCalled();
   });
 });

@@ -1,6 +1,6 @@
 // Where integration tests get their Redis, in this order: with
-// REDIS_TEST_CLUSTER=1, a private Redis Cluster (REDIS_URL, when set, is then
-// the seed list of a running one); REDIS_URL; a Testcontainers Redis when a
+// REDIS_TEST_CLUSTER=1, a Redis Cluster (REDIS_TEST_CLUSTER_URL, the seed list
+// of a running one, else a private one; REDIS_URL is not used); REDIS_URL; a Testcontainers Redis when a
 // Docker engine answers; a private redis-server from PATH; otherwise a
 // failure that says how to get one.
 import {
@@ -12,7 +12,7 @@ import {
   startRedisServer,
 } from '@crawlstream/redis-runner';
 
-export type RedisSource = 'REDIS_URL' | 'testcontainers' | 'redis-server' | 'redis-cluster';
+export type RedisSource = 'REDIS_URL' | 'testcontainers' | 'redis-server' | 'redis-cluster' | 'REDIS_TEST_CLUSTER_URL';
 
 export interface ProvidedRedis {
   /** A URL, or for a cluster its seed nodes, comma-separated. */
@@ -63,8 +63,9 @@ export async function provideRedis(deps: Partial<ProvideDeps> = {}): Promise<Pro
   const { env, startContainer, findBinary, startServer, startCluster } = { ...defaultDeps, ...deps };
   const fromEnv = env.REDIS_URL?.trim();
   if (env.REDIS_TEST_CLUSTER === '1') {
-    if (fromEnv) return { url: fromEnv, source: 'REDIS_URL', cluster: true, stop: async () => {} };
-    if (!findBinary()) throw new Error(`REDIS_TEST_CLUSTER=1 needs redis-server and redis-cli on PATH, or REDIS_URL naming a running cluster. ${HOW_TO_GET_REDIS}`);
+    const seeds = env.REDIS_TEST_CLUSTER_URL?.trim();
+    if (seeds) return { url: seeds, source: 'REDIS_TEST_CLUSTER_URL', cluster: true, stop: async () => {} };
+    if (!findBinary()) throw new Error(`REDIS_TEST_CLUSTER=1 needs redis-server and redis-cli on PATH, or REDIS_TEST_CLUSTER_URL naming a running cluster. ${HOW_TO_GET_REDIS}`);
     const cluster = await startCluster();
     return { url: cluster.url, source: 'redis-cluster', cluster: true, stop: () => cluster.stop() };
   }

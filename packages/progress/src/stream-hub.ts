@@ -174,7 +174,7 @@ class CrawlFeed {
 
   /**
    * Frames after `cursor` from the ring, or undefined when the cursor is not a
-   * position the ring knows (before it, or an id it does not hold): RedisConnection
+   * position the ring knows (before it, or an id it does not hold): Redis
    * then answers, and says `lost` for an id the log does not have. A cursor
    * between two ring ids, or past the tail, is such an id: after a Redis
    * restart that lost the newest entries, a reader can hold one (and new ids

@@ -6,7 +6,8 @@
 // every event once and one terminal event.
 import { type RedisCluster, startRedisCluster } from '@crawlstream/redis-runner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyCrawl, waitForTerminal } from './crawl-api.js';
+import { type Crawl, crawlsPath, routePatterns } from '@crawlstream/shared';
+import { call, verifyCrawl, waitForTerminal } from './crawl-api.js';
 import { type ApiProc, Processes } from './processes.js';
 import { startCrawl } from './run.js';
 import { type Site, startSite } from './site.js';
@@ -54,6 +55,16 @@ describe('a crawl on a Redis Cluster (3 masters, 3 replicas)', () => {
     expect(verdict.whole).toBe(readers.length);
     expect(verdict.duplicated).toBe(0);
     expect(verdict.terminals).toEqual(readers.map(() => 1));
+
+    // Reads across crawls (their keys on different masters): the crawl list and the metrics.
+    const list = await call<{ items: Crawl[] }>(api.base, 'GET', crawlsPath());
+    expect(list.status).toBe(200);
+    expect(list.body!.items.map((crawl) => crawl.id).sort()).toEqual(crawls.map((crawl) => crawl.id).sort());
+    expect(list.body!.items.every((crawl) => crawl.status === 'completed' && crawl.counters.processed === PAGES)).toBe(true);
+    const metrics = await fetch(`${api.base}${routePatterns.metrics}`).then((res) => res.text());
+    expect(metrics).toMatch(/^crawlstream_crawls\{status="completed"\} 3$/m);
+    expect(metrics).toMatch(/^crawlstream_crawls\{status="running"\} 0$/m);
+    expect(Number(/^crawlstream_pages_per_second (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
 
   });
 });

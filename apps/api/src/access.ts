@@ -14,7 +14,7 @@
 // takes the first key only, as Bearer or as the password of Basic auth,
 // since it shows every tenant's jobs.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@crawlstream/redis-connection';
 import { ApiError } from './errors.js';
 
 /**
@@ -35,7 +35,7 @@ export class StreamTokens {
   private secret: Promise<Buffer> | null = null;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly secretKey: string,
     readonly ttlSeconds: number,
   ) {}

@@ -9,10 +9,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createPageQueue, QueuePageJobs } from '@crawlstream/jobs';
 import { CrawlStore, StreamHub } from '@crawlstream/progress';
+import { connectRedis } from '@crawlstream/redis-connection';
 import { type Config, DEFAULT_KEY_PREFIX, globalKeys } from '@crawlstream/shared';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { Redis } from 'ioredis';
 import type { ApiContext } from './context.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './errors.js';
 import { ApiKeys, StreamTokens } from './access.js';
@@ -104,9 +104,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Only JSON bodies: anything else is 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
 
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  const subscriber = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const queueConnection = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const target = { url: redisUrl, cluster: config.REDIS_CLUSTER };
+  const redis = connectRedis(target, { maxRetriesPerRequest: 1 });
+  // On a cluster, the stream hub's wake-ups are sharded channels: one subscriber connection per master.
+  const subscriber = connectRedis(target, { maxRetriesPerRequest: null, shardedSubscribers: true });
+  const queueConnection = connectRedis(target, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   for (const [name, connection] of [
     ['commands', redis],
     ['subscriber', subscriber],

@@ -4,7 +4,7 @@
 import type { PageQueue } from '@crawlstream/jobs';
 import type { CrawlStore, StreamHub } from '@crawlstream/progress';
 import type { Config } from '@crawlstream/shared';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@crawlstream/redis-connection';
 import type { ApiKeys, StreamTokens } from './access.js';
 import { ApiError } from './errors.js';
 import type { ApiMetrics } from './plugins/metrics.js';
@@ -14,7 +14,7 @@ export interface ApiContext {
   config: Config;
   settings: ApiSettings;
   prefix: string;
-  redis: Redis;
+  redis: RedisConnection;
   store: CrawlStore;
   hub: StreamHub;
   queue: PageQueue;

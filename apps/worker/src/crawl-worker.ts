@@ -29,8 +29,8 @@ import {
   WORKER_CLOSE_TIMEOUT_MS,
   WORKER_HAND_BACK_MS,
 } from '@crawlstream/shared';
+import { connectRedis } from '@crawlstream/redis-connection';
 import { DelayedError, type Job, WaitingError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import pLimit from 'p-limit';
 import { type Logger, pino } from 'pino';
 import { ByteBudget } from './byte-budget.js';
@@ -43,6 +43,8 @@ import { RunningCrawls } from './running-crawls.js';
 
 export interface CrawlWorkerOptions {
   redisUrl: string;
+  /** REDIS_CLUSTER: `redisUrl` lists seed nodes of a Redis Cluster. */
+  redisCluster?: boolean;
   /** Key prefix (tests use one each). */
   prefix?: string;
   /** Pages in flight in this process (WORKER_CONCURRENCY), and page jobs taken at once. */
@@ -108,10 +110,12 @@ export const DEFAULT_MAX_BYTES_IN_FLIGHT = 256 * 1024 * 1024;
 export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<CrawlWorker> {
   const prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
   const logger = options.logger ?? pino({ level: 'silent' });
-  const storeConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-  const queueConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-  const workerConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-  const endedConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const target = { url: options.redisUrl, cluster: options.redisCluster ?? false };
+  const storeConnection = connectRedis(target, { maxRetriesPerRequest: null });
+  const queueConnection = connectRedis(target, { maxRetriesPerRequest: null });
+  const workerConnection = connectRedis(target, { maxRetriesPerRequest: null });
+  // Subscribes to the `ended` channel, a classic (cluster-wide) one.
+  const endedConnection = connectRedis(target, { maxRetriesPerRequest: null });
   const connections = [storeConnection, queueConnection, workerConnection, endedConnection];
   for (const connection of connections) {
     connection.on('error', (err) => logger.error({ err }, 'redis connection error'));

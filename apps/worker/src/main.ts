@@ -14,6 +14,7 @@ const logger = pino({ level: config.LOG_LEVEL });
 
 const worker = await createCrawlWorker({
   redisUrl: config.REDIS_URL,
+  redisCluster: config.REDIS_CLUSTER,
   concurrency: config.WORKER_CONCURRENCY,
   maxBytesInFlight: config.WORKER_MAX_BYTES_IN_FLIGHT,
   ssrfAllow: config.SSRF_ALLOW,

@@ -9,7 +9,7 @@
 // reconnecting).
 import type { CrawlStore } from '@crawlstream/progress';
 import { RUNNING_CACHE_MS } from '@crawlstream/shared';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@crawlstream/redis-connection';
 
 export interface RunningCrawlsOptions {
   /** How long a crawl seen running is trusted (RUNNING_CACHE_MS). */
@@ -35,7 +35,7 @@ export class RunningCrawls {
   }
 
   /** Listens to the ended channel on `subscriber` (a connection of its own; ioredis subscribes again after a reconnect). */
-  async listen(subscriber: Redis): Promise<void> {
+  async listen(subscriber: RedisConnection): Promise<void> {
     subscriber.on('message', (channel: string, id: string) => {
       if (channel === this.store.endedChannel()) this.forget(id);
     });

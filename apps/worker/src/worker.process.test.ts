@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { ServerResponse } from 'node:http';
 import { queuePrefix, WORKER_CLOSE_TIMEOUT_MS } from '@crawlstream/shared';
 import { startExtraRedis, useRedis } from '@crawlstream/testkit';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@crawlstream/redis-connection';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCrawl, waitForEnd } from './test-support/crawl.js';
 import { exited, launcher, mainJs, startProcess as start } from './test-support/processes.js';
@@ -33,7 +33,7 @@ const OPTIONS = { maxPages: 2000, maxDepth: 5, concurrency: 32, useSitemap: fals
 const inFlight = (log: SiteRequest[], pid: number) => log.filter((r) => r.pid === pid && r.endedAt === undefined);
 
 /** BullMQ's `stalled` events on the page queue (its event stream). */
-async function stalledEvents(redis: Redis, prefix: string): Promise<string[]> {
+async function stalledEvents(redis: RedisConnection, prefix: string): Promise<string[]> {
   const entries = await redis.xrange(`${queuePrefix(prefix)}:pages:events`, '-', '+');
   return entries.filter(([, fields]) => fields[fields.indexOf('event') + 1] === 'stalled').map(([id]) => id);
 }
@@ -158,7 +158,7 @@ describe('worker processes', () => {
       let parked: ServerResponse | undefined;
       let attemptsAtRetry: string | null | undefined;
       let jobKey = '';
-      let redisForRoute: Redis | undefined;
+      let redisForRoute: RedisConnection | undefined;
       const route = (path: string, res: ServerResponse) => {
         if (path !== '/docs/hang') return false;
         if (!parked) {

@@ -7,7 +7,7 @@
 import type { PageJob, PageJobs } from '@crawlstream/progress';
 import { DEFAULT_KEY_PREFIX, PAGES_PER_JOB, queuePrefix } from '@crawlstream/shared';
 import { Queue, type QueueOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@crawlstream/redis-connection';
 import { z } from 'zod';
 
 export const PAGE_QUEUE = 'pages';
@@ -51,7 +51,7 @@ export function jobPages(data: PageJobData): PageJobPages {
 
 export type PageQueue = Queue<PageJobData, void, string>;
 
-export function pageQueueOptions(connection: Redis, prefix: string = DEFAULT_KEY_PREFIX): QueueOptions {
+export function pageQueueOptions(connection: RedisConnection, prefix: string = DEFAULT_KEY_PREFIX): QueueOptions {
   return {
     connection,
     prefix: queuePrefix(prefix),
@@ -64,7 +64,7 @@ export function pageQueueOptions(connection: Redis, prefix: string = DEFAULT_KEY
   };
 }
 
-export function createPageQueue(connection: Redis, prefix: string = DEFAULT_KEY_PREFIX): PageQueue {
+export function createPageQueue(connection: RedisConnection, prefix: string = DEFAULT_KEY_PREFIX): PageQueue {
   return new Queue<PageJobData, void, string>(PAGE_QUEUE, pageQueueOptions(connection, prefix));
 }
 

@@ -10,7 +10,7 @@
 // per connection (again after a reconnect: the server may have been upgraded
 // or reconfigured); there nothing is waited for, no connection is opened, and
 // the window is documented instead.
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@crawlstream/redis-connection';
 
 /**
  * fsynced: on disk; unconfirmed: not within the wait, or the barrier failed
@@ -50,7 +50,7 @@ export function durabilityOfError(error: unknown): Durability | null {
 
 export interface AofBarrierOptions {
   /** The connection to probe the server with (not blocked: only COMMAND INFO and INFO run on it). */
-  redis: Redis;
+  redis: RedisConnection;
   /** The marker key each barrier writes (with a TTL). */
   markerKey: string;
   /** Longest wait for the fsync (CREATE_AOF_WAIT_MS). */
@@ -60,7 +60,7 @@ export interface AofBarrierOptions {
 export class AofBarrier {
   private offer: Promise<'waitaof' | 'unsupported' | 'aof_off'> | null = null;
   private listening = false;
-  private connection: Redis | null = null;
+  private connection: RedisConnection | null = null;
   private current: Promise<Durability> | null = null;
   private following: Promise<Durability> | null = null;
 
@@ -117,6 +117,9 @@ export class AofBarrier {
   /** Once per connection: WAITAOF and AOF there? A failed probe is tried again next time. */
   private detect(): Promise<'waitaof' | 'unsupported' | 'aof_off'> {
     const { redis } = this.options;
+    // On a Redis Cluster the crawl's writes are on its slot's master, and a
+    // barrier connection would wait on whichever node it reached: no barrier.
+    if (redis.isCluster) return Promise.resolve('unsupported');
     if (!this.listening) {
       this.listening = true;
       redis.on('ready', () => {

@@ -12,7 +12,8 @@
 //   expiring), added to once per settle call; the rate is the sum of the last
 //   60 seconds, so reading it changes nothing.
 import { CRAWL_STATUSES, type CrawlStatus, globalKeys, TERMINAL_STATUSES } from '@crawlstream/shared';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { RedisConnection } from '@crawlstream/redis-connection';
+import type { ChainableCommander } from 'ioredis';
 
 /** The window of `pagesPerSecond`, in seconds. */
 export const RATE_WINDOW_SECONDS = 60;
@@ -23,7 +24,7 @@ const BUCKET_TTL_SECONDS = 3 * 60;
  * Puts crawl `id` in the set of `status` (scored `at`, unless it is there
  * already) and out of every other; `null` takes it out of all (it expired).
  */
-export async function moveCrawlStatus(redis: Redis, prefix: string, id: string, status: CrawlStatus | null, at: number): Promise<void> {
+export async function moveCrawlStatus(redis: RedisConnection, prefix: string, id: string, status: CrawlStatus | null, at: number): Promise<void> {
   const keys = globalKeys(prefix);
   const multi = redis.multi();
   for (const other of CRAWL_STATUSES) if (other !== status) multi.zrem(keys.crawlsByStatus(other), id);
@@ -38,14 +39,14 @@ function queuePrune(multi: ChainableCommander, prefix: string, keepSeconds: numb
 }
 
 /** Finished crawls past `keepSeconds` leave their status sets (the sweep's pruning); one MULTI. */
-export async function pruneCrawlStatuses(redis: Redis, prefix: string, keepSeconds: number, now = Date.now()): Promise<void> {
+export async function pruneCrawlStatuses(redis: RedisConnection, prefix: string, keepSeconds: number, now = Date.now()): Promise<void> {
   const multi = redis.multi();
   queuePrune(multi, prefix, keepSeconds, now);
   await multi.exec();
 }
 
 /** Crawls by status, of those still kept (`keepSeconds`: CRAWL_TTL_SECONDS); one MULTI that prunes too. */
-export async function countCrawlsByStatus(redis: Redis, prefix: string, keepSeconds: number, now = Date.now()): Promise<Map<CrawlStatus, number>> {
+export async function countCrawlsByStatus(redis: RedisConnection, prefix: string, keepSeconds: number, now = Date.now()): Promise<Map<CrawlStatus, number>> {
   const keys = globalKeys(prefix);
   const multi = redis.multi();
   queuePrune(multi, prefix, keepSeconds, now);
@@ -61,7 +62,7 @@ export async function countCrawlsByStatus(redis: Redis, prefix: string, keepSeco
 }
 
 /** `count` pages were processed just now (one command pair per settle call, not per page). */
-export async function notePagesProcessed(redis: Redis, prefix: string, count: number, now = Date.now()): Promise<void> {
+export async function notePagesProcessed(redis: RedisConnection, prefix: string, count: number, now = Date.now()): Promise<void> {
   if (count <= 0) return;
   const second = Math.floor(now / 1000);
   const key = globalKeys(prefix).processedPerSecond(Math.floor(second / 60));
@@ -69,7 +70,7 @@ export async function notePagesProcessed(redis: Redis, prefix: string, count: nu
 }
 
 /** Pages processed per second over the last RATE_WINDOW_SECONDS (this second included); two reads. */
-export async function pagesPerSecond(redis: Redis, prefix: string, now = Date.now()): Promise<number> {
+export async function pagesPerSecond(redis: RedisConnection, prefix: string, now = Date.now()): Promise<number> {
   const keys = globalKeys(prefix);
   const last = Math.floor(now / 1000);
   const first = last - RATE_WINDOW_SECONDS + 1;
@@ -81,16 +82,15 @@ export async function pagesPerSecond(redis: Redis, prefix: string, now = Date.no
   const current: string[] = [];
   for (let second = first; second <= last; second++) (Math.floor(second / 60) === minute ? current : before).push(String(second));
   const outside = before.length === 0;
-  const replies = await redis
-    .pipeline()
-    .hmget(keys.processedPerSecond(minute - 1), ...(outside ? [String(first - 1)] : before))
-    .hmget(keys.processedPerSecond(minute), ...current)
-    .exec();
+  // Two commands sent at once, not a pipeline: on a Redis Cluster the two minutes may sit in different slots.
+  const replies = await Promise.all([
+    redis.hmget(keys.processedPerSecond(minute - 1), ...(outside ? [String(first - 1)] : before)),
+    redis.hmget(keys.processedPerSecond(minute), ...current),
+  ]);
   let total = 0;
-  for (const [i, [error, values]] of (replies ?? []).entries()) {
-    if (error) throw error;
+  for (const [i, values] of replies.entries()) {
     if (i === 0 && outside) continue;
-    for (const value of values as (string | null)[]) total += Number(value ?? 0);
+    for (const value of values) total += Number(value ?? 0);
   }
   return total / RATE_WINDOW_SECONDS;
 }

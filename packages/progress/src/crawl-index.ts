@@ -3,7 +3,7 @@
 // the pages-processed rate. Not per crawl, so not in a crawl's Lua scripts
 // (another Cluster slot): plain commands, each step safe to repeat.
 import { CRAWL_STATUSES, type CrawlStatus, crawlKeys, globalKeys, isTerminalStatus } from '@crawlstream/shared';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@crawlstream/redis-connection';
 import { moveCrawlStatus, notePagesProcessed, pruneCrawlStatuses } from './crawl-counts.js';
 
 /** How often a process writes the pages it processed (see noteProcessed). */
@@ -17,7 +17,7 @@ export interface ActiveCrawl {
 
 export class CrawlIndex {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
   ) {}
 
@@ -26,16 +26,17 @@ export class CrawlIndex {
    * it whatever step of its creation a crash interrupts. The list keeps the
    * first time (a retried create does not move it); `active` takes the
    * latest, so a retry is not taken for an abandoned create.
+   * `active` first: the three keys live in different slots on a Redis
+   * Cluster (no MULTI across them), and a crawl in `active` is one the sweep
+   * looks at, and takes out of every index when its create never finished.
    */
   async add(id: string, now: number): Promise<void> {
     const global = globalKeys(this.prefix);
-    const replies = await this.redis
-      .multi()
-      .zadd(global.crawlIndex, 'NX', now, id)
-      .zadd(global.active, 'GT', now, id)
-      .zadd(global.crawlsByStatus('running'), 'NX', now, id)
-      .exec();
-    for (const [error] of replies ?? []) if (error) throw error;
+    await this.redis.zadd(global.active, 'GT', now, id);
+    await Promise.all([
+      this.redis.zadd(global.crawlIndex, 'NX', now, id),
+      this.redis.zadd(global.crawlsByStatus('running'), 'NX', now, id),
+    ]);
   }
 
   /**
@@ -94,14 +95,15 @@ export class CrawlIndex {
     await pruneCrawlStatuses(this.redis, this.prefix, keepSeconds);
     const ids = await this.redis.zrangebyscore(keys.crawlIndex, '-inf', `(${before}`, 'LIMIT', 0, limit);
     if (ids.length === 0) return 0;
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.exists(crawlKeys(id, this.prefix).meta);
-    const replies = (await pipeline.exec()) ?? [];
-    const gone = ids.filter((_, i) => replies[i]?.[1] === 0);
+    // One command per crawl, all sent at once (each crawl's meta is in its own slot).
+    const exists = await Promise.all(ids.map((id) => this.redis.exists(crawlKeys(id, this.prefix).meta)));
+    const gone = ids.filter((_, i) => exists[i] === 0);
     if (gone.length === 0) return 0;
-    const multi = this.redis.multi().zrem(keys.crawlIndex, ...gone);
+    // The status sets share a hash tag (one MULTI); the list is in another slot.
+    const multi = this.redis.multi();
     for (const status of CRAWL_STATUSES) multi.zrem(keys.crawlsByStatus(status), ...gone);
     await multi.exec();
+    await this.redis.zrem(keys.crawlIndex, ...gone);
     return gone.length;
   }
 

@@ -3,7 +3,7 @@
 // crawl in one pipeline, filters by status and owner, and drops ids whose
 // crawl expired from the index on the way.
 import { type Counters, type Crawl, type CrawlStatus, crawlKeys, DEFAULT_KEY_PREFIX, globalKeys } from '@crawlstream/shared';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@crawlstream/redis-connection';
 import { crawlFromMeta } from './crawl-results.js';
 
 export interface CrawlListQuery {
@@ -36,7 +36,7 @@ const PAGE = 200;
 const MAX_SCANNED = 2_000;
 
 export async function listCrawls(
-  redis: Redis,
+  redis: RedisConnection,
   query: CrawlListQuery,
   prefix: string = DEFAULT_KEY_PREFIX,
 ): Promise<CrawlListPage> {
@@ -59,19 +59,21 @@ export async function listCrawls(
       (entry) => belowId === null || entry.score !== maxScore || entry.id < belowId,
     );
     const exhausted = entries.length < PAGE;
-    const pipeline = redis.pipeline();
-    for (const { id } of fresh) {
-      const keys = crawlKeys(id, prefix);
-      pipeline.hgetall(keys.meta);
-      pipeline.hmget(keys.counters, 'discovered', 'processed', 'failed', 'skipped');
-    }
-    const replies = fresh.length > 0 ? ((await pipeline.exec()) ?? []) : [];
+    // Commands sent at once, not a pipeline: on a Redis Cluster each crawl's keys live in their own slot.
+    const replies = await Promise.all(
+      fresh.map(({ id }) => {
+        const keys = crawlKeys(id, prefix);
+        return Promise.all([
+          redis.hgetall(keys.meta),
+          redis.hmget(keys.counters, 'discovered', 'processed', 'failed', 'skipped'),
+        ]);
+      }),
+    );
     const expired: string[] = [];
     for (const [i, entry] of fresh.entries()) {
       scanned++;
       last = entry;
-      const meta = replies[i * 2]?.[1] as Record<string, string> | undefined;
-      const raw = replies[i * 2 + 1]?.[1] as (string | null)[] | undefined;
+      const [meta, raw] = replies[i]!;
       if (!meta?.id) {
         expired.push(entry.id);
         continue;

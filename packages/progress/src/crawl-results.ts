@@ -11,7 +11,7 @@ import {
   type PageResult,
   type RejectedItem,
 } from '@crawlstream/shared';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@crawlstream/redis-connection';
 import { type EventFrame, makeFrame } from './frames.js';
 import { decodePage } from './pages.js';
 import { jsonBytes, ResultPage } from './result-page.js';
@@ -76,7 +76,7 @@ export function crawlFromMeta(meta: Record<string, string>, counters: Counters, 
 
 export class CrawlResults {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
     private readonly scripts: Scripts,
   ) {}

@@ -1,4 +1,5 @@
 import { crawl as crawlSchema, isTerminalEvent, MAX_START_URLS } from '@crawlstream/shared';
+import { scanKeys } from '@crawlstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { parseFrame } from './frames.js';
 import { Scripts } from './scripts.js';
@@ -322,14 +323,9 @@ describe('a page’s links in chunks', () => {
 
 describe('nothing is written after the end', () => {
   /** Every key under the crawl's hash tag, with its TTL (SCAN, not the list of known keys). */
-  async function ttls(connection: import('ioredis').Redis, prefix: string, id: string) {
+  async function ttls(connection: import('@crawlstream/redis-connection').RedisConnection, prefix: string, id: string) {
     const found = new Map<string, number>();
-    let cursor = '0';
-    do {
-      const [next, keys] = await connection.scan(cursor, 'MATCH', `${prefix}:{${id}}*`, 'COUNT', 1000);
-      cursor = next;
-      for (const key of keys) found.set(key, await connection.ttl(key));
-    } while (cursor !== '0');
+    for (const key of await scanKeys(connection, `${prefix}:{${id}}*`)) found.set(key, await connection.ttl(key));
     return found;
   }
 

@@ -22,7 +22,7 @@ import {
   globalKeys,
   type PageResult,
 } from '@crawlstream/shared';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@crawlstream/redis-connection';
 import { AofBarrier, type Durability } from './aof-barrier.js';
 import { CrawlIndex } from './crawl-index.js';
 import { CrawlResults, type InflightEntry, type OpenedCrawl } from './crawl-results.js';
@@ -36,7 +36,7 @@ import type { PageOutcome } from './settle-records.js';
 import { type SweepOptions, type SweepReport, sweep } from './sweep.js';
 
 export interface CrawlStoreOptions {
-  redis: Redis;
+  redis: RedisConnection;
   /** Where dispatched URLs go (the page queue); without it, anything that dispatches throws. */
   jobs?: PageJobs;
   /** Key prefix (tests use one each). */

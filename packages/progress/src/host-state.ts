@@ -2,12 +2,12 @@
 // once, under a lock) and politeness slots. Each write refuses once the crawl
 // has ended.
 import { crawlKeys } from '@crawlstream/shared';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@crawlstream/redis-connection';
 import type { Scripts } from './scripts.js';
 
 export class HostState {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
     private readonly scripts: Scripts,
   ) {}

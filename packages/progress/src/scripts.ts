@@ -6,7 +6,7 @@
 // decoded into named fields here.
 import { readdirSync, readFileSync } from 'node:fs';
 import { type CrawlKeys, crawlKeys, type Counters, globalKeys, MAX_REJECTED_PER_CRAWL, PAGES_PER_JOB } from '@crawlstream/shared';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@crawlstream/redis-connection';
 import type { PageJob } from './page-jobs.js';
 
 const LUA_DIR = new URL('../lua/', import.meta.url);
@@ -200,10 +200,10 @@ function counters(values: Raw[]): Counters {
 
 export class Scripts {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
   ) {
-    const marked = redis as Redis & { __crawlstreamScripts?: true };
+    const marked = redis as RedisConnection & { __crawlstreamScripts?: true };
     if (marked.__crawlstreamScripts) return;
     for (const name of SCRIPT_NAMES) {
       const { lua, keys } = script(name);
@@ -245,6 +245,8 @@ export class Scripts {
       c.maxDepth,
       c.concurrency,
       c.endedChannel,
+      // A wake channel is a sharded channel on a cluster (its slot is the crawl's).
+      this.redis.isCluster ? 'SPUBLISH' : 'PUBLISH',
       c.headers.length,
       ...c.headers.flat(),
       ...c.startUrls,

@@ -4,8 +4,8 @@
 // Every reader must end with exactly one terminal event, see no event twice,
 // and get `reset` + `snapshot` wherever the log lost what it had seen.
 import { compareEventIds, crawlKeys, isTerminalEvent } from '@crawlstream/shared';
-import { connect, startExtraRedis, uniquePrefix, useRedis } from '@crawlstream/testkit';
-import type { Redis } from 'ioredis';
+import { connect, redisCluster, startExtraRedis, uniquePrefix, useRedis } from '@crawlstream/testkit';
+import type { RedisConnection } from '@crawlstream/redis-connection';
 import { describe, expect, it } from 'vitest';
 import { CrawlStore } from './crawl-store.js';
 import { type EventFrame, parseFrame } from './frames.js';
@@ -64,7 +64,7 @@ async function expectTailMatchesLog(store: CrawlStore, crawlId: string, frames: 
   expect(frames.slice(at + 1).map((f) => f.id)).toEqual(log.map((f) => f.id));
 }
 
-async function killClients(admin: Redis, name: string): Promise<number> {
+async function killClients(admin: RedisConnection, name: string): Promise<number> {
   const list = String(await admin.client('LIST'));
   const ids = list
     .split('\n')
@@ -76,7 +76,11 @@ async function killClients(admin: Redis, name: string): Promise<number> {
 
 const skip = (url: string) => ({ kind: 'skipped' as const, url, reason: 'robots' as const });
 
-describe('stream hub: lost wake-ups', () => {
+// These kill the hub's subscriber by name with CLIENT KILL on one server; on a
+// Redis Cluster (REDIS_TEST_CLUSTER=1) its sharded subscribers are one
+// connection per master, which these do not model: skipped there (the
+// cluster's own fault is a master killed, not written yet).
+describe.skipIf(redisCluster())('stream hub: lost wake-ups', () => {
   for (const autoResubscribe of [true, false]) {
     it(`its subscriber connection killed (autoResubscribe ${autoResubscribe}): the hub subscribes again and pub/sub keeps waking readers`, async () => {
       const redis = useRedis('k');

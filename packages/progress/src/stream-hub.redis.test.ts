@@ -16,7 +16,7 @@ const publisher = fileURLToPath(new URL('./test-support/publisher.mjs', import.m
 /** One "API instance": its own command connection and subscriber connection. */
 function instance(redis: ReturnType<typeof useRedis>, extra: { maxEvents?: number; ringSize?: number } = {}) {
   const store = new CrawlStore({ redis: redis.connect(), prefix: redis.prefix, maxEvents: extra.maxEvents, jobs: new RecordingJobs() });
-  const hub = new StreamHub({ store, subscriber: redis.connect(), ringSize: extra.ringSize, pollMs: 500 });
+  const hub = new StreamHub({ store, subscriber: redis.connect({ shardedSubscribers: true }), ringSize: extra.ringSize, pollMs: 500 });
   return { store, hub };
 }
 
@@ -60,7 +60,7 @@ describe('event log and stream readers', () => {
     const readsLive = drain(liveA);
 
     const publishing = Array.from({ length: 4 }, (_, p) =>
-      run(process.execPath, [publisher, redis.url, redis.prefix, crawl.id, `${START}u`, String(p * 1000), '1000']),
+      run(process.execPath, [publisher, redis.url, String(redis.cluster), redis.prefix, crawl.id, `${START}u`, String(p * 1000), '1000']),
     );
     // A reader that joins mid-way, on the other instance, without a cursor.
     await new Promise((r) => setTimeout(r, 150));

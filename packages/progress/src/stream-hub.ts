@@ -6,14 +6,15 @@
 // cursor, never a buffer. Pub/sub only wakes feeds: the stream is the truth,
 // and a periodic poll covers a lost wake-up.
 import { compareEventIds, isTerminalEvent } from '@crawlstream/shared';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@crawlstream/redis-connection';
+import type { Cluster } from 'ioredis';
 import type { CrawlStore } from './crawl-store.js';
 import { type EventFrame, makeFrame } from './frames.js';
 
 export interface StreamHubOptions {
   store: CrawlStore;
   /** A connection the hub puts into subscriber mode (it is used for nothing else). */
-  subscriber: Redis;
+  subscriber: RedisConnection;
   /** Frames kept per watched crawl. */
   ringSize?: number;
   /** Safety poll while a crawl has readers, in case a wake-up was lost. */
@@ -420,7 +421,8 @@ export class StreamHub {
   readonly ringSize: number;
   readonly pollMs: number;
   readonly batchSize: number;
-  private readonly subscriber: Redis;
+  private readonly subscriber: RedisConnection;
+  private readonly sharded: boolean;
   private readonly feeds = new Map<string, CrawlFeed>();
   private readonly byChannel = new Map<string, CrawlFeed>();
   private readonly opening = new Map<string, Promise<CrawlFeed>>();
@@ -433,7 +435,14 @@ export class StreamHub {
     this.ringSize = options.ringSize ?? 1024;
     this.pollMs = options.pollMs ?? 1000;
     this.batchSize = options.batchSize ?? 256;
-    this.subscriber.on('message', (channel: string) => this.byChannel.get(channel)?.wake());
+    // On a Redis Cluster the wake channels are sharded (SPUBLISH from the
+    // crawl's slot): the subscriber SSUBSCRIBEs, through one connection per
+    // master (ioredis' shardedSubscribers), not one per crawl.
+    this.sharded = this.subscriber.isCluster;
+    if (this.sharded && !(this.subscriber as Cluster).options.shardedSubscribers) {
+      throw new Error('on a Redis Cluster the stream hub needs a subscriber connected with shardedSubscribers');
+    }
+    this.subscriber.on(this.sharded ? 'smessage' : 'message', (channel: string) => this.byChannel.get(channel)?.wake());
     this.subscriber.on('ready', () => this.resubscribe());
     this.subscriber.on('close', () => {
       for (const feed of this.feeds.values()) feed.stale = true;
@@ -546,7 +555,7 @@ export class StreamHub {
         this.byChannel.set(channel, feed);
         this.feeds.set(crawlId, feed);
         // Subscribe first, then read: nothing appended in between is missed.
-        await this.subscriber.subscribe(channel);
+        await this.subscribe([channel]);
         feed.wake();
         return feed;
       })().finally(() => this.opening.delete(crawlId));
@@ -564,7 +573,7 @@ export class StreamHub {
    */
   private async resubscribe(): Promise<void> {
     const channels = [...this.byChannel.keys()];
-    if (channels.length > 0) await this.subscriber.subscribe(...channels).catch(() => {});
+    if (channels.length > 0) await this.subscribe(channels).catch(() => {});
     for (const feed of this.feeds.values()) feed.wake();
   }
 
@@ -581,7 +590,13 @@ export class StreamHub {
     this.feeds.delete(feed.id);
     const channel = this.store.channel(feed.id);
     this.byChannel.delete(channel);
-    this.subscriber.unsubscribe(channel).catch(() => {});
+    (this.sharded ? this.subscriber.sunsubscribe(channel) : this.subscriber.unsubscribe(channel)).catch(() => {});
+  }
+
+  /** Sharded channels one per command: each may hash to another shard. */
+  private async subscribe(channels: string[]): Promise<void> {
+    if (!this.sharded) await this.subscriber.subscribe(...channels);
+    else await Promise.all(channels.map((channel) => this.subscriber.ssubscribe(channel)));
   }
 
   async close(): Promise<void> {

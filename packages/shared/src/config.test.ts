@@ -45,6 +45,9 @@ describe('config', () => {
     ['SSRF_ALLOW', 'ok.host,bad host!'],
     ['API_KEYS', 'short'],
     ['CRAWL_TTL_SECONDS', '1'],
+    ['REDIS_CLUSTER', 'yes'],
+    ['REDIS_CLUSTER', 'true'],
+    ['REDIS_URL', 'redis://127.0.0.1:7000,redis://127.0.0.1:7001'],
   ])('stops on a bad %s (%s) with a message naming it', (name, value) => {
     let caught: unknown;
     try {
@@ -152,6 +155,18 @@ describe('ids', () => {
         const expected = m1 !== m2 ? (m1 < m2 ? -1 : 1) : s1 !== s2 ? (s1 < s2 ? -1 : 1) : 0;
         expect(compareEventIds(big(m1, s1), big(m2, s2))).toBe(expected);
       }),
+    );
+  });
+
+  it('reads REDIS_URL as seed nodes of a Redis Cluster with REDIS_CLUSTER=true, and checks each', () => {
+    const seeds = 'redis://127.0.0.1:7000, redis://127.0.0.1:7001';
+    const config = loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: seeds });
+    expect(config.REDIS_CLUSTER).toBe(true);
+    expect(config.REDIS_URL).toBe(seeds);
+    expect(loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://127.0.0.1:7000' }).REDIS_CLUSTER).toBe(true);
+    expect(loadConfig({}).REDIS_CLUSTER).toBe(false);
+    expect(() => loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://127.0.0.1:7000,http://127.0.0.1:7001' })).toThrow(
+      /REDIS_URL: "http:\/\/127.0.0.1:7001" must start with redis:\/\//,
     );
   });
 });

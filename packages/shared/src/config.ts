@@ -34,15 +34,22 @@ const list = z
       .filter((item) => item.length > 0),
   );
 
+/** One Redis URL, or (REDIS_CLUSTER) a comma-separated list of seed nodes: each is checked. */
 const redisUrl = z
   .string()
   .trim()
   .superRefine((value, ctx) => {
-    const url = URL.parse(value);
-    if (!url) ctx.addIssue({ code: 'custom', message: 'must be a URL such as redis://127.0.0.1:6379' });
-    else if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
-      ctx.addIssue({ code: 'custom', message: 'must start with redis:// or rediss://' });
+    const items = value.split(',').map((item) => item.trim());
+    for (const item of items) {
+      const which = items.length > 1 ? `"${item}" ` : '';
+      const url = URL.parse(item);
+      if (!url) ctx.addIssue({ code: 'custom', message: `${which}must be a URL such as redis://127.0.0.1:6379` });
+      else if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+        ctx.addIssue({ code: 'custom', message: `${which}must start with redis:// or rediss://` });
+    }
   });
+
+const flag = z.enum(['true', 'false'], { error: 'must be true or false' }).transform((value) => value === 'true');
 
 const IPV4_OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 const IPV4 = new RegExp(`^${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}$`);
@@ -86,6 +93,7 @@ export function ssrfAllowEntryProblem(entry: string): string | undefined {
 /** One validator per variable; the variable's default applies when it is unset or empty. */
 const variables = {
   REDIS_URL: { schema: redisUrl.optional(), fallback: undefined },
+  REDIS_CLUSTER: { schema: flag, fallback: 'false' },
   PORT: { schema: intIn(0, 65535), fallback: '3000' },
   HOST: { schema: z.string().trim().min(1), fallback: '127.0.0.1' },
   WORKER_CONCURRENCY: { schema: intIn(1, 1000), fallback: '16' },
@@ -127,6 +135,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       throw new ConfigError(name, `${problem} (got ${JSON.stringify(raw)})`);
     }
     config[name] = result.data;
+  }
+  const redisUrls = (config.REDIS_URL as string | undefined)?.split(',') ?? [];
+  if (config.REDIS_CLUSTER && redisUrls.length === 0) {
+    throw new ConfigError('REDIS_CLUSTER', 'true needs REDIS_URL: one or more seed nodes of the cluster, comma-separated');
+  }
+  if (!config.REDIS_CLUSTER && redisUrls.length > 1) {
+    throw new ConfigError('REDIS_URL', `a list of ${redisUrls.length} URLs is read as seed nodes of a Redis Cluster only with REDIS_CLUSTER=true`);
   }
   return config as Config;
 }

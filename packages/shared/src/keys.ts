@@ -75,7 +75,11 @@ export function crawlKeys(id: string, prefix: string = DEFAULT_KEY_PREFIX): Craw
   };
 }
 
-/** Keys that are not per crawl. Each is touched by a single-key command only. */
+/**
+ * Keys that are not per crawl. On a Redis Cluster each hashes to a slot of its
+ * own, except the five `crawlsByStatus` sets (one tag, moved in one MULTI);
+ * no MULTI or pipeline spans two of them (docs/ARCHITECTURE.md, "Redis Cluster").
+ */
 export function globalKeys(prefix: string = DEFAULT_KEY_PREFIX) {
   return {
     /** Sorted set: crawl id scored by creation time, for listing. */

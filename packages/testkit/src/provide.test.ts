@@ -31,7 +31,7 @@ describe('where tests get Redis', () => {
     const startServer = vi.fn(server);
     const redis = await provideRedis({
       env: {},
-      startContainer: async () => ({ url: 'redis://c:1', source: 'testcontainers', stop: async () => {} }),
+      startContainer: async () => ({ url: 'redis://c:1', source: 'testcontainers', cluster: false, stop: async () => {} }),
       startServer,
       findBinary: () => '/usr/bin/redis-server',
     });
@@ -53,5 +53,31 @@ describe('where tests get Redis', () => {
     await expect(
       provideRedis({ env: {}, startContainer: async () => undefined, findBinary: () => undefined }),
     ).rejects.toThrow(/apt-get install -y redis-server/);
+  });
+
+  it('with REDIS_TEST_CLUSTER=1, starts a private Redis Cluster and hands out its seed list', async () => {
+    const startServer = vi.fn(server);
+    const redis = await provideRedis({
+      // REDIS_URL is a single server's: not used for a cluster run.
+      env: { REDIS_TEST_CLUSTER: '1', REDIS_URL: 'redis://10.0.0.9:6379' },
+      startContainer: vi.fn(),
+      startServer,
+      startCluster: async () => ({
+        nodes: [],
+        url: 'redis://127.0.0.1:1,redis://127.0.0.1:2',
+        cli: async () => '',
+        stop: async () => {},
+      }),
+      findBinary: () => '/usr/bin/redis-server',
+    });
+    expect(redis).toMatchObject({ source: 'redis-cluster', cluster: true, url: 'redis://127.0.0.1:1,redis://127.0.0.1:2' });
+    expect(startServer).not.toHaveBeenCalled();
+  });
+
+  it('with REDIS_TEST_CLUSTER=1 and REDIS_TEST_CLUSTER_URL, uses that running cluster', async () => {
+    const startCluster = vi.fn();
+    const redis = await provideRedis({ env: { REDIS_TEST_CLUSTER: '1', REDIS_TEST_CLUSTER_URL: 'redis://10.0.0.9:7000' }, startCluster });
+    expect(redis).toMatchObject({ source: 'REDIS_TEST_CLUSTER_URL', cluster: true, url: 'redis://10.0.0.9:7000' });
+    expect(startCluster).not.toHaveBeenCalled();
   });
 });

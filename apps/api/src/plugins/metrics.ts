@@ -11,7 +11,7 @@ import { countCrawlsByStatus, pagesPerSecond, RATE_WINDOW_SECONDS } from '@crawl
 import { routePatterns } from '@crawlstream/shared';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@crawlstream/redis-connection';
 import { ApiError } from '../errors.js';
 import { bearerKey } from '../access.js';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric, Registry } from 'prom-client';
@@ -83,7 +83,7 @@ export class ApiMetrics {
   private delivered = new Map<string, number>();
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisConnection,
     readonly prefix: string,
     /** CRAWL_TTL_SECONDS: how long an ended crawl is kept, and counted. */
     readonly keepSeconds: number,

@@ -10,12 +10,12 @@ import rateLimit from '@fastify/rate-limit';
 import { globalKeys } from '@crawlstream/shared';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@crawlstream/redis-connection';
 import { ApiError } from '../errors.js';
 import { DOCS_UI_PREFIX } from './docs.js';
 
 export interface RateLimitOptions {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   perMinute: number;
   keysEnabled: boolean;

@@ -3,7 +3,7 @@
 import { createPageQueue, QueuePageJobs } from '@crawlstream/jobs';
 import { CrawlStore } from '@crawlstream/progress';
 import { type Crawl, type CrawlOptionsInput, crawlOptionsSchema, isTerminalStatus } from '@crawlstream/shared';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@crawlstream/redis-connection';
 import type { CrawlWorkerOptions } from '../crawl-worker.js';
 
 /**
@@ -11,11 +11,11 @@ import type { CrawlWorkerOptions } from '../crawl-worker.js';
  * shares `redis` (closing it would not close the connection): it stays open
  * for what the store dispatches.
  */
-export function crawlStore(redis: Redis, prefix: string): CrawlStore {
+export function crawlStore(redis: RedisConnection, prefix: string): CrawlStore {
   return new CrawlStore({ redis, prefix, jobs: new QueuePageJobs(createPageQueue(redis, prefix)) });
 }
 
-export async function startCrawl(redis: Redis, prefix: string, url: string, options: CrawlOptionsInput) {
+export async function startCrawl(redis: RedisConnection, prefix: string, url: string, options: CrawlOptionsInput) {
   const store = crawlStore(redis, prefix);
   const { crawl } = await store.create({ url, options: crawlOptionsSchema().parse(options) });
   return { store, crawl };

@@ -34,12 +34,14 @@ end
 -- The settings a crawl was created with, read once per call.
 local function loadMeta()
   local m = redis.call('HMGET', metaKey, 'status', 'maxEvents', 'channel', 'ttl',
-    'maxPages', 'maxDepth', 'concurrency', 'startedAt', 'id', 'endedChannel')
+    'maxPages', 'maxDepth', 'concurrency', 'startedAt', 'id', 'endedChannel', 'wakeCommand')
   if not m[1] then return nil end
   return {
     status = m[1], maxEvents = m[2], channel = m[3], ttl = tonumber(m[4]),
     maxPages = tonumber(m[5]), maxDepth = tonumber(m[6]), concurrency = tonumber(m[7]),
     startedAt = tonumber(m[8]), id = m[9], endedChannel = m[10],
+    -- SPUBLISH on a Redis Cluster; crawls created before the field existed publish classically.
+    wakeCommand = m[11] or 'PUBLISH',
   }
 end
 
@@ -66,7 +68,7 @@ local function appendEvent(meta, kind, payloadJson)
 end
 
 local function wake(meta)
-  if lastEventId then redis.call('PUBLISH', meta.channel, lastEventId) end
+  if lastEventId then redis.call(meta.wakeCommand, meta.channel, lastEventId) end
 end
 
 -- Stream ids compare numerically: "<ms>-<seq>".

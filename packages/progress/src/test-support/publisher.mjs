@@ -1,11 +1,11 @@
 // A separate OS process that settles URLs of one crawl as fast as it can:
 // a real concurrent publisher for the event-log tests.
-// argv: redisUrl prefix crawlId urlPrefix from count
-import { Redis } from 'ioredis';
+// argv: redisUrl cluster(true|false) prefix crawlId urlPrefix from count
+import { connectRedis } from '@crawlstream/redis-connection';
 import { CrawlStore } from '../../dist/index.js';
 
-const [redisUrl, prefix, crawlId, urlPrefix, from, count] = process.argv.slice(2);
-const redis = new Redis(redisUrl);
+const [redisUrl, cluster, prefix, crawlId, urlPrefix, from, count] = process.argv.slice(2);
+const redis = connectRedis({ url: redisUrl, cluster: cluster === 'true' });
 // Another process's queue is not this test's business: what it dispatches is dropped.
 const store = new CrawlStore({ redis, prefix, jobs: { add: async () => {}, alive: async () => true } });
 let settled = 0;

@@ -1,7 +1,7 @@
 // Test fixtures: a CrawlStore on the run's real Redis under a prefix of its own.
 import { crawlKeys, crawlOptionsSchema, type CrawlOptionsInput, type EventOf } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@crawlstream/redis-connection';
 import { CrawlStore, type CrawlStoreOptions } from '../crawl-store.js';
 import { type EventFrame, parseFrame } from '../frames.js';
 import type { PageJob, PageJobs } from '../page-jobs.js';
@@ -69,7 +69,7 @@ export function ofType<T extends EventFrame['type']>(frames: EventFrame[], type:
   return frames.filter((f) => f.type === type).map((f) => parseFrame(f) as EventOf<T>);
 }
 
-export async function ttlOfAllKeys(redis: Redis, prefix: string, id: string): Promise<number[]> {
+export async function ttlOfAllKeys(redis: RedisConnection, prefix: string, id: string): Promise<number[]> {
   const keys = Object.entries(crawlKeys(id, prefix))
     .filter(([name]) => name !== 'wake')
     .map(([, key]) => key);

@@ -35,6 +35,8 @@ const WORKERS = Number(process.env.BENCH_CLUSTER_WORKERS ?? 2);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const WARMUP = Number(process.env.BENCH_CLUSTER_WARMUP ?? 20);
 const MASTERS = 3;
+/** QUEUE_SHARDS on the cluster side (one Redis: 1); default one per master. */
+const QUEUE_SHARDS = Number(process.env.BENCH_CLUSTER_QUEUE_SHARDS ?? MASTERS);
 const REPLICAS = Number(process.env.BENCH_CLUSTER_REPLICAS ?? 0);
 /** Rounds of both sides, alternating (the machine is shared: its load moves); the table shows each side's fastest round. */
 const ROUNDS = Number(process.env.BENCH_CLUSTER_ROUNDS ?? 2);
@@ -75,7 +77,7 @@ async function side(site, clustered) {
     REDIS_URL: redis.url,
     REDIS_CLUSTER: String(clustered),
     // Takes effect once the page queue can be split (QUEUE_SHARDS); ignored before.
-    QUEUE_SHARDS: String(masters.length),
+    QUEUE_SHARDS: String(clustered ? QUEUE_SHARDS : 1),
     WORKER_CONCURRENCY: String(Math.ceil(CONCURRENCY / WORKERS)),
   };
   const children = [];
@@ -87,6 +89,16 @@ async function side(site, clustered) {
     let exited = false;
     for (const child of children) child.once('exit', () => (exited = true));
     if (WARMUP > 0) await crawlSections(api, admin, site, CRAWLS, WARMUP, () => exited);
+    // The master each queue shard's hash tag maps to (the shards' names as QUEUE_SHARDS names them:
+    // shard 0 is `{cs-queue}`, shard k `{cs-queue-k}`), from CLUSTER KEYSLOT and CLUSTER SLOTS.
+    const shardMasters = [];
+    if (clustered) {
+      const slots = await masters[0].conn.cluster('SLOTS');
+      for (let k = 0; k < QUEUE_SHARDS; k++) {
+        const slot = await masters[0].conn.cluster('KEYSLOT', k === 0 ? '{cs-queue}' : `{cs-queue-${k}}`);
+        shardMasters.push(slots.find(([from, to]) => slot >= from && slot <= to)?.[2]?.[1]);
+      }
+    }
     const workerPids = children.slice(1).map((c) => c.pid);
     const workerCpu0 = workerPids.reduce((sum, pid) => sum + cpuMs(pid), 0);
     const before = await snapshot(masters);
@@ -115,7 +127,7 @@ async function side(site, clustered) {
         };
       }),
     );
-    return { clustered, masters: masters.length, replicas: clustered ? REPLICAS : 0, pages, seconds: (lastFinished - run.started) / 1000, perMaster, workerCpuMs, wrong };
+    return { clustered, masters: masters.length, replicas: clustered ? REPLICAS : 0, pages, seconds: (lastFinished - run.started) / 1000, perMaster, workerCpuMs, shardMasters, wrong };
   } finally {
     await stopAll(children);
     admin.disconnect();
@@ -196,14 +208,16 @@ if (cluster) {
     `  spread over ${cluster.masters} masters: largest share of commands ${(100 * cmdTop).toFixed(1)}%, of keys ${(100 * keyTop).toFixed(1)}% ` +
       `(target: no master above ${100 * MAX_SHARE}%) ${cmdTop <= MAX_SHARE && keyTop <= MAX_SHARE ? 'OK' : 'NOT MET'}`,
   );
+  const byMaster = cluster.perMaster.map((m) => `:${m.port} ${cluster.shardMasters.filter((port) => port === m.port).length}`);
+  console.log(`  queue shards per master, were QUEUE_SHARDS=${QUEUE_SHARDS} in effect (CLUSTER KEYSLOT of each shard's hash tag): ${byMaster.join(', ')}`);
   const queueMasters = cluster.perMaster.filter((m) => m.queueKeys > 0).length;
   if (queueMasters <= 1) {
     console.log(
-      `  note: the page queue's keys sit on ${queueMasters} master (QUEUE_SHARDS=${cluster.masters} was passed but no process split the queue: ` +
+      `  note: the page queue's keys sit on ${queueMasters} master (QUEUE_SHARDS=${QUEUE_SHARDS} was passed but no process split the queue: ` +
         'until the page queue is sharded, every BullMQ command of every page goes to that master). Run again once QUEUE_SHARDS is merged.',
     );
   } else {
-    console.log(`  the page queue's keys sit on ${queueMasters} of ${cluster.masters} masters (QUEUE_SHARDS=${cluster.masters})`);
+    console.log(`  the page queue's keys sit on ${queueMasters} of ${cluster.masters} masters (QUEUE_SHARDS=${QUEUE_SHARDS})`);
   }
   const single = results.find((r) => !r.clustered);
   if (single) {

@@ -107,10 +107,35 @@ export function globalKeys(prefix: string = DEFAULT_KEY_PREFIX) {
     streamTokenSecret: `${prefix}:streamtoken:secret`,
     /** @fastify/rate-limit's counter of one client (`key:<owner>` or `ip:<address>`); it expires with its window. */
     rateLimit: (client: string) => `${prefix}:ratelimit:${client}`,
+    /**
+     * String: the highest QUEUE_SHARDS any process announced (never lowered by
+     * a process): workers consume that many queue shards, so no shard that
+     * may hold jobs is left without a consumer (queue-shards.ts in @crawlstream/jobs).
+     */
+    queueShards: `${prefix}:queue-shards`,
   };
 }
 
-/** BullMQ's prefix, hash-tagged so each queue lives in one Cluster slot. */
-export function queuePrefix(prefix: string = DEFAULT_KEY_PREFIX): string {
-  return `{${prefix}-queue}`;
+/**
+ * BullMQ's prefix of page-queue shard `shard`, hash-tagged so each shard lives
+ * in one Cluster slot. Shard 0 is the queue as it was before shards
+ * (`{cs-queue}`), so a deployment that raises QUEUE_SHARDS keeps its queued jobs.
+ */
+export function queuePrefix(prefix: string = DEFAULT_KEY_PREFIX, shard = 0): string {
+  return shard === 0 ? `{${prefix}-queue}` : `{${prefix}-queue-${shard}}`;
+}
+
+/**
+ * The queue shard of a crawl among `shards`: FNV-1a (32 bit) of its id, mod
+ * `shards`. Stable across processes, versions and restarts; a process with a
+ * different QUEUE_SHARDS may pick another shard, which is safe (workers
+ * consume every shard, and a job is looked up on all: docs/ARCHITECTURE.md).
+ */
+export function queueShardOf(crawlId: string, shards: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < crawlId.length; i++) {
+    hash ^= crawlId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % shards;
 }

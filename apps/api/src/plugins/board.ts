@@ -3,7 +3,8 @@
 // Without API_KEYS anyone who reaches the port may look, so the board is
 // read-only: the queue adapter's read-only mode (no write buttons, its write
 // routes 405) and, before any of its routes, every method but GET and HEAD
-// refused with 403 board_read_only.
+// refused with 403 board_read_only. With QUEUE_SHARDS above 1 every shard
+// is a queue on the board, named after its BullMQ prefix (`{cs-queue-1}pages`).
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
@@ -15,7 +16,7 @@ import { defaultRouteAuth } from './auth.js';
 
 export const BOARD_PATH = '/admin/queues';
 
-export async function boardRoutes(app: FastifyInstance, options: { queue: PageQueue; readOnly: boolean }): Promise<void> {
+export async function boardRoutes(app: FastifyInstance, options: { queues: readonly PageQueue[]; readOnly: boolean }): Promise<void> {
   const { readOnly } = options;
   // Every tenant's jobs: the operator key only (when API keys are on).
   defaultRouteAuth(app, 'operator');
@@ -44,6 +45,10 @@ export async function boardRoutes(app: FastifyInstance, options: { queue: PageQu
   });
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(BOARD_PATH);
-  createBullBoard({ queues: [new BullMQAdapter(options.queue, { readOnlyMode: readOnly })], serverAdapter });
+  // One queue keeps the board's name it always had (`pages`); shards are told apart by their prefix.
+  const adapters = options.queues.map(
+    (queue) => new BullMQAdapter(queue, { readOnlyMode: readOnly, ...(options.queues.length > 1 ? { prefix: queue.opts.prefix } : {}) }),
+  );
+  createBullBoard({ queues: adapters, serverAdapter });
   await app.register(serverAdapter.registerPlugin(), { prefix: BOARD_PATH });
 }

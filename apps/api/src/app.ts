@@ -118,7 +118,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   // Every shard any process announced, so the board shows them all (workers consume them all).
   const queues = new PageQueues(queueConnection, prefix, config.QUEUE_SHARDS);
-  await queues.announce();
+  // Without Redis at start, the API still starts (readyz says so) on its own shards.
+  await queues.announce(redis).catch((error: unknown) => app.log.warn({ err: error }, 'could not announce the queue shards'));
   const queue = queues.queues[0]!;
   const { afterCreateStep } = options;
   const store = new CrawlStore({

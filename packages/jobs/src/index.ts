@@ -113,9 +113,13 @@ export class PageQueues {
     return opened;
   }
 
-  /** Announces `shards` (raising the deployment's count), opens every shard announced; returns the ones opened. */
-  async announce(): Promise<PageQueue[]> {
-    const count = Number(await this.connection.eval(ANNOUNCE, 1, globalKeys(this.prefix).queueShards, this.shards));
+  /**
+   * Announces `shards` (raising the deployment's count), opens every shard
+   * announced; returns the ones opened. `via`: a connection that queues
+   * commands until it is connected (the queue's may fail fast).
+   */
+  async announce(via: RedisConnection = this.connection): Promise<PageQueue[]> {
+    const count = Number(await via.eval(ANNOUNCE, 1, globalKeys(this.prefix).queueShards, this.shards));
     return this.extend(count);
   }
 

@@ -62,4 +62,22 @@ describe('the queue board', () => {
     expect((await call(api.base, 'PUT', '/admin/queues/api/queues/pages/resume', { headers: as(ALICE) })).status).toBe(200);
     expect(await queue.isPaused()).toBe(false);
   });
+
+  it('with QUEUE_SHARDS=3: every shard is a queue of its own on the board, with its own jobs', async () => {
+    const redis = useRedis('bd3');
+    const api = await startApi(redis, { env: { API_KEYS: ALICE, QUEUE_SHARDS: '3' } });
+    const shards = api.app.crawlstream.queues.queues;
+    expect(shards).toHaveLength(3);
+    await shards[2]!.add('page', JOB.data, { jobId: 'shard-two-job' });
+    const listed = await call(api.base, 'GET', '/admin/queues/api/queues', { headers: as(ALICE) });
+    const queues = (listed.json as { queues: { name: string; counts: Record<string, number> }[] }).queues;
+    const names = [`{${redis.prefix}-queue}pages`, `{${redis.prefix}-queue-1}pages`, `{${redis.prefix}-queue-2}pages`];
+    expect(queues.map((queue) => queue.name).sort()).toEqual([...names].sort());
+    expect(queues.find((queue) => queue.name === names[2])?.counts.waiting).toBe(1);
+    expect(queues.find((queue) => queue.name === names[0])?.counts.waiting).toBe(0);
+    // The operator acts on one shard: pausing shard 1 pauses it alone.
+    const pause = await call(api.base, 'PUT', `/admin/queues/api/queues/${encodeURIComponent(names[1]!)}/pause`, { headers: as(ALICE) });
+    expect(pause.status).toBe(200);
+    expect(await Promise.all(shards.map((queue) => queue.isPaused()))).toEqual([false, true, false]);
+  });
 });

@@ -45,12 +45,10 @@ describe('page queue shards', () => {
       }
     }
     // Each shard is its own BullMQ queue under its own hash tag: shard 0 is the legacy `{prefix-queue}`.
-    expect(queues.queues.map((queue) => queue.opts.prefix)).toEqual([
-      `{${redis.prefix}-queue}`,
-      `{${redis.prefix}-queue-1}`,
-      `{${redis.prefix}-queue-2}`,
-    ]);
-    const keys = await redis.connect().keys(`{${redis.prefix}-queue-2}:${PAGE_QUEUE}:*`);
+    expect(queues.queues.map((queue) => queue.opts.prefix)).toEqual([0, 1, 2].map((shard) => queuePrefix(redis.prefix, shard)));
+    expect(queues.queues[0]!.opts.prefix).toBe(`{${redis.prefix}-queue}`);
+    expect(new Set(queues.queues.map((queue) => queue.opts.prefix)).size).toBe(3);
+    const keys = await redis.connect().keys(`${queuePrefix(redis.prefix, 2)}:${PAGE_QUEUE}:*`);
     expect(keys.length).toBeGreaterThan(0);
   });
 
@@ -89,7 +87,7 @@ describe('page queue shards', () => {
     expect(await redis.connect().get(key)).toBe('3');
     const narrow = shards(redis, 1);
     const more = await narrow.announce();
-    expect(more.map((queue) => queue.opts.prefix)).toEqual([`{${redis.prefix}-queue-1}`, `{${redis.prefix}-queue-2}`]);
+    expect(more.map((queue) => queue.opts.prefix)).toEqual([queuePrefix(redis.prefix, 1), queuePrefix(redis.prefix, 2)]);
     expect(narrow.queues).toHaveLength(3);
     expect(await redis.connect().get(key)).toBe('3');
     // Its own new crawls still go where one shard puts them: shard 0.

@@ -1,6 +1,7 @@
 // The queue board: read-only without API_KEYS (anyone who reaches the port
 // may look, nobody may act); with keys, the operator key (the first) may act
 // and no other key may even look.
+import { queuePrefix } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { call, errorCode, startApi } from '../test-support/harness.js';
@@ -71,7 +72,7 @@ describe('the queue board', () => {
     await shards[2]!.add('page', JOB.data, { jobId: 'shard-two-job' });
     const listed = await call(api.base, 'GET', '/admin/queues/api/queues', { headers: as(ALICE) });
     const queues = (listed.json as { queues: { name: string; counts: Record<string, number> }[] }).queues;
-    const names = [`{${redis.prefix}-queue}pages`, `{${redis.prefix}-queue-1}pages`, `{${redis.prefix}-queue-2}pages`];
+    const names = [0, 1, 2].map((shard) => `${queuePrefix(redis.prefix, shard)}pages`);
     expect(queues.map((queue) => queue.name).sort()).toEqual([...names].sort());
     expect(queues.find((queue) => queue.name === names[2])?.counts.waiting).toBe(1);
     expect(queues.find((queue) => queue.name === names[0])?.counts.waiting).toBe(0);

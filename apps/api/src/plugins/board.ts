@@ -4,7 +4,7 @@
 // read-only: the queue adapter's read-only mode (no write buttons, its write
 // routes 405) and, before any of its routes, every method but GET and HEAD
 // refused with 403 board_read_only. With QUEUE_SHARDS above 1 every shard
-// is a queue on the board, named after its BullMQ prefix (`{cs-queue-1}pages`).
+// is a queue on the board, named after its BullMQ prefix (`{cs-queue-1-13}pages`).
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';

@@ -8,7 +8,7 @@ import { type Crawl, crawlOptionsSchema, queueShardOf } from '@crawlstream/share
 import { type TestRedis, useRedis } from '@crawlstream/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type CrawlWorker, createCrawlWorker } from './crawl-worker.js';
-import { crawlStore, testWorkerOptions, waitForEnd } from './test-support/crawl.js';
+import { crawlStore, testWorkerOptions as workerOptions, waitForEnd } from './test-support/crawl.js';
 import { type Site, startSite } from './test-support/site.js';
 
 const PAGES = 40;
@@ -24,6 +24,10 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((worker) => worker.close()));
   await Promise.all(opened.splice(0).map((queues) => queues.close()));
 });
+
+/** The test's worker options, on its Redis (a cluster with REDIS_TEST_CLUSTER=1). */
+const testWorkerOptions = (redis: TestRedis, extra: Parameters<typeof workerOptions>[1]) =>
+  workerOptions(redis, { redisCluster: redis.cluster, ...extra });
 
 const OPTIONS = crawlOptionsSchema().parse({ maxPages: 100, maxDepth: 5, concurrency: 4, useSitemap: false });
 
@@ -114,7 +118,7 @@ describe('workers on a sharded page queue', () => {
 
   it('a store with one shard still finds and completes what it queued (the default is unchanged)', async () => {
     const redis = useRedis('ws');
-    const worker = await createCrawlWorker(testWorkerOptions(redis));
+    const worker = await createCrawlWorker(testWorkerOptions(redis, {}));
     running.push(worker);
     const store = crawlStore(redis.connect(), redis.prefix);
     const { crawl } = await store.create({ url: site.start, options: OPTIONS });

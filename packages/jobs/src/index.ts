@@ -6,7 +6,7 @@
 // detected by id. The queue is split into shards (QUEUE_SHARDS, PageQueues):
 // a crawl's jobs go to the shard of its id, a job is looked up on every shard.
 import type { PageJob, PageJobs } from '@crawlstream/progress';
-import { DEFAULT_KEY_PREFIX, globalKeys, PAGES_PER_JOB, queuePrefix, queueShardOf } from '@crawlstream/shared';
+import { DEFAULT_KEY_PREFIX, globalKeys, MAX_QUEUE_SHARDS, PAGES_PER_JOB, queuePrefix, queueShardOf } from '@crawlstream/shared';
 import { Queue, type QueueOptions } from 'bullmq';
 import type { RedisConnection } from '@crawlstream/redis-connection';
 import { z } from 'zod';
@@ -76,7 +76,7 @@ export function createPageQueue(connection: RedisConnection, prefix: string = DE
  * cluster too. A count is never lowered by a process: a shard once used may
  * still hold jobs of a running crawl.
  */
-const ANNOUNCE = `local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+const ANNOUNCE = `local n = tonumber(redis.call('GET', KEYS[1])) or 0
 local k = tonumber(ARGV[1])
 if k > n then redis.call('SET', KEYS[1], k) return k end
 return n`;
@@ -120,7 +120,8 @@ export class PageQueues {
    */
   async announce(via: RedisConnection = this.connection): Promise<PageQueue[]> {
     const count = Number(await via.eval(ANNOUNCE, 1, globalKeys(this.prefix).queueShards, this.shards));
-    return this.extend(count);
+    // A count written by hand past the bound opens no more than MAX_QUEUE_SHARDS.
+    return this.extend(Math.min(count, MAX_QUEUE_SHARDS));
   }
 
   async close(): Promise<void> {

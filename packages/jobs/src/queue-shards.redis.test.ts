@@ -3,7 +3,7 @@
 // found on whatever shard holds it, the sweep replaces a vanished job on the
 // crawl's shard, and the announced shard count only grows.
 import { CrawlStore } from '@crawlstream/progress';
-import { crawlOptionsSchema, globalKeys, queuePrefix, queueShardOf } from '@crawlstream/shared';
+import { crawlOptionsSchema, globalKeys, MAX_QUEUE_SHARDS, queuePrefix, queueShardOf } from '@crawlstream/shared';
 import { type TestRedis, useRedis } from '@crawlstream/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PAGE_QUEUE, PageQueues, QueuePageJobs } from './index.js';
@@ -92,6 +92,19 @@ describe('page queue shards', () => {
     expect(await redis.connect().get(key)).toBe('3');
     // Its own new crawls still go where one shard puts them: shard 0.
     for (const id of idsByShard(3)) expect(narrow.of(id)).toBe(narrow.queues[0]);
+  });
+
+  it('reads a count written by hand safely: garbage counts as none, past MAX_QUEUE_SHARDS opens that many at most', async () => {
+    const redis = useRedis('qs');
+    const key = globalKeys(redis.prefix).queueShards;
+    await redis.connect().set(key, 'garbage');
+    const first = shards(redis, 2);
+    await first.announce();
+    expect(await redis.connect().get(key)).toBe('2');
+    await redis.connect().set(key, String(MAX_QUEUE_SHARDS + 1));
+    const second = shards(redis, 1);
+    await second.announce();
+    expect(second.queues).toHaveLength(MAX_QUEUE_SHARDS);
   });
 
   it('the sweep replaces a vanished job on the shard of its crawl', async () => {

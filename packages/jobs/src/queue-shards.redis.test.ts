@@ -5,6 +5,7 @@
 import { CrawlStore } from '@crawlstream/progress';
 import { crawlOptionsSchema, globalKeys, MAX_QUEUE_SHARDS, queuePrefix, queueShardOf } from '@crawlstream/shared';
 import { type TestRedis, useRedis } from '@crawlstream/testkit';
+import type { Cluster } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PAGE_QUEUE, PageQueues, QueuePageJobs } from './index.js';
 
@@ -19,6 +20,19 @@ function shards(redis: TestRedis, count: number) {
   const queues = new PageQueues(redis.connect({ maxRetriesPerRequest: null }), redis.prefix, count);
   opened.push(queues);
   return queues;
+}
+
+/** Keys matching `pattern` on every master (on one Redis: KEYS; on a cluster, KEYS reaches one node). */
+async function keysEverywhere(redis: TestRedis, pattern: string): Promise<string[]> {
+  const connection = redis.connect();
+  try {
+    if (!connection.isCluster) return await connection.keys(pattern);
+    await new Promise((resolve) => connection.once('ready', resolve));
+    const found = await Promise.all((connection as Cluster).nodes('master').map((node) => node.keys(pattern)));
+    return found.flat();
+  } finally {
+    connection.disconnect();
+  }
 }
 
 /** A crawl id of each shard among `count`, in shard order (ids as the store makes them are random; these are fixed). */
@@ -48,7 +62,7 @@ describe('page queue shards', () => {
     expect(queues.queues.map((queue) => queue.opts.prefix)).toEqual([0, 1, 2].map((shard) => queuePrefix(redis.prefix, shard)));
     expect(queues.queues[0]!.opts.prefix).toBe(`{${redis.prefix}-queue}`);
     expect(new Set(queues.queues.map((queue) => queue.opts.prefix)).size).toBe(3);
-    const keys = await redis.connect().keys(`${queuePrefix(redis.prefix, 2)}:${PAGE_QUEUE}:*`);
+    const keys = await keysEverywhere(redis, `${queuePrefix(redis.prefix, 2)}:${PAGE_QUEUE}:*`);
     expect(keys.length).toBeGreaterThan(0);
   });
 
@@ -57,7 +71,7 @@ describe('page queue shards', () => {
     const jobs = new QueuePageJobs(shards(redis, 1));
     const [id] = idsByShard(3).slice(2);
     await jobs.add(id!, [{ url: START, depth: 0, jobId: `${id}-1-a` }]);
-    const keys = await redis.connect().keys(`*${redis.prefix}*`);
+    const keys = await keysEverywhere(redis, `*${redis.prefix}*`);
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) expect(key.startsWith(`${queuePrefix(redis.prefix)}:${PAGE_QUEUE}:`), key).toBe(true);
     expect(queuePrefix(redis.prefix)).toBe(`{${redis.prefix}-queue}`);

@@ -46,6 +46,8 @@ export interface AppOptions {
   settings?: Partial<ApiSettings>;
   /** The `retry:` announced on streams, in ms. */
   streamRetryMs?: number;
+  /** How often the queue board looks for shards announced by other processes (QUEUE_SHARDS_CHECK_MS); tests only. */
+  shardsCheckMs?: number;
   /** Stream hub tuning (tests): frames kept per crawl, safety poll, entries per read. */
   hub?: { ringSize?: number; pollMs?: number; batchSize?: number };
   /**
@@ -173,7 +175,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(crawlRoutes, { ctx, afterStep: afterCreateStep });
   await app.register(llmsRoutes, { ctx });
   await app.register(streamRoutes, { ctx, streams });
-  await app.register(boardRoutes, { queues: queues.queues, readOnly: !apiKeys.enabled });
+  await app.register(boardRoutes, {
+    queues,
+    readOnly: !apiKeys.enabled,
+    ...(options.shardsCheckMs === undefined ? {} : { shardsCheckMs: options.shardsCheckMs }),
+  });
   await app.register(dashboardRoutes, { root: options.dashboardDir });
   await app.register(docsRoutes);
 

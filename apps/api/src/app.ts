@@ -7,7 +7,7 @@
 // then to Fastify; both apply the same rules (requests.ts, access.ts).
 // The dashboard is served from the directory the caller names (`dashboardDir`).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createPageQueue, QueuePageJobs } from '@crawlstream/jobs';
+import { PageQueues, QueuePageJobs } from '@crawlstream/jobs';
 import { CrawlStore, StreamHub } from '@crawlstream/progress';
 import { connectRedis } from '@crawlstream/redis-connection';
 import { type Config, DEFAULT_KEY_PREFIX, globalKeys } from '@crawlstream/shared';
@@ -46,6 +46,8 @@ export interface AppOptions {
   settings?: Partial<ApiSettings>;
   /** The `retry:` announced on streams, in ms. */
   streamRetryMs?: number;
+  /** How often the queue board looks for shards announced by other processes (QUEUE_SHARDS_CHECK_MS); tests only. */
+  shardsCheckMs?: number;
   /** Stream hub tuning (tests): frames kept per crawl, safety poll, entries per read. */
   hub?: { ringSize?: number; pollMs?: number; batchSize?: number };
   /**
@@ -116,17 +118,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   ] as const) {
     connection.on('error', (error) => app.log.warn({ err: error, connection: name }, 'redis connection error'));
   }
-  const queue = createPageQueue(queueConnection, prefix);
+  // Every shard any process announced, so the board shows them all (workers consume them all).
+  const queues = new PageQueues(queueConnection, prefix, config.QUEUE_SHARDS);
+  // Without Redis at start, the API still starts (readyz says so) on its own shards.
+  await queues.announce(redis).catch((error: unknown) => app.log.warn({ err: error }, 'could not announce the queue shards'));
+  const queue = queues.queues[0]!;
   const { afterCreateStep } = options;
   const store = new CrawlStore({
     redis,
     prefix,
     ttlSeconds: config.CRAWL_TTL_SECONDS,
-    jobs: new QueuePageJobs(queue),
+    jobs: new QueuePageJobs(queues),
     ...(afterCreateStep ? { afterCreateStep } : {}),
   });
   const hub = new StreamHub({ store, subscriber, ...options.hub });
-  queue.on('error', (error) => app.log.warn({ err: error }, 'page queue error'));
+  for (const [shard, each] of queues.queues.entries()) {
+    each.on('error', (error) => app.log.warn({ err: error, shard }, 'page queue error'));
+  }
   const metrics = new ApiMetrics(redis, prefix, config.CRAWL_TTL_SECONDS);
   const apiKeys = new ApiKeys(config.API_KEYS);
   const ctx: ApiContext = {
@@ -137,6 +145,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     store,
     hub,
     queue,
+    queues,
     metrics,
     tokens: new StreamTokens(redis, globalKeys(prefix).streamTokenSecret, settings.streamTokenTtlSeconds),
     apiKeys,
@@ -166,14 +175,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(crawlRoutes, { ctx, afterStep: afterCreateStep });
   await app.register(llmsRoutes, { ctx });
   await app.register(streamRoutes, { ctx, streams });
-  await app.register(boardRoutes, { queue, readOnly: !apiKeys.enabled });
+  await app.register(boardRoutes, {
+    queues,
+    readOnly: !apiKeys.enabled,
+    ...(options.shardsCheckMs === undefined ? {} : { shardsCheckMs: options.shardsCheckMs }),
+  });
   await app.register(dashboardRoutes, { root: options.dashboardDir });
   await app.register(docsRoutes);
 
   app.addHook('onClose', async () => {
     await hub.close();
     await store.close();
-    await atMost(queue.close(), 2_000);
+    await atMost(queues.close(), 2_000);
     await atMost(Promise.all([redis.quit(), subscriber.quit(), queueConnection.quit()]), 2_000);
     for (const connection of [redis, subscriber, queueConnection]) connection.disconnect();
   });

@@ -1,7 +1,7 @@
 // What the routes of one API process share: its settings, its Redis
 // connections' users (store, stream hub, page queue), metrics and the stream
 // tokens. Built once in buildApp and handed to each plugin.
-import type { PageQueue } from '@crawlstream/jobs';
+import type { PageQueue, PageQueues } from '@crawlstream/jobs';
 import type { CrawlStore, StreamHub } from '@crawlstream/progress';
 import type { Config } from '@crawlstream/shared';
 import type { RedisConnection } from '@crawlstream/redis-connection';
@@ -17,7 +17,10 @@ export interface ApiContext {
   redis: RedisConnection;
   store: CrawlStore;
   hub: StreamHub;
+  /** Shard 0 of the page queue. */
   queue: PageQueue;
+  /** Every shard of the page queue (QUEUE_SHARDS, and any more another process announced). */
+  queues: PageQueues;
   metrics: ApiMetrics;
   tokens: StreamTokens;
   /** API_KEYS; when `enabled`, each key sees only its own crawls. */

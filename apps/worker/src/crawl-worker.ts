@@ -15,13 +15,18 @@
 //   are handed back as soon as their job's started pages are done; the rest are aborted and
 //   moved back to the queue with their lock released (`moveToWait`: no
 //   attempt used, no stall), so another worker takes them at once.
+//
+// Queue shards (QUEUE_SHARDS): one BullMQ Worker per shard, every shard any
+// process announced (checked every QUEUE_SHARDS_CHECK_MS); all share the
+// process's page slots (WORKER_CONCURRENCY pages at once) and byte budget.
 import { setMaxListeners } from 'node:events';
-import { createPageQueue, jobPages, PAGE_QUEUE, type PageJobData, type PageQueue, parsePageJob, QueuePageJobs } from '@crawlstream/jobs';
+import { jobPages, PAGE_QUEUE, type PageJobData, type PageQueue, PageQueues, parsePageJob, QueuePageJobs } from '@crawlstream/jobs';
 import { CrawlStore, ProgressPublisher } from '@crawlstream/progress';
 import {
   backoffDelay,
   DEFAULT_KEY_PREFIX,
   PAGE_LOCK_MS,
+  QUEUE_SHARDS_CHECK_MS,
   queuePrefix,
   STALLED_CHECK_MS,
   SWEEP_INTERVAL_MS,
@@ -47,8 +52,12 @@ export interface CrawlWorkerOptions {
   redisCluster?: boolean;
   /** Key prefix (tests use one each). */
   prefix?: string;
-  /** Pages in flight in this process (WORKER_CONCURRENCY), and page jobs taken at once. */
+  /** Pages in flight in this process (WORKER_CONCURRENCY), and page jobs taken at once per queue shard. */
   concurrency: number;
+  /** QUEUE_SHARDS (default 1): where this process puts new jobs; it consumes at least this many shards. */
+  queueShards?: number;
+  /** How often the shard count announced by other processes is read (QUEUE_SHARDS_CHECK_MS); tests only. */
+  shardsCheckMs?: number;
   /** Body bytes this process may hold at once (WORKER_MAX_BYTES_IN_FLIGHT); each page reserves its maxBytes. */
   maxBytesInFlight?: number;
   /** SSRF_ALLOW. */
@@ -75,9 +84,15 @@ export interface CrawlWorkerOptions {
 
 export interface CrawlWorker {
   readonly store: CrawlStore;
+  /** Shard 0 of the page queue. */
   readonly queue: PageQueue;
+  /** Every shard this process consumes (grows when another process announces more). */
+  readonly queues: PageQueues;
   readonly publisher: ProgressPublisher;
+  /** The BullMQ Worker of shard 0. */
   readonly worker: Worker<PageJobData>;
+  /** One BullMQ Worker per shard, in shard order. */
+  readonly workers: readonly Worker<PageJobData>[];
   /** The budget of body bytes in flight, for its counts. */
   readonly budget: ByteBudget;
   /** Stops taking jobs, lets in-flight pages finish (or hands them back past the bound), closes connections. */
@@ -120,8 +135,9 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
   for (const connection of connections) {
     connection.on('error', (err) => logger.error({ err }, 'redis connection error'));
   }
-  const queue = createPageQueue(queueConnection, prefix);
-  const store = new CrawlStore({ redis: storeConnection, prefix, ttlSeconds: options.ttlSeconds, jobs: new QueuePageJobs(queue) });
+  const queues = new PageQueues(queueConnection, prefix, options.queueShards ?? 1);
+  await queues.announce();
+  const store = new CrawlStore({ redis: storeConnection, prefix, ttlSeconds: options.ttlSeconds, jobs: new QueuePageJobs(queues) });
   const publisher = new ProgressPublisher({ store, onError: (err) => logger.error({ err }, 'progress error') });
   // Closing starts `stopping` (no page starts any more), then, past the grace, `shutdown` (in-flight pages abort).
   const stopping = new AbortController();
@@ -169,26 +185,31 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
     }
   };
 
-  const worker = new Worker<PageJobData>(PAGE_QUEUE, runPage, {
-    connection: workerConnection,
-    prefix: queuePrefix(prefix),
-    concurrency: options.concurrency,
-    lockDuration: options.lockDurationMs ?? PAGE_LOCK_MS,
-    stalledInterval: options.stalledIntervalMs ?? STALLED_CHECK_MS,
-    maxStalledCount: MAX_STALLED_COUNT,
-    settings: {
-      backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) =>
-        backoffDelay(attemptsMade, error instanceof RetryablePageError ? error.failure.retryAfterMs : undefined, {
-          baseMs: options.retryBaseMs ?? 1_000,
-        }),
-    },
-  });
-  worker.on('error', (err) => logger.error({ err }, 'worker error'));
-  worker.on('stalled', (jobId) => logger.warn({ jobId }, 'page job stalled (its worker went away): back in the queue'));
+  const consume = (shard: number): Worker<PageJobData> => {
+    const worker = new Worker<PageJobData>(PAGE_QUEUE, runPage, {
+      connection: workerConnection,
+      prefix: queuePrefix(prefix, shard),
+      // Jobs taken at once per shard; pages at once per process are bounded by deps.pageSlots.
+      concurrency: options.concurrency,
+      lockDuration: options.lockDurationMs ?? PAGE_LOCK_MS,
+      stalledInterval: options.stalledIntervalMs ?? STALLED_CHECK_MS,
+      maxStalledCount: MAX_STALLED_COUNT,
+      settings: {
+        backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) =>
+          backoffDelay(attemptsMade, error instanceof RetryablePageError ? error.failure.retryAfterMs : undefined, {
+            baseMs: options.retryBaseMs ?? 1_000,
+          }),
+      },
+    });
+    worker.on('error', (err) => logger.error({ err, shard }, 'worker error'));
+    worker.on('stalled', (jobId) => logger.warn({ jobId, shard }, 'page job stalled (its worker went away): back in the queue'));
+    worker.on('failed', onFailed);
+    return worker;
+  };
 
   // A job that ran out of attempts by throwing (or stalled too often) still
   // settles its page, so the crawl can complete.
-  worker.on('failed', (job: Job<PageJobData> | undefined, err: Error) => {
+  const onFailed = (job: Job<PageJobData> | undefined, err: Error) => {
     if (!job || shutdown.signal.aborted) return;
     // A malformed job (refused by processPageJob) names no page to settle.
     if (!parsePageJob(job.data).success) {
@@ -215,7 +236,27 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
       settlePage(deps, crawlId, { kind: 'failed', url, attempts: job.attemptsMade, ...failure })
         .catch((settleError: unknown) => log.error({ err: settleError, url }, 'could not settle a failed job'));
     }
-  });
+  };
+
+  const workers = queues.queues.map((_, shard) => consume(shard));
+  let closed = false;
+  // Another process may announce more shards (a higher QUEUE_SHARDS): consume them too.
+  let checking: Promise<unknown> | undefined;
+  const shardsTimer = setInterval(() => {
+    if (checking) return;
+    checking = queues
+      .announce()
+      .then((opened) => {
+        if (closed || opened.length === 0) return;
+        while (workers.length < queues.queues.length) workers.push(consume(workers.length));
+        logger.info({ shards: workers.length }, 'consuming more queue shards (announced by another process)');
+      })
+      .catch((err) => logger.error({ err }, 'queue shard check failed'))
+      .finally(() => {
+        checking = undefined;
+      });
+  }, options.shardsCheckMs ?? QUEUE_SHARDS_CHECK_MS);
+  shardsTimer.unref();
 
   let sweeping: Promise<unknown> | undefined;
   const sweepEveryMs = options.sweepEveryMs ?? SWEEP_INTERVAL_MS;
@@ -234,15 +275,18 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
   }, sweepEveryMs);
   sweepTimer.unref();
 
-  await worker.waitUntilReady();
+  await Promise.all(workers.map((worker) => worker.waitUntilReady()));
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       clearInterval(sweepTimer);
+      clearInterval(shardsTimer);
+      closed = true;
+      await checking;
       stopping.abort();
       // BullMQ stops taking jobs at once and waits for the running ones; their pages not started are handed back.
-      const graceful = worker.close();
+      const graceful = Promise.all(workers.map((worker) => worker.close()));
       if (!(await within(graceful, options.closeTimeoutMs ?? WORKER_CLOSE_TIMEOUT_MS))) {
         // Fetches and extractions stop; runPage hands each job back.
         shutdown.abort();
@@ -250,7 +294,7 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
           // Stuck where no abort reaches (a Redis call that never answers): its lock
           // expires and the stall check hands the page on (PAGE_LOCK_MS + STALLED_CHECK_MS).
           logger.warn('in-flight pages did not hand back in time: their locks will expire');
-          await worker.close(true);
+          await Promise.all(workers.map((worker) => worker.close(true)));
         }
       }
       // A sweep under way gets the hand-back bound too; nothing it does is lost if cut
@@ -259,7 +303,7 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
       publisher.close();
       await store.close();
       await extractor.close();
-      await queue.close();
+      await queues.close();
       // Every page is settled or handed back by now: whatever request is left is cut, not awaited.
       await dispatcher.destroy();
       for (const connection of connections) connection.disconnect();
@@ -267,5 +311,5 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
     return closing;
   };
 
-  return { store, queue, publisher, worker, budget, close };
+  return { store, queue: queues.queues[0]!, queues, publisher, worker: workers[0]!, workers, budget, close };
 }

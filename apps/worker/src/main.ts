@@ -16,13 +16,14 @@ const worker = await createCrawlWorker({
   redisUrl: config.REDIS_URL,
   redisCluster: config.REDIS_CLUSTER,
   concurrency: config.WORKER_CONCURRENCY,
+  queueShards: config.QUEUE_SHARDS,
   maxBytesInFlight: config.WORKER_MAX_BYTES_IN_FLIGHT,
   ssrfAllow: config.SSRF_ALLOW,
   ttlSeconds: config.CRAWL_TTL_SECONDS,
   logger,
 });
 logger.info(
-  { concurrency: config.WORKER_CONCURRENCY, maxBytesInFlight: config.WORKER_MAX_BYTES_IN_FLIGHT },
+  { concurrency: config.WORKER_CONCURRENCY, queueShards: worker.workers.length, maxBytesInFlight: config.WORKER_MAX_BYTES_IN_FLIGHT },
   'crawlstream worker ready',
 );
 

@@ -3,9 +3,10 @@
 // store enqueues the URLs it dispatched, under the job ids the progress core
 // chose and stored with each URL (URLs of one dispatch share a job, at most
 // PAGES_PER_JOB), so enqueueing twice is harmless and a vanished job can be
-// detected by id.
+// detected by id. The queue is split into shards (QUEUE_SHARDS, PageQueues):
+// a crawl's jobs go to the shard of its id, a job is looked up on every shard.
 import type { PageJob, PageJobs } from '@crawlstream/progress';
-import { DEFAULT_KEY_PREFIX, PAGES_PER_JOB, queuePrefix } from '@crawlstream/shared';
+import { DEFAULT_KEY_PREFIX, globalKeys, MAX_QUEUE_SHARDS, PAGES_PER_JOB, queuePrefix, queueShardOf } from '@crawlstream/shared';
 import { Queue, type QueueOptions } from 'bullmq';
 import type { RedisConnection } from '@crawlstream/redis-connection';
 import { z } from 'zod';
@@ -51,10 +52,10 @@ export function jobPages(data: PageJobData): PageJobPages {
 
 export type PageQueue = Queue<PageJobData, void, string>;
 
-export function pageQueueOptions(connection: RedisConnection, prefix: string = DEFAULT_KEY_PREFIX): QueueOptions {
+export function pageQueueOptions(connection: RedisConnection, prefix: string = DEFAULT_KEY_PREFIX, shard = 0): QueueOptions {
   return {
     connection,
-    prefix: queuePrefix(prefix),
+    prefix: queuePrefix(prefix, shard),
     defaultJobOptions: {
       attempts: PAGE_JOB_ATTEMPTS,
       backoff: { type: PAGE_BACKOFF },
@@ -64,15 +65,79 @@ export function pageQueueOptions(connection: RedisConnection, prefix: string = D
   };
 }
 
-export function createPageQueue(connection: RedisConnection, prefix: string = DEFAULT_KEY_PREFIX): PageQueue {
-  return new Queue<PageJobData, void, string>(PAGE_QUEUE, pageQueueOptions(connection, prefix));
+/** Shard `shard` of the page queue (shard 0: the queue as it was before shards). */
+export function createPageQueue(connection: RedisConnection, prefix: string = DEFAULT_KEY_PREFIX, shard = 0): PageQueue {
+  return new Queue<PageJobData, void, string>(PAGE_QUEUE, pageQueueOptions(connection, prefix, shard));
+}
+
+/**
+ * Raises the announced shard count (globalKeys().queueShards) to `shards` if
+ * it is lower; returns the count after. One key, one script: atomic on a
+ * cluster too. A count is never lowered by a process: a shard once used may
+ * still hold jobs of a running crawl.
+ */
+const ANNOUNCE = `local n = tonumber(redis.call('GET', KEYS[1])) or 0
+local k = tonumber(ARGV[1])
+if k > n then redis.call('SET', KEYS[1], k) return k end
+return n`;
+
+/**
+ * The page queue's shards known to one process: `shards` (QUEUE_SHARDS) is
+ * where its new crawls' jobs go; `queues` holds at least that many, and as
+ * many as any process announced (workers consume them all).
+ */
+export class PageQueues {
+  readonly queues: PageQueue[] = [];
+
+  constructor(
+    private readonly connection: RedisConnection,
+    readonly prefix: string,
+    readonly shards: number,
+  ) {
+    this.extend(shards);
+  }
+
+  /** The shard that takes this crawl's new jobs. */
+  of(crawlId: string): PageQueue {
+    return this.queues[queueShardOf(crawlId, this.shards)]!;
+  }
+
+  /** Opens shards up to `count`; returns the ones it opened. */
+  extend(count: number): PageQueue[] {
+    const opened = [];
+    while (this.queues.length < count) {
+      const queue = createPageQueue(this.connection, this.prefix, this.queues.length);
+      this.queues.push(queue);
+      opened.push(queue);
+    }
+    return opened;
+  }
+
+  /**
+   * Announces `shards` (raising the deployment's count), opens every shard
+   * announced; returns the ones opened. `via`: a connection that queues
+   * commands until it is connected (the queue's may fail fast).
+   */
+  async announce(via: RedisConnection = this.connection): Promise<PageQueue[]> {
+    const count = Number(await via.eval(ANNOUNCE, 1, globalKeys(this.prefix).queueShards, this.shards));
+    // A count written by hand past the bound opens no more than MAX_QUEUE_SHARDS.
+    return this.extend(Math.min(count, MAX_QUEUE_SHARDS));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.queues.map((queue) => queue.close()));
+  }
 }
 
 const LIVE_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
 
-/** The progress core's page-job sink on a BullMQ page queue. */
+/** The progress core's page-job sink on the page queue's shards (one queue: one shard). */
 export class QueuePageJobs implements PageJobs {
-  constructor(readonly queue: PageQueue) {}
+  readonly queues: PageQueues | { of(crawlId: string): PageQueue; readonly queues: readonly PageQueue[] };
+
+  constructor(queues: PageQueues | PageQueue) {
+    this.queues = queues instanceof PageQueues ? queues : { of: () => queues, queues: [queues] };
+  }
 
   /** One job per job id (its URLs in dispatch order), all in one round trip. */
   async add(crawlId: string, jobs: readonly PageJob[]): Promise<void> {
@@ -89,11 +154,16 @@ export class QueuePageJobs implements PageJobs {
       if (pages.length > PAGES_PER_JOB) throw new RangeError(`job ${jobId}: ${pages.length} URLs, more than ${PAGES_PER_JOB}`);
       bulk.push({ name: 'page', data: { crawlId, pages }, opts: { jobId } });
     }
-    await this.queue.addBulk(bulk);
+    await this.queues.of(crawlId).addBulk(bulk);
   }
 
-  /** Whether a page job still exists and will run (or is running). */
+  /**
+   * Whether a page job still exists and will run (or is running), on any
+   * shard: a process with another QUEUE_SHARDS, or an earlier one, may have
+   * put it on a shard other than the one this process would choose.
+   */
   async alive(jobId: string): Promise<boolean> {
-    return LIVE_STATES.has(await this.queue.getJobState(jobId));
+    const states = await Promise.all(this.queues.queues.map((queue) => queue.getJobState(jobId)));
+    return states.some((state) => LIVE_STATES.has(state));
   }
 }

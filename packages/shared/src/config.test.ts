@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, ssrfAllowEntryProblem } from './config.js';
+import { DEFAULT_CLUSTER_QUEUE_SHARDS, MAX_QUEUE_SHARDS, MIN_QUEUE_SHARDS } from './limits.js';
 import { compareEventIds, isCrawlId, isEventCursor, newCrawlId } from './ids.js';
 
 describe('config', () => {
@@ -168,5 +169,21 @@ describe('ids', () => {
     expect(() => loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://127.0.0.1:7000,http://127.0.0.1:7001' })).toThrow(
       /REDIS_URL: "http:\/\/127.0.0.1:7001" must start with redis:\/\//,
     );
+  });
+});
+
+describe('QUEUE_SHARDS', () => {
+  it('defaults to 1 on one Redis (the queue as it was) and DEFAULT_CLUSTER_QUEUE_SHARDS with REDIS_CLUSTER', () => {
+    expect(loadConfig({}).QUEUE_SHARDS).toBe(1);
+    expect(loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://127.0.0.1:7000' }).QUEUE_SHARDS).toBe(DEFAULT_CLUSTER_QUEUE_SHARDS);
+    expect(loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://127.0.0.1:7000', QUEUE_SHARDS: '1' }).QUEUE_SHARDS).toBe(1);
+  });
+
+  it(`takes ${MIN_QUEUE_SHARDS} to ${MAX_QUEUE_SHARDS}, not one past either end`, () => {
+    expect(loadConfig({ QUEUE_SHARDS: String(MIN_QUEUE_SHARDS) }).QUEUE_SHARDS).toBe(MIN_QUEUE_SHARDS);
+    expect(loadConfig({ QUEUE_SHARDS: String(MAX_QUEUE_SHARDS) }).QUEUE_SHARDS).toBe(MAX_QUEUE_SHARDS);
+    for (const value of [String(MIN_QUEUE_SHARDS - 1), String(MAX_QUEUE_SHARDS + 1), '2.5', 'three']) {
+      expect(() => loadConfig({ QUEUE_SHARDS: value }), value).toThrow(/Invalid QUEUE_SHARDS/);
+    }
   });
 });

@@ -3,7 +3,7 @@
 // that names the variable.
 import { z } from 'zod';
 import { DEFAULT_MAX_PAGES_CAP } from './schemas.js';
-import { MAX_PAGES_CEILING } from './limits.js';
+import { DEFAULT_CLUSTER_QUEUE_SHARDS, MAX_PAGES_CEILING, MAX_QUEUE_SHARDS, MIN_QUEUE_SHARDS } from './limits.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -117,11 +117,16 @@ const variables = {
   MAX_PAGES_CAP: { schema: intIn(1, MAX_PAGES_CEILING), fallback: String(DEFAULT_MAX_PAGES_CAP) },
   CRAWL_TTL_SECONDS: { schema: intIn(60, 31_536_000), fallback: '86400' },
   LOG_LEVEL: { schema: z.enum(LOG_LEVELS), fallback: 'info' },
+  /** Unset: 1 on one Redis, DEFAULT_CLUSTER_QUEUE_SHARDS with REDIS_CLUSTER (below). */
+  QUEUE_SHARDS: { schema: intIn(MIN_QUEUE_SHARDS, MAX_QUEUE_SHARDS).optional(), fallback: undefined },
 } as const;
 
 type Variables = typeof variables;
 export type Config = {
-  [K in keyof Variables]: z.output<Variables[K]['schema']>;
+  [K in Exclude<keyof Variables, 'QUEUE_SHARDS'>]: z.output<Variables[K]['schema']>;
+} & {
+  /** Shards of the page queue (always set: its default depends on REDIS_CLUSTER). */
+  QUEUE_SHARDS: number;
 };
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -143,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!config.REDIS_CLUSTER && redisUrls.length > 1) {
     throw new ConfigError('REDIS_URL', `a list of ${redisUrls.length} URLs is read as seed nodes of a Redis Cluster only with REDIS_CLUSTER=true`);
   }
+  config.QUEUE_SHARDS ??= config.REDIS_CLUSTER ? DEFAULT_CLUSTER_QUEUE_SHARDS : 1;
   return config as Config;
 }
 

@@ -1,5 +1,6 @@
 // Redis key names. Every key of one crawl carries the crawl id as a hash tag,
 // so each Lua script touches a single slot and the design runs on Redis Cluster.
+import calculateSlot from 'cluster-key-slot';
 
 export const DEFAULT_KEY_PREFIX = 'cs';
 
@@ -111,10 +112,67 @@ export function globalKeys(prefix: string = DEFAULT_KEY_PREFIX) {
     streamTokenSecret: `${prefix}:streamtoken:secret`,
     /** @fastify/rate-limit's counter of one client (`key:<owner>` or `ip:<address>`); it expires with its window. */
     rateLimit: (client: string) => `${prefix}:ratelimit:${client}`,
+    /**
+     * String: the highest QUEUE_SHARDS any process announced (never lowered by
+     * a process): workers consume that many queue shards, so no shard that
+     * may hold jobs is left without a consumer (queue-shards.ts in @crawlstream/jobs).
+     */
+    queueShards: `${prefix}:queue-shards`,
   };
 }
 
-/** BullMQ's prefix, hash-tagged so each queue lives in one Cluster slot. */
-export function queuePrefix(prefix: string = DEFAULT_KEY_PREFIX): string {
-  return `{${prefix}-queue}`;
+const SLOTS = 16_384;
+/** Each shard's slot lies within this many slots of its target (1/64 of the slots either side). */
+const SLOT_WINDOW = 256;
+const GOLDEN = (Math.sqrt(5) - 1) / 2;
+const shardTags = new Map<string, string>();
+
+/**
+ * The hash tag of page-queue shard `shard` (> 0). Shard i aims at a slot i
+ * golden-ratio steps around the slot ring from shard 0's (a low-discrepancy
+ * sequence: any first K shards sit spread out evenly, whatever K), and takes
+ * the first of `<prefix>-queue-<i>`, `<prefix>-queue-<i>-1`, … whose slot is
+ * near it. So on a cluster whose masters own equal slot ranges (as
+ * `redis-cli --cluster create` makes them), QUEUE_SHARDS = masters puts about
+ * one shard on each: with the prefix `cs`, shards 0, 1, 2 sit on the first,
+ * third and second of 3 masters. Plain `-<i>` names would not: `{cs-queue}`
+ * and `{cs-queue-1}` share the first of 3 masters.
+ */
+function shardTag(prefix: string, shard: number): string {
+  const cached = shardTags.get(`${prefix} ${shard}`);
+  if (cached) return cached;
+  const target = Math.floor(((calculateSlot(`${prefix}-queue`) / SLOTS + shard * GOLDEN) % 1) * SLOTS);
+  let tag = `${prefix}-queue-${shard}`;
+  for (let n = 1; ; n++) {
+    const distance = Math.abs(calculateSlot(tag) - target);
+    if (Math.min(distance, SLOTS - distance) <= SLOT_WINDOW) break;
+    tag = `${prefix}-queue-${shard}-${n}`;
+  }
+  shardTags.set(`${prefix} ${shard}`, tag);
+  return tag;
+}
+
+/**
+ * BullMQ's prefix of page-queue shard `shard`, hash-tagged so each shard lives
+ * in one Cluster slot. Shard 0 is the queue as it was before shards
+ * (`{cs-queue}`), so a deployment that raises QUEUE_SHARDS keeps its queued
+ * jobs; shard i > 0 is `{cs-queue-<i>}` or `{cs-queue-<i>-<n>}` (shardTag).
+ */
+export function queuePrefix(prefix: string = DEFAULT_KEY_PREFIX, shard = 0): string {
+  return shard === 0 ? `{${prefix}-queue}` : `{${shardTag(prefix, shard)}}`;
+}
+
+/**
+ * The queue shard of a crawl among `shards`: FNV-1a (32 bit) of its id, mod
+ * `shards`. Stable across processes, versions and restarts; a process with a
+ * different QUEUE_SHARDS may pick another shard, which is safe (workers
+ * consume every shard, and a job is looked up on all: docs/ARCHITECTURE.md).
+ */
+export function queueShardOf(crawlId: string, shards: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < crawlId.length; i++) {
+    hash ^= crawlId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % shards;
 }

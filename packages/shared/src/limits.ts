@@ -275,3 +275,20 @@ export const MAX_HEADERS = 20;
 export const MAX_HEADER_NAME_LENGTH = 256;
 export const MAX_HEADER_VALUE_LENGTH = 8 * 1024;
 export const MAX_HEADERS_TOTAL_LENGTH = 16 * 1024;
+
+/**
+ * QUEUE_SHARDS: the page queue split into this many BullMQ queues (each its
+ * own hash tag, so its own Cluster slot); a crawl's jobs go to the shard of
+ * its id (queueShardOf). Every worker runs one BullMQ Worker per shard, each
+ * with a blocking connection of its own, hence the ceiling. The default is 1
+ * on one Redis (the queue as it always was) and DEFAULT_CLUSTER_QUEUE_SHARDS
+ * with REDIS_CLUSTER (a cluster's smallest size is 3 masters).
+ */
+export const MIN_QUEUE_SHARDS = 1;
+export const MAX_QUEUE_SHARDS = 32;
+export const DEFAULT_CLUSTER_QUEUE_SHARDS = 3;
+/**
+ * How often a worker reads how many queue shards exist (the highest
+ * QUEUE_SHARDS any process announced) and starts consuming a new one.
+ */
+export const QUEUE_SHARDS_CHECK_MS = 5_000;

@@ -102,8 +102,8 @@ export async function scanKeys(connection: RedisConnection, pattern: string): Pr
 async function deleteByPrefix(url: string, cluster: boolean, prefix: string): Promise<void> {
   const client = connectRedis({ url, cluster }, { maxRetriesPerRequest: 1 });
   try {
-    // Our keys start with the prefix; BullMQ's with `{${prefix}-queue}`.
-    for (const pattern of [`${prefix}*`, `{${prefix}-queue}*`]) {
+    // Our keys start with the prefix; BullMQ's with `{${prefix}-queue}` (shard 0) or `{${prefix}-queue-<i>…}`.
+    for (const pattern of [`${prefix}*`, `{${prefix}-queue}*`, `{${prefix}-queue-*`]) {
       const keys = await scanKeys(client, pattern);
       // One key per command: on a cluster the keys span slots.
       await Promise.all(keys.map((key) => client.unlink(key)));

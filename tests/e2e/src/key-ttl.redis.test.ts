@@ -48,6 +48,7 @@ const WITHOUT_TTL: Record<string, string> = {
   'crawlsByStatus:running': 'a crawl leaves it when it ends',
   // `active` empties as crawls end (the sweep forgets each), so it is gone at the end.
   streamTokenSecret: 'tokens signed by one API instance must verify on every other, for good',
+  queueShards: 'the highest QUEUE_SHARDS announced: shards once used are consumed as long as the service',
   // BullMQ's queue-level keys (meta, id counter, events, ...): the queue lives as long as the service.
   queue: "BullMQ's own queue keys; per-job keys are removed on completion (checked below)",
 };

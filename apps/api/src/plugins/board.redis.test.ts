@@ -1,6 +1,8 @@
 // The queue board: read-only without API_KEYS (anyone who reaches the port
 // may look, nobody may act); with keys, the operator key (the first) may act
 // and no other key may even look.
+import { PageQueues } from '@crawlstream/jobs';
+import { queuePrefix } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { call, errorCode, startApi } from '../test-support/harness.js';
@@ -61,5 +63,43 @@ describe('the queue board', () => {
     expect(await queue.isPaused()).toBe(true);
     expect((await call(api.base, 'PUT', '/admin/queues/api/queues/pages/resume', { headers: as(ALICE) })).status).toBe(200);
     expect(await queue.isPaused()).toBe(false);
+  });
+
+  it('with QUEUE_SHARDS=3: every shard is a queue of its own on the board, with its own jobs', async () => {
+    const redis = useRedis('bd3');
+    const api = await startApi(redis, { env: { API_KEYS: ALICE, QUEUE_SHARDS: '3' } });
+    const shards = api.app.crawlstream.queues.queues;
+    expect(shards).toHaveLength(3);
+    await shards[2]!.add('page', JOB.data, { jobId: 'shard-two-job' });
+    const listed = await call(api.base, 'GET', '/admin/queues/api/queues', { headers: as(ALICE) });
+    const queues = (listed.json as { queues: { name: string; counts: Record<string, number> }[] }).queues;
+    const names = [0, 1, 2].map((shard) => `${queuePrefix(redis.prefix, shard)}pages`);
+    expect(queues.map((queue) => queue.name).sort()).toEqual([...names].sort());
+    expect(queues.find((queue) => queue.name === names[2])?.counts.waiting).toBe(1);
+    expect(queues.find((queue) => queue.name === names[0])?.counts.waiting).toBe(0);
+    // The operator acts on one shard: pausing shard 1 pauses it alone.
+    const pause = await call(api.base, 'PUT', `/admin/queues/api/queues/${encodeURIComponent(names[1]!)}/pause`, { headers: as(ALICE) });
+    expect(pause.status).toBe(200);
+    expect(await Promise.all(shards.map((queue) => queue.isPaused()))).toEqual([false, true, false]);
+  });
+
+  it('shows the shards another process announces after the API started', async () => {
+    // Fails if the board knew only the shards of the API's own QUEUE_SHARDS: crawls of shards 1 and 2 would be invisible there.
+    const redis = useRedis('bd4');
+    const api = await startApi(redis, { env: { API_KEYS: ALICE }, shardsCheckMs: 100 });
+    const names = async () => {
+      const listed = await call(api.base, 'GET', '/admin/queues/api/queues', { headers: as(ALICE) });
+      return (listed.json as { queues: { name: string }[] }).queues.map((queue) => queue.name);
+    };
+    expect(await names()).toEqual(['pages']);
+    const other = new PageQueues(redis.connect({ maxRetriesPerRequest: null }), redis.prefix, 3);
+    await other.announce();
+    try {
+      for (let tries = 0; (await names()).length < 3 && tries < 200; tries++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect((await names()).sort()).toEqual(['pages', `${queuePrefix(redis.prefix, 1)}pages`, `${queuePrefix(redis.prefix, 2)}pages`].sort());
+      expect(api.app.crawlstream.queues.queues).toHaveLength(3);
+    } finally {
+      await other.close();
+    }
   });
 });

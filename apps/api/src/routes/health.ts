@@ -23,7 +23,7 @@ export async function healthRoutes(app: FastifyInstance, options: { ctx: ApiCont
   app.get(routePatterns.healthz, hidden, async () => ({ status: 'ok' }));
   app.get(routePatterns.readyz, hidden, async (_request, reply) => {
     try {
-      await within(Promise.all([ctx.redis.ping(), ctx.queue.count()]), READY_TIMEOUT_MS);
+      await within(Promise.all([ctx.redis.ping(), ...ctx.queues.queues.map((queue) => queue.count())]), READY_TIMEOUT_MS);
       return { status: 'ready' };
     } catch {
       return reply.code(503).send(errorBody('not_ready', 'Redis or the page queue does not answer'));

@@ -18,12 +18,12 @@
 //   commands and keys; with 3 masters, no master should hold more than 50%.
 // - whether every crawl completed with exactly 20 pages (asserted: the bench
 //   exits non-zero if not).
-// QUEUE_SHARDS=<masters> is passed to every process: until the page queue can
-// be split (QUEUE_SHARDS), the BullMQ queue `{cs-queue}` is one hash slot on
-// one master, and the bench prints which.
+// QUEUE_SHARDS=<masters> is passed to every process: the page queue is split
+// into that many BullMQ queues, each one hash slot, aimed at different masters
+// (queuePrefix); the bench prints which master each shard is on.
 import { connectRedis } from '@crawlstream/redis-connection';
 import { startRedisCluster, startRedisServer } from '@crawlstream/redis-runner';
-import { globalKeys } from '@crawlstream/shared';
+import { globalKeys, queuePrefix } from '@crawlstream/shared';
 import { Redis } from 'ioredis';
 import { cpuMs } from '../crawl/proc.mjs';
 import { commandsOf, getCrawl, postCrawl, redisVersion, sleep, startApi, startSite, startWorker, stopAll } from './procs.mjs';
@@ -89,13 +89,12 @@ async function side(site, clustered) {
     let exited = false;
     for (const child of children) child.once('exit', () => (exited = true));
     if (WARMUP > 0) await crawlSections(api, admin, site, CRAWLS, WARMUP, () => exited);
-    // The master each queue shard's hash tag maps to (the shards' names as QUEUE_SHARDS names them:
-    // shard 0 is `{cs-queue}`, shard k `{cs-queue-k}`), from CLUSTER KEYSLOT and CLUSTER SLOTS.
+    // The master each queue shard's hash tag maps to (queuePrefix names them), from CLUSTER KEYSLOT and CLUSTER SLOTS.
     const shardMasters = [];
     if (clustered) {
       const slots = await masters[0].conn.cluster('SLOTS');
       for (let k = 0; k < QUEUE_SHARDS; k++) {
-        const slot = await masters[0].conn.cluster('KEYSLOT', k === 0 ? '{cs-queue}' : `{cs-queue-${k}}`);
+        const slot = await masters[0].conn.cluster('KEYSLOT', queuePrefix('cs', k));
         shardMasters.push(slots.find(([from, to]) => slot >= from && slot <= to)?.[2]?.[1]);
       }
     }
@@ -209,7 +208,7 @@ if (cluster) {
       `(target: no master above ${100 * MAX_SHARE}%) ${cmdTop <= MAX_SHARE && keyTop <= MAX_SHARE ? 'OK' : 'NOT MET'}`,
   );
   const byMaster = cluster.perMaster.map((m) => `:${m.port} ${cluster.shardMasters.filter((port) => port === m.port).length}`);
-  console.log(`  queue shards per master, were QUEUE_SHARDS=${QUEUE_SHARDS} in effect (CLUSTER KEYSLOT of each shard's hash tag): ${byMaster.join(', ')}`);
+  console.log(`  queue shards per master, QUEUE_SHARDS=${QUEUE_SHARDS} (CLUSTER KEYSLOT of each shard's hash tag): ${byMaster.join(', ')}`);
   const queueMasters = cluster.perMaster.filter((m) => m.queueKeys > 0).length;
   if (queueMasters <= 1) {
     console.log(

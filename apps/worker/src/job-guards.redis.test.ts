@@ -3,7 +3,7 @@
 // files on other hosts named by robots.txt or a sitemap index.
 import { createPageQueue } from '@crawlstream/jobs';
 import { PAGES_PER_JOB } from '@crawlstream/shared';
-import { useRedis } from '@crawlstream/testkit';
+import { useRedis, redisCluster } from '@crawlstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CrawlWorker, createCrawlWorker } from './crawl-worker.js';
 import { startCrawl, waitForEnd } from './test-support/crawl.js';
@@ -50,7 +50,7 @@ afterAll(async () => {
 });
 
 async function worker(redis: ReturnType<typeof useRedis>, ssrfAllow = ['127.0.0.1/32']) {
-  const w = await createCrawlWorker({ redisUrl: redis.url, prefix: redis.prefix, concurrency: 4, ssrfAllow, retryBaseMs: 50 });
+  const w = await createCrawlWorker({ redisUrl: redis.url, redisCluster: redisCluster(), prefix: redis.prefix, concurrency: 4, ssrfAllow, retryBaseMs: 50 });
   workers.push(w);
   return w;
 }

@@ -1,7 +1,7 @@
 // A retried page whose attempts follow a redirect is stored exactly once:
 // the redirect target is claimed inside the page's settle, not before it.
 import type { PageOutcome } from '@crawlstream/progress';
-import { useRedis } from '@crawlstream/testkit';
+import { useRedis, redisCluster } from '@crawlstream/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CrawlWorker, createCrawlWorker } from './crawl-worker.js';
 import { startCrawl, waitForEnd } from './test-support/crawl.js';
@@ -39,7 +39,7 @@ describe('a redirected page that is retried', () => {
   it('is stored exactly once, whether its target failed first (503) or its first settle was lost', async () => {
     const redis = useRedis('w');
     w = await createCrawlWorker({
-      redisUrl: redis.url,
+      redisUrl: redis.url, redisCluster: redisCluster(),
       prefix: redis.prefix,
       concurrency: 4,
       ssrfAllow: ['127.0.0.1/32'],

@@ -7,9 +7,8 @@ import { randomUUID } from 'node:crypto';
 import type { PageOutcome } from '@crawlstream/progress';
 import { PAGE_QUEUE, type PageJobData } from '@crawlstream/jobs';
 import { queuePrefix } from '@crawlstream/shared';
-import { type TestRedis, useRedis } from '@crawlstream/testkit';
+import { type TestRedis, useRedis, redisCluster } from '@crawlstream/testkit';
 import { type Job, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CrawlWorker, createCrawlWorker } from './crawl-worker.js';
@@ -35,7 +34,7 @@ function capturedLogger() {
  * puts the job back in the queue with its stall counted.
  */
 async function stall(redis: TestRedis, times: number): Promise<Job<PageJobData>> {
-  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const connection = redis.connect({ maxRetriesPerRequest: null });
   const ghost = new Worker<PageJobData>(PAGE_QUEUE, null, {
     connection,
     prefix: queuePrefix(redis.prefix),
@@ -73,7 +72,7 @@ describe('a stalled page job', () => {
     });
     const job = await stall(redis, times);
     const { logger, lines } = capturedLogger();
-    w = await createCrawlWorker({ redisUrl: redis.url, prefix: redis.prefix, concurrency: 2, ssrfAllow: ['127.0.0.1/32'], logger });
+    w = await createCrawlWorker({ redisUrl: redis.url, redisCluster: redisCluster(), prefix: redis.prefix, concurrency: 2, ssrfAllow: ['127.0.0.1/32'], logger });
     const done = await waitForEnd(store, crawl.id);
     await w.close();
     w = undefined;
@@ -107,7 +106,7 @@ describe('worker logs', () => {
     const redis = useRedis('log');
     const { logger, lines } = capturedLogger();
     w = await createCrawlWorker({
-      redisUrl: redis.url,
+      redisUrl: redis.url, redisCluster: redisCluster(),
       prefix: redis.prefix,
       concurrency: 2,
       ssrfAllow: ['127.0.0.1/32'],

@@ -4,6 +4,7 @@ import { createPageQueue, QueuePageJobs } from '@crawlstream/jobs';
 import { CrawlStore } from '@crawlstream/progress';
 import { type Crawl, type CrawlOptionsInput, crawlOptionsSchema, isTerminalStatus } from '@crawlstream/shared';
 import type { RedisConnection } from '@crawlstream/redis-connection';
+import { redisCluster } from '@crawlstream/testkit';
 import type { CrawlWorkerOptions } from '../crawl-worker.js';
 
 /**
@@ -36,5 +37,5 @@ export function testWorkerOptions(
   redis: { url: string; prefix: string },
   extra: Partial<CrawlWorkerOptions> = {},
 ): CrawlWorkerOptions {
-  return { redisUrl: redis.url, prefix: redis.prefix, concurrency: 8, ssrfAllow: ['127.0.0.1/32'], retryBaseMs: 50, ...extra };
+  return { redisUrl: redis.url, redisCluster: redisCluster(), prefix: redis.prefix, concurrency: 8, ssrfAllow: ['127.0.0.1/32'], retryBaseMs: 50, ...extra };
 }

@@ -1,12 +1,14 @@
 // A worker in its own OS process, as the process tests need it: the real
 // createCrawlWorker with the production lock, stall check, sweep and close
 // settings (packages/shared/src/limits.ts), on the test's key prefix.
-// argv: redisUrl prefix concurrency [queueShards]
+// argv: redisUrl prefix concurrency [queueShards]; on the test run's Redis
+// Cluster (REDIS_TEST_CLUSTER=1, inherited) redisUrl is its seed list.
 import { createCrawlWorker } from '../../dist/index.js';
 
 const [redisUrl, prefix, concurrency, queueShards = '1'] = process.argv.slice(2);
 const worker = await createCrawlWorker({
   redisUrl,
+  redisCluster: process.env.REDIS_TEST_CLUSTER === '1',
   prefix,
   concurrency: Number(concurrency),
   queueShards: Number(queueShards),

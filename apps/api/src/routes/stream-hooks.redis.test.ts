@@ -224,7 +224,7 @@ describe('the connect hook (STREAM_CONNECT_URL)', () => {
     const hookAsked = new Promise<void>((resolve) => {
       asked = resolve;
     });
-    gateway.connect = (req, res) => {
+    gateway.connect = (_req, res) => {
       gateway.held.push(res);
       asked();
     };

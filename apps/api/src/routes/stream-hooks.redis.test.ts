@@ -296,6 +296,24 @@ describe('disconnect notices (STREAM_DISCONNECT_URL)', () => {
     client.close();
   });
 
+  it('never delays a close: with the hook hanging, streams end and are released, and the API still shuts down', async () => {
+    // The connect path holds every call: the notice never gets an answer.
+    gateway.connect = hold;
+    const api = await startApi(useRedis('hk-hang'), { settings: { streamDisconnectUrl: `${gateway.origin}/connect` } });
+    const created = await postCrawl(api);
+    const client = await openStream(api.base, streamOf(created.id));
+    await client.waitFor((c) => c.events.length >= 1, 10_000, 'snapshot');
+    await playCrawl(api.store, created.id, 1);
+    await client.done;
+    expect(client.events[client.events.length - 1]!.event).toBe('completed');
+    await expect.poll(() => gauge(api), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => gateway.connects.length, { timeout: 10_000 }).toBe(1);
+    // Shutdown waits for pending notices only up to STREAM_DISCONNECT_FLUSH_MS, then gives up on them.
+    await stopApi(api);
+    expect(gateway.notices).toEqual([]);
+    expect(await counted(api, 'disconnectNotices', 'failed')).toBe(1);
+  });
+
   it(`queues at most ${STREAM_DISCONNECT_QUEUE_MAX} notices past those being sent; one more is dropped and counted`, async () => {
     const api = await startApi(useRedis('hk-queue'));
     const { metrics } = api.app.crawlstream;

@@ -250,7 +250,8 @@ class StreamConnection extends SseWriter implements LiveListener {
         if (this.stopped || (await this.write(PINGS)) !== 'written') return this.finish();
         continue;
       }
-      if (frames === null || this.stopped) return this.finish(this.stopped ? undefined : 'ended');
+      // null: the reader is done, or the hub closed under it (shutdown, told apart in finish).
+      if (frames === null || this.stopped) return this.finish(!this.stopped && this.reader.done ? 'ended' : undefined);
       let result =
         this.markdownOf !== null && frames.length > 0
           ? this.writeWithMarkdown(this.markdownOf, frames)

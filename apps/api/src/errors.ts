@@ -37,7 +37,11 @@ export const ERRORS = {
   rate_limited: { status: 429, message: 'Too many requests' },
   headers_too_large: { status: 431, message: 'The request headers are too large' },
   too_many_streams: { status: 429, message: 'Too many open streams; close one or retry later' },
+  stream_refused: { status: 403, message: 'The stream gateway refused this stream' },
   internal_error: { status: 500, message: 'Internal error' },
+  stream_hook_failed: { status: 502, message: 'The stream gateway answered with an error' },
+  stream_hook_unavailable: { status: 503, message: 'The stream gateway does not answer; retry shortly' },
+  stream_hook_timeout: { status: 504, message: 'The stream gateway did not answer in time' },
   unavailable: { status: 503, message: 'A backing service does not answer; retry shortly' },
   not_ready: { status: 503, message: 'Not ready' },
 } as const satisfies Record<string, { status: number; message: string }>;
@@ -61,6 +65,21 @@ export class ApiError extends Error {
 
 export function errorBody(code: ErrorCode, message: string = ERRORS[code].message, details?: unknown): ApiErrorBody {
   return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/**
+ * A refusal decided elsewhere (the stream connect hook's 401/403/404/429),
+ * relayed as given: its status, its JSON error body, its Retry-After.
+ */
+export class RelayedRefusal extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly body: ApiErrorBody,
+    readonly headers?: Readonly<Record<string, string>>,
+  ) {
+    super(body.error.message);
+    this.name = 'RelayedRefusal';
+  }
 }
 
 /** Fastify's own error codes for bad input, mapped to ours. */
@@ -108,6 +127,7 @@ export function toErrorResponse(error: unknown): { status: number; body: ApiErro
   if (error instanceof ApiError) {
     return { status: error.statusCode, body: errorBody(error.code, error.message, error.details) };
   }
+  if (error instanceof RelayedRefusal) return { status: error.statusCode, body: error.body };
   const e = (error instanceof Error ? error : new Error(String(error))) as FastifyError & {
     validation?: unknown;
     validationContext?: string;
@@ -141,7 +161,7 @@ function logError(log: FastifyBaseLogger, error: unknown, status: number, body: 
 export function replyWithError(request: FastifyRequest, reply: FastifyReply, error: unknown) {
   const { status, body } = toErrorResponse(error);
   logError(request.log, error, status, body);
-  if (error instanceof ApiError && error.headers) reply.headers(error.headers);
+  if ((error instanceof ApiError || error instanceof RelayedRefusal) && error.headers) reply.headers(error.headers);
   return reply.code(status).type(JSON_TYPE).send(body);
 }
 
@@ -159,7 +179,7 @@ export function sendErrorRaw(
   logError(log, error, status, body);
   const text = JSON.stringify(body);
   res.writeHead(status, {
-    ...(error instanceof ApiError ? error.headers : undefined),
+    ...(error instanceof ApiError || error instanceof RelayedRefusal ? error.headers : undefined),
     ...headers,
     'content-type': JSON_TYPE,
     'content-length': String(Buffer.byteLength(text)),

@@ -1,4 +1,4 @@
-import { ConfigError } from '@crawlstream/shared';
+import { ConfigError, MAX_STREAM_CONNECT_TIMEOUT_MS, MIN_STREAM_CONNECT_TIMEOUT_MS } from '@crawlstream/shared';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_API_SETTINGS, loadApiSettings, MAX_LISTEN_BACKLOG } from './settings.js';
 
@@ -28,6 +28,20 @@ describe('API settings', () => {
     // LISTEN_BACKLOG at its bounds (one past each is refused below).
     expect(loadApiSettings({ LISTEN_BACKLOG: '1' }).listenBacklog).toBe(1);
     expect(loadApiSettings({ LISTEN_BACKLOG: String(MAX_LISTEN_BACKLOG) }).listenBacklog).toBe(MAX_LISTEN_BACKLOG);
+    // The gateway hooks: URLs as given, the connect timeout at its bounds.
+    expect(
+      loadApiSettings({
+        STREAM_CONNECT_URL: 'http://127.0.0.1:9000/connect',
+        STREAM_DISCONNECT_URL: 'https://gateway.internal/disconnect',
+        STREAM_CONNECT_TIMEOUT_MS: String(MIN_STREAM_CONNECT_TIMEOUT_MS),
+      }),
+    ).toEqual({
+      ...DEFAULT_API_SETTINGS,
+      streamConnectUrl: 'http://127.0.0.1:9000/connect',
+      streamDisconnectUrl: 'https://gateway.internal/disconnect',
+      streamConnectTimeoutMs: MIN_STREAM_CONNECT_TIMEOUT_MS,
+    });
+    expect(loadApiSettings({ STREAM_CONNECT_TIMEOUT_MS: String(MAX_STREAM_CONNECT_TIMEOUT_MS) }).streamConnectTimeoutMs).toBe(MAX_STREAM_CONNECT_TIMEOUT_MS);
   });
 
   it.each([
@@ -43,6 +57,11 @@ describe('API settings', () => {
     ['LISTEN_BACKLOG', '0'],
     ['LISTEN_BACKLOG', String(MAX_LISTEN_BACKLOG + 1)],
     ['METRICS_TOKEN', 'short'],
+    ['STREAM_CONNECT_TIMEOUT_MS', String(MIN_STREAM_CONNECT_TIMEOUT_MS - 1)],
+    ['STREAM_CONNECT_TIMEOUT_MS', String(MAX_STREAM_CONNECT_TIMEOUT_MS + 1)],
+    ['STREAM_CONNECT_URL', 'not a url'],
+    ['STREAM_CONNECT_URL', 'ftp://127.0.0.1/connect'],
+    ['STREAM_DISCONNECT_URL', 'file:///etc/passwd'],
     ['METRICS_TOKEN', 'has a space 0123456789'],
   ])('stops on a bad %s (%s), naming it', (name, value) => {
     expect(() => loadApiSettings({ [name]: value })).toThrow(ConfigError);

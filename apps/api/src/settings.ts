@@ -1,7 +1,7 @@
 // Settings only the API process has, beyond the shared Config (DESIGN.md
 // section 3): read from the environment once at start, validated the same
 // way (a bad value stops the process with a message naming the variable).
-import { ConfigError } from '@crawlstream/shared';
+import { ConfigError, DEFAULT_STREAM_CONNECT_TIMEOUT_MS, MAX_STREAM_CONNECT_TIMEOUT_MS, MIN_STREAM_CONNECT_TIMEOUT_MS } from '@crawlstream/shared';
 
 export interface ApiSettings {
   /** Requests per minute per API key (or per client address without keys), across all instances. 0 = off. */
@@ -45,6 +45,16 @@ export interface ApiSettings {
    * storm at 8,000/s.
    */
   listenBacklog: number;
+  /**
+   * STREAM_CONNECT_URL: POSTed before a stream opens (docs/stream.md,
+   * "Gateway hooks"); its answer decides whether the stream opens. An
+   * operator's setting, never a user's: no SSRF guard.
+   */
+  streamConnectUrl: string | null;
+  /** How long a stream waits for the connect hook's answer before it is 504. */
+  streamConnectTimeoutMs: number;
+  /** STREAM_DISCONNECT_URL: POSTed (fire and forget) when a stream closes. */
+  streamDisconnectUrl: string | null;
 }
 
 export const DEFAULT_API_SETTINGS: ApiSettings = {
@@ -58,6 +68,9 @@ export const DEFAULT_API_SETTINGS: ApiSettings = {
   streamMaxPerAddress: 0,
   metricsToken: null,
   listenBacklog: 4096,
+  streamConnectUrl: null,
+  streamConnectTimeoutMs: DEFAULT_STREAM_CONNECT_TIMEOUT_MS,
+  streamDisconnectUrl: null,
 };
 
 /** Highest LISTEN_BACKLOG (the kernel's own cap, net.core.somaxconn, is usually lower). */
@@ -73,6 +86,20 @@ function whole(name: string, raw: string | undefined, fallback: number, min: num
   const n = Number(value);
   if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max} (got ${JSON.stringify(raw)})`);
   return n;
+}
+
+/** An http(s) URL, or null when unset. */
+function hookUrl(name: string, raw: string | undefined): string | null {
+  const value = raw?.trim() ?? '';
+  if (value === '') return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(name, `must be an http or https URL (got ${JSON.stringify(raw)})`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(name, `must be an http or https URL (got ${JSON.stringify(raw)})`);
+  return url.href;
 }
 
 export function loadApiSettings(env: Record<string, string | undefined> = process.env): ApiSettings {
@@ -109,5 +136,14 @@ export function loadApiSettings(env: Record<string, string | undefined> = proces
     streamMaxPerAddress: whole('STREAM_MAX_PER_ADDRESS', env.STREAM_MAX_PER_ADDRESS, DEFAULT_API_SETTINGS.streamMaxPerAddress, 0, 10_000_000),
     metricsToken,
     listenBacklog: whole('LISTEN_BACKLOG', env.LISTEN_BACKLOG, DEFAULT_API_SETTINGS.listenBacklog, 1, MAX_LISTEN_BACKLOG),
+    streamConnectUrl: hookUrl('STREAM_CONNECT_URL', env.STREAM_CONNECT_URL),
+    streamConnectTimeoutMs: whole(
+      'STREAM_CONNECT_TIMEOUT_MS',
+      env.STREAM_CONNECT_TIMEOUT_MS,
+      DEFAULT_API_SETTINGS.streamConnectTimeoutMs,
+      MIN_STREAM_CONNECT_TIMEOUT_MS,
+      MAX_STREAM_CONNECT_TIMEOUT_MS,
+    ),
+    streamDisconnectUrl: hookUrl('STREAM_DISCONNECT_URL', env.STREAM_DISCONNECT_URL),
   };
 }

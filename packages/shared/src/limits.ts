@@ -292,3 +292,26 @@ export const DEFAULT_CLUSTER_QUEUE_SHARDS = 3;
  * QUEUE_SHARDS any process announced) and starts consuming a new one.
  */
 export const QUEUE_SHARDS_CHECK_MS = 5_000;
+
+/**
+ * Stream gateway hooks (STREAM_CONNECT_URL, STREAM_DISCONNECT_URL; the API's
+ * settings). The connect hook's wait (STREAM_CONNECT_TIMEOUT_MS) is bounded
+ * both ways: at least long enough for a loopback round trip, at most a
+ * minute (a client waits that long for its stream's first byte). The hook's
+ * error body relayed to the client is read up to the byte cap; past it the
+ * status is relayed with a body of ours. Disconnect notices wait in a queue
+ * of at most STREAM_DISCONNECT_QUEUE_MAX (past it a notice is dropped and
+ * counted), are sent STREAM_DISCONNECT_CONCURRENCY at a time, each tried up
+ * to STREAM_DISCONNECT_ATTEMPTS times, each try bounded by
+ * STREAM_DISCONNECT_TIMEOUT_MS. On shutdown the API waits for the queue at
+ * most STREAM_DISCONNECT_FLUSH_MS.
+ */
+export const MIN_STREAM_CONNECT_TIMEOUT_MS = 100;
+export const MAX_STREAM_CONNECT_TIMEOUT_MS = 60_000;
+export const DEFAULT_STREAM_CONNECT_TIMEOUT_MS = 5_000;
+export const STREAM_HOOK_BODY_MAX_BYTES = 16 * 1024;
+export const STREAM_DISCONNECT_QUEUE_MAX = 10_000;
+export const STREAM_DISCONNECT_CONCURRENCY = 8;
+export const STREAM_DISCONNECT_ATTEMPTS = 3;
+export const STREAM_DISCONNECT_TIMEOUT_MS = 5_000;
+export const STREAM_DISCONNECT_FLUSH_MS = 2_000;

@@ -79,6 +79,11 @@ export class ApiMetrics {
   readonly eventsDelivered: Counter<'type'>;
   readonly deliveryLag: CheapHistogram;
   readonly streamsCutOff: Counter<'reason'>;
+  readonly connectHookDuration: Histogram;
+  readonly connectHookOutcomes: Counter<'outcome'>;
+  readonly disconnectNotices: Counter<'outcome'>;
+  readonly streamOpens: Counter<'status'>;
+  readonly timeToFirstEvent: Histogram;
   /** Deliveries counted since the last scrape: a plain Map on the hot path, flushed into the counter on collect. */
   private delivered = new Map<string, number>();
 
@@ -123,6 +128,36 @@ export class ApiMetrics {
       name: 'crawlstream_streams_cut_off_total',
       help: 'Streams ended by the server: slow (did not drain in time) or shutdown',
       labelNames: ['reason'],
+      registers,
+    });
+    this.connectHookDuration = new Histogram({
+      name: 'crawlstream_stream_connect_hook_seconds',
+      help: 'Time the connect hook (STREAM_CONNECT_URL) took to answer, whatever the outcome',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.connectHookOutcomes = new Counter({
+      name: 'crawlstream_stream_connect_hook_total',
+      help: 'Connect hook calls by outcome: allowed, refused (401/403/404/429 relayed), timeout (504), unavailable (503), failed (502), client_gone',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.disconnectNotices = new Counter({
+      name: 'crawlstream_stream_disconnect_notices_total',
+      help: 'Disconnect notices (STREAM_DISCONNECT_URL) by outcome: sent, failed (every attempt failed), dropped (queue full or shutting down)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.streamOpens = new Counter({
+      name: 'crawlstream_stream_opens_total',
+      help: 'Stream requests by the status they were answered with (200 opened, 204, refusals; gone: the client left first)',
+      labelNames: ['status'],
+      registers,
+    });
+    this.timeToFirstEvent = new Histogram({
+      name: 'crawlstream_stream_first_event_seconds',
+      help: 'Time from a stream request to its first event written (connect hook included)',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
     new Gauge({

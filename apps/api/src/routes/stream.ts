@@ -20,7 +20,7 @@
 // request-target limit (requests.ts), owner by the route's `auth`
 // (access.ts), then Streams.open (cursor, stream token or crawl owner, slot,
 // reader). Both give the same statuses, JSON errors, headers and log lines.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type EventFrame, frameWithMarkdown, idTime, type LiveListener, type StreamReader } from '@crawlstream/progress';
 import {
@@ -31,6 +31,7 @@ import {
   isEventCursor,
   isTerminalStatus,
   routePatterns,
+  STREAM_DISCONNECT_FLUSH_MS,
   STREAM_MARKDOWN_BATCH,
 } from '@crawlstream/shared';
 import type { FastifyInstance } from 'fastify';
@@ -38,9 +39,10 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type RouteAuth, requestOwner, unauthorized } from '../access.js';
 import type { ApiContext } from '../context.js';
-import { ApiError, sendErrorRaw } from '../errors.js';
+import { ApiError, sendErrorRaw, toErrorResponse } from '../errors.js';
 import { checkRequestTarget, type RequestLog, requestId } from '../requests.js';
 import { PINGS, SseWriter, type WriteResult } from '../sse.js';
+import { type DisconnectReason, StreamClientGone, StreamHooks, type StreamParty } from '../stream-hooks.js';
 import { type StreamSlot, StreamSlots } from '../stream-slots.js';
 import { crawlIdParams } from './params.js';
 
@@ -93,6 +95,25 @@ interface OpenedStream {
   slot: StreamSlot;
   /** With `?include=markdown`, the crawl whose stored pages' markdown page events carry; else null. */
   markdownOf: string | null;
+  /** Whose stream, for the disconnect notice. */
+  party: StreamParty;
+  /** performance.now() when the stream was asked for: time to first event counts from here. */
+  requestedAt: number;
+}
+
+/** What the client is asked for before its stream opens: its request headers, and its going away. */
+interface StreamClient {
+  headers: IncomingHttpHeaders;
+  res: ServerResponse;
+}
+
+/** A signal that fires when `res` closes before its stream opened, and the way to stop listening. */
+function goneSignal(res: ServerResponse): { signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  const onClose = () => controller.abort();
+  if (res.destroyed || res.socket === null || res.socket.destroyed) controller.abort();
+  else res.once('close', onClose);
+  return { signal: controller.signal, release: () => res.off('close', onClose) };
 }
 
 /** What a stream request asks for, whichever path parsed it. */
@@ -171,6 +192,12 @@ class StreamConnection extends SseWriter implements LiveListener {
   wroteAt: number;
   /** The write live mode ended on, when the socket pushed back. */
   private pending: Promise<WriteResult> | null = null;
+  /** The client closed the connection before we ended it. */
+  private clientGone = false;
+  /** Cut off for not draining its socket in time. */
+  private cutSlow = false;
+  /** performance.now() of the request until the first event is written, then -1. */
+  private requestedAt: number;
 
   constructor(
     private readonly streams: Streams,
@@ -182,13 +209,18 @@ class StreamConnection extends SseWriter implements LiveListener {
     /** performance.now() at the request, when this path logs its completion (Fastify logs its own). */
     private readonly startedAt: number | null,
     /** With `?include=markdown`, the crawl id: such a stream never follows live (joining is a Redis read), it pulls. */
-    private readonly markdownOf: string | null = null,
+    private readonly markdownOf: string | null,
+    /** Whose stream, for the disconnect notice. */
+    private readonly party: StreamParty,
+    requestedAt: number,
   ) {
     super(res, streams.ctx.settings.streamDrainTimeoutMs);
     this.wroteAt = streams.epoch;
+    this.requestedAt = requestedAt;
   }
 
   override responseClosed(): void {
+    if (!this.finished) this.clientGone = true;
     super.responseClosed();
     this.stop();
   }
@@ -212,13 +244,14 @@ class StreamConnection extends SseWriter implements LiveListener {
         if (this.stopped) return this.finish();
         failures++;
         this.streams.requests.of(this.requestId).warn({ err: error, failures }, 'stream read failed');
-        if (failures >= MAX_READ_FAILURES) return this.finish();
+        if (failures >= MAX_READ_FAILURES) return this.finish('error');
         // The one backoff (jittered, so thousands of streams that failed together do not retry together).
         await sleep(backoffDelay(failures, undefined, { baseMs: 1000, capMs: config.HEARTBEAT_MS, jitter: 'equal' }));
         if (this.stopped || (await this.write(PINGS)) !== 'written') return this.finish();
         continue;
       }
-      if (frames === null || this.stopped) return this.finish();
+      // null: the reader is done, or the hub closed under it (shutdown, told apart in finish).
+      if (frames === null || this.stopped) return this.finish(!this.stopped && this.reader.done ? 'ended' : undefined);
       let result =
         this.markdownOf !== null && frames.length > 0
           ? this.writeWithMarkdown(this.markdownOf, frames)
@@ -228,7 +261,7 @@ class StreamConnection extends SseWriter implements LiveListener {
       this.wroteAt = this.streams.epoch;
       if (frames.length === 0) continue;
       this.noteDelivered(frames);
-      if (isFinalSnapshot(frames[frames.length - 1]!) || this.reader.done) return this.finish();
+      if (isFinalSnapshot(frames[frames.length - 1]!) || this.reader.done) return this.finish('ended');
       // Up to date and the socket keeps up: follow live, with nothing pending.
       if (this.markdownOf === null && this.reader.attach(this)) {
         this.live = true;
@@ -274,7 +307,7 @@ class StreamConnection extends SseWriter implements LiveListener {
     this.live = false;
     const pending = this.pending;
     this.pending = null;
-    if (this.stopped || this.reader.done) this.finish();
+    if (this.stopped || this.reader.done) this.finish(this.stopped ? undefined : 'ended');
     else this.run(pending);
   }
 
@@ -297,7 +330,7 @@ class StreamConnection extends SseWriter implements LiveListener {
   private async resumeAfter(pending: Promise<WriteResult>): Promise<void> {
     const result = await pending;
     if (result !== 'written') return this.cutOff(result);
-    if (this.stopped || this.reader.done) return this.finish();
+    if (this.stopped || this.reader.done) return this.finish(this.stopped ? undefined : 'ended');
     this.wroteAt = this.streams.epoch;
     return this.pull();
   }
@@ -306,12 +339,16 @@ class StreamConnection extends SseWriter implements LiveListener {
   run(pending: Promise<WriteResult> | null = null): void {
     (pending === null ? this.pull() : this.resumeAfter(pending)).catch((error) => {
       this.streams.requests.of(this.requestId).error({ err: error }, 'stream failed');
-      this.finish();
+      this.finish('error');
     });
   }
 
   private noteDelivered(frames: readonly EventFrame[]): void {
     const { metrics } = this.streams.ctx;
+    if (this.requestedAt >= 0 && frames.length > 0) {
+      metrics.timeToFirstEvent.observe((performance.now() - this.requestedAt) / 1000);
+      this.requestedAt = -1;
+    }
     const now = Date.now();
     for (const frame of frames) {
       metrics.noteDelivered(frame.type);
@@ -323,14 +360,20 @@ class StreamConnection extends SseWriter implements LiveListener {
 
   private cutOff(result: WriteResult): void {
     if (result === 'slow') {
+      this.cutSlow = true;
       this.streams.ctx.metrics.streamsCutOff.inc({ reason: 'slow' });
       this.streams.requests.of(this.requestId).info('stream cut off: the client did not drain its socket in time');
     }
     this.finish();
   }
 
-  /** The one way out: releases the reader and the gauge, ends the response. */
-  finish(): void {
+  /**
+   * The one way out: releases the reader and the gauge, ends the response,
+   * and queues the disconnect notice. `reason` is what the caller knows
+   * (`ended`, `error`); shutdown and a slow reader's cut-off take precedence,
+   * and a stream that ends for no reason of ours was closed by its client.
+   */
+  finish(reason?: DisconnectReason): void {
     if (this.finished) return;
     this.finished = true;
     this.live = false;
@@ -338,6 +381,12 @@ class StreamConnection extends SseWriter implements LiveListener {
     const ended = !this.isClosed;
     this.end();
     this.streams.closed(this);
+    const why: DisconnectReason = this.streams.isClosing
+      ? 'shutdown'
+      : this.cutSlow
+        ? 'slow'
+        : (reason ?? (this.clientGone ? 'client' : this.reader.done ? 'ended' : 'client'));
+    this.streams.hooks.disconnected(this.party, why);
     if (ended && this.startedAt !== null) this.streams.requests.completed(this.requestId, 200, this.startedAt);
   }
 }
@@ -347,6 +396,8 @@ export class Streams {
   private readonly connections = new Set<StreamConnection>();
   private readonly slots: StreamSlots;
   private closing = false;
+  /** The gateway hooks (STREAM_CONNECT_URL, STREAM_DISCONNECT_URL). */
+  readonly hooks: StreamHooks;
   /** Heartbeat epochs: one process timer instead of one per connection. */
   epoch = 0;
   private heartbeat: NodeJS.Timeout | null = null;
@@ -358,6 +409,12 @@ export class Streams {
     private readonly retryMs: number,
   ) {
     this.slots = new StreamSlots(ctx.settings.streamMaxPerKey, ctx.settings.streamMaxPerAddress);
+    const { settings } = ctx;
+    this.hooks = new StreamHooks(settings.streamConnectUrl, settings.streamConnectTimeoutMs, settings.streamDisconnectUrl, ctx.metrics);
+  }
+
+  get isClosing(): boolean {
+    return this.closing;
   }
 
   /**
@@ -372,7 +429,8 @@ export class Streams {
     const id = requestId(request);
     this.requests.incoming(request, id);
     this.serveLean(request, res, target, id, startedAt).catch((error) => {
-      if (!res.headersSent && !res.destroyed) sendErrorRaw(res, error, this.requests.of(id), { 'x-request-id': id });
+      if (error instanceof StreamClientGone) res.destroy();
+      else if (!res.headersSent && !res.destroyed) sendErrorRaw(res, error, this.requests.of(id), { 'x-request-id': id });
       else res.destroy();
       this.requests.completed(id, res.statusCode, startedAt);
     });
@@ -383,7 +441,7 @@ export class Streams {
     // The same rules, in the same order, as Fastify's onRequest hooks (app.ts, plugins/auth.ts) and the route's handler.
     checkRequestTarget(request);
     const owner = requestOwner(this.ctx.apiKeys, STREAM_ROUTE_CONFIG.auth, request.headers.authorization);
-    const opened = await this.open(target, request.headers['last-event-id'], owner, this.requests.address(request));
+    const opened = await this.open(target, request.headers['last-event-id'], owner, this.requests.address(request), { headers: request.headers, res });
     if (opened === null) {
       res.writeHead(204, { 'cache-control': NO_CACHE, 'x-request-id': id });
       res.end();
@@ -394,15 +452,35 @@ export class Streams {
   }
 
   /**
-   * Checks a stream request, takes its slot (429 past a cap) and opens its
-   * reader; null when the cursor is past the end (204).
+   * Checks a stream request, takes its slot (429 past a cap), opens its
+   * reader and asks the connect hook; null when the cursor is past the end
+   * (204, no hook asked: no stream opens). Counts the answer by status.
    */
   async open(
     target: StreamTarget,
     lastEventIdHeader: string | string[] | undefined,
     owner: string | null,
     address: string | undefined,
+    client: StreamClient,
   ): Promise<OpenedStream | null> {
+    try {
+      const opened = await this.openStream(target, lastEventIdHeader, owner, address, client);
+      if (opened === null) this.ctx.metrics.streamOpens.inc({ status: '204' });
+      return opened;
+    } catch (error) {
+      this.ctx.metrics.streamOpens.inc({ status: error instanceof StreamClientGone ? 'gone' : String(toErrorResponse(error).status) });
+      throw error;
+    }
+  }
+
+  private async openStream(
+    target: StreamTarget,
+    lastEventIdHeader: string | string[] | undefined,
+    owner: string | null,
+    address: string | undefined,
+    client: StreamClient,
+  ): Promise<OpenedStream | null> {
+    const requestedAt = performance.now();
     const cursor = cursorOf(lastEventIdHeader, target.lastEventId);
     const includeMarkdown = includeMarkdownOf(target.include);
     // Without a key only a token will do: refused before any Redis call.
@@ -415,7 +493,21 @@ export class Streams {
       const countedOwner = await authorizeStream(this.ctx, target.id, owner, target.token, opened.owner);
       if (reader === null) return null;
       const slot = this.slots.take(this.ctx.apiKeys.enabled ? countedOwner : null, address);
-      return { reader, slot, markdownOf: includeMarkdown ? target.id : null };
+      const party: StreamParty = { crawlId: target.id, owner: countedOwner, address: address ?? '' };
+      if (this.hooks.asksConnect) {
+        // Before any byte of the answer; a client that leaves meanwhile gets nothing, and holds nothing.
+        const gone = goneSignal(client.res);
+        try {
+          await this.hooks.connect(party, client.headers, gone.signal);
+          if (gone.signal.aborted) throw new StreamClientGone();
+        } catch (error) {
+          this.slots.release(slot);
+          throw error;
+        } finally {
+          gone.release();
+        }
+      }
+      return { reader, slot, markdownOf: includeMarkdown ? target.id : null, party, requestedAt };
     } catch (error) {
       reader?.close();
       throw error;
@@ -424,9 +516,10 @@ export class Streams {
 
   /** Sends the SSE head and runs the connection on its own. */
   start(opened: OpenedStream, res: ServerResponse, id: string, startedAt: number | null): void {
-    const connection = new StreamConnection(this, opened.reader, opened.slot, res, id, startedAt, opened.markdownOf);
+    const connection = new StreamConnection(this, opened.reader, opened.slot, res, id, startedAt, opened.markdownOf, opened.party, opened.requestedAt);
     this.connections.add(connection);
     this.ctx.metrics.openStreams.inc();
+    this.ctx.metrics.streamOpens.inc({ status: '200' });
     if (this.heartbeat === null) {
       const every = Math.max(1, Math.floor(this.ctx.config.HEARTBEAT_MS / 2));
       this.heartbeat = setInterval(() => this.beat(), every);
@@ -473,6 +566,8 @@ export async function streamRoutes(app: FastifyInstance, options: { ctx: ApiCont
   const { streams } = options;
 
   app.addHook('preClose', async () => streams.closeAll());
+  // The streams the shutdown closed are told to the disconnect hook before the process goes.
+  app.addHook('onClose', async () => streams.hooks.close(STREAM_DISCONNECT_FLUSH_MS));
 
   app.withTypeProvider<ZodTypeProvider>().get(
     routePatterns.stream,
@@ -507,13 +602,25 @@ export async function streamRoutes(app: FastifyInstance, options: { ctx: ApiCont
           400: apiError,
           401: apiError,
           404: apiError,
-          429: apiError.describe('too_many_streams: a STREAM_MAX_PER_KEY or STREAM_MAX_PER_ADDRESS cap is reached (Retry-After)'),
+          403: apiError.describe('The connect hook (STREAM_CONNECT_URL) refused the stream: its status and JSON error body'),
+          429: apiError.describe('too_many_streams: a STREAM_MAX_PER_KEY or STREAM_MAX_PER_ADDRESS cap is reached (Retry-After); or the connect hook answered 429'),
+          502: apiError.describe('stream_hook_failed: the connect hook answered a status other than 2xx, 401, 403, 404, 429'),
+          503: apiError.describe('stream_hook_unavailable: the connect hook could not be reached'),
+          504: apiError.describe('stream_hook_timeout: the connect hook did not answer within STREAM_CONNECT_TIMEOUT_MS'),
         },
       },
     },
     async (request, reply) => {
       const target = { id: request.params.id, lastEventId: request.query.lastEventId, token: request.query.token, include: request.query.include };
-      const opened = await streams.open(target, request.headers['last-event-id'], request.owner, request.ip);
+      let opened: OpenedStream | null;
+      try {
+        opened = await streams.open(target, request.headers['last-event-id'], request.owner, request.ip, { headers: request.headers, res: reply.raw });
+      } catch (error) {
+        if (!(error instanceof StreamClientGone)) throw error;
+        reply.hijack();
+        reply.raw.destroy();
+        return;
+      }
       if (opened === null) return reply.code(204).header('cache-control', NO_CACHE).send(null);
       reply.hijack();
       streams.start(opened, reply.raw, String(request.id), null);

@@ -629,5 +629,11 @@ export const clientCrawlEvent = z.discriminatedUnion('type', [
 /** An event as clients read it: one of the known types, with any fields a newer server added. */
 export type ClientCrawlEvent = z.infer<typeof clientCrawlEvent>;
 export type ClientEventOf<T extends CrawlEventType> = Extract<ClientCrawlEvent, { type: T }>;
+/** GET /:id/webhook as clients read it: states a newer server adds are let through. */
+export const clientWebhookStatus = webhookStatus.extend({ state: openCode(WEBHOOK_STATES) }).loose();
+export type ClientWebhookStatus = z.infer<typeof clientWebhookStatus>;
+/** `webhook` of a create request, as the SDK and CLI send it. */
+export type WebhookRequestInput = z.input<typeof webhookRequestSchema>;
+
 /** The event types this client knows; a reader skips the others. */
 export const CLIENT_EVENT_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);

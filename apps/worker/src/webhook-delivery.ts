@@ -84,13 +84,13 @@ export async function deliverWebhook(deps: WebhookDeliveryDeps, job: Job<Webhook
     if (target.nextAttemptAt > Date.now()) return delayUntil(job, token, target.nextAttemptAt);
     const frames = await deps.store.readAfter(crawlId, target.cursor, EVENTS_PER_READ);
     if (frames === 'lost') {
-      await deps.webhooks.stop(crawlId, 'the event log no longer holds the next event (trimmed)');
+      await deps.webhooks.stop(target, 'the event log no longer holds the next event (trimmed)');
       log.warn('webhook stopped: event log trimmed past its cursor');
       return;
     }
     if (frames.length === 0) {
       if ((await deps.store.status(crawlId)) === null) {
-        await deps.webhooks.stop(crawlId, 'the crawl no longer exists');
+        await deps.webhooks.stop(target, 'the crawl no longer exists');
         return;
       }
       return delayUntil(job, token, Date.now() + deps.pollMs);
@@ -99,12 +99,12 @@ export async function deliverWebhook(deps: WebhookDeliveryDeps, job: Job<Webhook
     for (const frame of frames) {
       const done = isTerminalEvent(frame.type);
       if (!target.events.includes(frame.type)) {
-        await deps.webhooks.advance(crawlId, frame.id, done);
+        await deps.webhooks.advance(target, frame.id, done);
       } else {
         if (deps.stopping.aborted) return delayUntil(job, token, Date.now());
         const outcome = await post(deps, target, frame);
         if (outcome.ok) {
-          await deps.webhooks.advance(crawlId, frame.id, done, outcome.status);
+          await deps.webhooks.advance(target, frame.id, done, outcome.status);
           attempts = 0;
         } else {
           attempts += 1;
@@ -118,7 +118,7 @@ export async function deliverWebhook(deps: WebhookDeliveryDeps, job: Job<Webhook
                 jitter: 'equal',
                 maxRetryAfterMs: WEBHOOK_MAX_RETRY_AFTER_MS,
               });
-          await deps.webhooks.failAttempt(crawlId, {
+          await deps.webhooks.failAttempt(target, {
             attempts,
             error: outcome.error,
             nextAttemptAt,

@@ -2,12 +2,16 @@
 // crawl (CrawlKeys.webhook): the target (url, event filter, headers), the
 // cursor (id of the last event delivered or passed over by the filter) and
 // the current event's failed attempts. Single-key commands only, each write
-// in one MULTI that also sets the crawl's TTL, so no Lua script knows it.
+// in one MULTI that also sets the crawl's TTL (the API's CRAWL_TTL_SECONDS,
+// recorded at create as the crawl's own), so no Lua script knows it.
 import { type CrawlWebhook, crawlKeys, type WebhookState, type WebhookStatus } from '@crawlstream/shared';
 import type { RedisConnection } from '@crawlstream/redis-connection';
 
 /** What the delivery needs: the target as given at create, and where it stands. */
 export interface WebhookTarget {
+  crawlId: string;
+  /** The TTL the crawl was created with, renewed on each write. */
+  ttlSeconds: number;
   url: string;
   /** Event types delivered (never empty). */
   events: string[];
@@ -32,7 +36,7 @@ export class CrawlWebhooks {
   constructor(
     private readonly redis: RedisConnection,
     private readonly prefix: string,
-    /** The crawl's TTL (CRAWL_TTL_SECONDS), renewed on each write. */
+    /** CRAWL_TTL_SECONDS: the TTL a webhook is registered with (a crawl's own is used after that). */
     private readonly ttlSeconds: number,
   ) {}
 
@@ -53,6 +57,7 @@ export class CrawlWebhooks {
         passed: '0',
         attempts: '0',
         state: 'active',
+        ttl: String(this.ttlSeconds),
       })
       .expire(key, this.ttlSeconds)
       .exec();
@@ -68,6 +73,8 @@ export class CrawlWebhooks {
     const hash = await this.redis.hgetall(this.key(id));
     if (!hash.url) return null;
     return {
+      crawlId: id,
+      ttlSeconds: Number(hash.ttl) || this.ttlSeconds,
       url: hash.url,
       events: (hash.events ?? '').split(','),
       headers: JSON.parse(hash.headers ?? '{}') as Record<string, string>,
@@ -106,16 +113,16 @@ export class CrawlWebhooks {
    * Moves the cursor past `eventId` (delivered with `status`, or passed over
    * by the filter without one); `done` once the crawl's terminal event is past.
    */
-  async advance(id: string, eventId: string, done: boolean, status?: number): Promise<void> {
-    const key = this.key(id);
+  async advance(target: WebhookTarget, eventId: string, done: boolean, status?: number): Promise<void> {
+    const key = this.key(target.crawlId);
     const fields: Record<string, string> = { cursor: eventId, attempts: '0', state: done ? 'done' : 'active', nextAttemptAt: '0' };
     if (status !== undefined) fields.lastStatus = String(status);
-    await this.redis.multi().hset(key, fields).hincrby(key, 'passed', 1).expire(key, this.ttlSeconds).exec();
+    await this.redis.multi().hset(key, fields).hincrby(key, 'passed', 1).expire(key, target.ttlSeconds).exec();
   }
 
   /** Records a failed attempt: `failing` until the next, or `failed` when there is none. */
-  async failAttempt(id: string, failure: WebhookFailure): Promise<void> {
-    const key = this.key(id);
+  async failAttempt(target: WebhookTarget, failure: WebhookFailure): Promise<void> {
+    const key = this.key(target.crawlId);
     const fields: Record<string, string> = {
       attempts: String(failure.attempts),
       state: failure.nextAttemptAt === null ? 'failed' : 'failing',
@@ -125,12 +132,12 @@ export class CrawlWebhooks {
     if (failure.status !== undefined) fields.lastStatus = String(failure.status);
     const multi = this.redis.multi().hset(key, fields);
     if (failure.status === undefined) multi.hdel(key, 'lastStatus');
-    await multi.expire(key, this.ttlSeconds).exec();
+    await multi.expire(key, target.ttlSeconds).exec();
   }
 
   /** Stops delivery for good (the crawl or its log is gone). */
-  async stop(id: string, error: string): Promise<void> {
-    const key = this.key(id);
-    await this.redis.multi().hset(key, { state: 'failed', lastError: error }).expire(key, this.ttlSeconds).exec();
+  async stop(target: WebhookTarget, error: string): Promise<void> {
+    const key = this.key(target.crawlId);
+    await this.redis.multi().hset(key, { state: 'failed', lastError: error }).expire(key, target.ttlSeconds).exec();
   }
 }

@@ -44,15 +44,23 @@ class Receiver {
       const n = this.received.length;
       this.received.push({ headers: req.headers, body, at: Date.now() });
       const { status, headers } = this.answer(n, body);
-      res.writeHead(status, headers).end();
+      setTimeout(() => {
+        if (!res.destroyed) res.writeHead(status, headers).end();
+      }, this.delayMs(n));
     });
   });
+  /** How long the answer to the n-th request waits. */
+  delayMs: (n: number) => number = () => 0;
   url = '';
-  async start(): Promise<void> {
-    await new Promise<void>((ok) => this.server.listen(0, '127.0.0.1', ok));
+  start(): Promise<void> {
+    return this.listenOn(0);
+  }
+  async listenOn(port: number): Promise<void> {
+    await new Promise<void>((ok) => this.server.listen(port, '127.0.0.1', ok));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
   }
   close(): Promise<void> {
+    this.server.closeAllConnections();
     return new Promise((ok) => this.server.close(() => ok()));
   }
 }
@@ -67,6 +75,7 @@ afterEach(async () => {
   worker = undefined;
   receiver.received.length = 0;
   receiver.answer = () => ({ status: 200 });
+  receiver.delayMs = () => 0;
 });
 
 /** A crawl with a webhook, created as the API creates it: the crawl, then its webhook, then the delivery job. */
@@ -155,6 +164,41 @@ describe('webhook delivery', () => {
     // Retry-After: 1 is a floor of one second (the backoff alone would be 40 ms at most).
     expect(receiver.received[3]!.at - receiver.received[2]!.at).toBeGreaterThanOrEqual(1000);
     expect(status).toMatchObject({ state: 'done', attempts: 0, lastStatus: 204, lastError: 'HTTP 503' });
+  });
+
+  it('retries a receiver that is down (connection refused) until it is back on its port, then delivers everything in order', async () => {
+    const redis = useRedis('wh');
+    const away = new Receiver();
+    await away.start();
+    const port = new URL(away.url).port;
+    await away.close();
+    worker = await createCrawlWorker(testWorkerOptions(redis, { webhookSecret: SECRET, webhookRetryBaseMs: 50, webhookPollMs: 50 }));
+    const { store, crawl, webhooks } = await crawlWithWebhook(redis, { url: away.url });
+    const failing = await waitForWebhook(webhooks, crawl.id, ['failing', 'failed']);
+    expect(failing.lastError).toMatch(/ECONNREFUSED/);
+    const back = new Receiver();
+    await back.listenOn(Number(port));
+    try {
+      await waitForEnd(store, crawl.id, 60_000);
+      expect(await waitForWebhook(webhooks, crawl.id, ['done', 'failed'])).toMatchObject({ state: 'done' });
+      expect(verifiedIds(back.received)).toEqual((await eventLog(store, crawl.id)).map((frame) => frame.id));
+    } finally {
+      await back.close();
+    }
+  });
+
+  it('counts a receiver that does not answer within the timeout as a failed attempt, and sends that event again', async () => {
+    const redis = useRedis('wh');
+    worker = await createCrawlWorker(testWorkerOptions(redis, { webhookSecret: SECRET, webhookRetryBaseMs: 20, webhookPollMs: 50, webhookTimeoutMs: 300 }));
+    receiver.delayMs = (n) => (n === 0 ? 2_000 : 0);
+    const { store, crawl, webhooks } = await crawlWithWebhook(redis, { url: receiver.url });
+    await waitForEnd(store, crawl.id, 60_000);
+    const status = await waitForWebhook(webhooks, crawl.id, ['done', 'failed']);
+    const log = await eventLog(store, crawl.id);
+    const ids = verifiedIds(receiver.received);
+    expect(ids.slice(0, 2)).toEqual([log[0]!.id, log[0]!.id]);
+    expect(ids.slice(1)).toEqual(log.map((frame) => frame.id));
+    expect(status).toMatchObject({ state: 'done', lastError: 'no answer within 300 ms' });
   });
 
   it('marks the webhook failed after WEBHOOK_MAX_ATTEMPTS failures, and the crawl is not affected', async () => {

@@ -67,9 +67,9 @@ async function post(deps: WebhookDeliveryDeps, target: WebhookTarget, frame: Eve
     const retryAfterMs = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
     return { ok: false, status: response.statusCode, error: `HTTP ${response.statusCode}`, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
   } catch (error) {
-    const err = error as Error & { code?: string };
-    const what = err.name === 'TimeoutError' ? `no answer within ${deps.timeoutMs} ms` : err.message;
-    return { ok: false, error: err.code ? `${err.code}: ${what}` : what };
+    const err = error as Error & { code?: unknown };
+    if (err.name === 'TimeoutError') return { ok: false, error: `no answer within ${deps.timeoutMs} ms` };
+    return { ok: false, error: typeof err.code === 'string' ? `${err.code}: ${err.message}` : err.message };
   }
 }
 

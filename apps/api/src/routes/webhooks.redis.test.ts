@@ -41,6 +41,23 @@ describe('POST /api/crawl-v2 with a webhook', () => {
     expect(state.text).not.toContain('s3cret-value');
   });
 
+  it('with an Idempotency-Key: the webhook is part of the request; a retry returns the crawl and never resets the delivery', async () => {
+    const redis = useRedis('wa');
+    const api = await startApi(redis, { env: ENV });
+    const send = (webhook: unknown) => call(api.base, 'POST', '/api/crawl-v2', { body: { url: START, webhook }, headers: { 'idempotency-key': 'wh-1' } });
+    const first = crawl.parse((await send({ url: HOOK })).json);
+    const key = crawlKeys(first.id, redis.prefix).webhook;
+    // As if a worker had delivered the first event.
+    await api.app.crawlstream.redis.hset(key, 'cursor', '1-0', 'passed', '1');
+    const again = await send({ url: HOOK });
+    expect(again.status).toBe(200);
+    expect(crawl.parse(again.json)).toMatchObject({ id: first.id, webhook: { url: HOOK } });
+    expect(await api.app.crawlstream.redis.hget(key, 'cursor')).toBe('1-0');
+    const other = await send({ url: 'http://127.0.0.1:9/other' });
+    expect(other.status).toBe(422);
+    expect(errorCode(other)).toBe('idempotency_key_reused');
+  });
+
   it('keeps the event filter as given, and refuses stream-only, unknown and repeated types', async () => {
     const redis = useRedis('wa');
     const api = await startApi(redis, { env: ENV });

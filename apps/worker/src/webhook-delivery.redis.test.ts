@@ -8,7 +8,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createWebhookQueue, enqueueWebhook } from '@crawlstream/jobs';
 import { type CrawlStore, CrawlWebhooks, type EventFrame } from '@crawlstream/progress';
-import { isTerminalEvent, WEBHOOK_EVENT_TYPES, type WebhookStatus } from '@crawlstream/shared';
+import { crawlKeys, isTerminalEvent, WEBHOOK_EVENT_TYPES, type WebhookStatus } from '@crawlstream/shared';
 import { type TestRedis, useRedis } from '@crawlstream/testkit';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -129,6 +129,8 @@ describe('webhook delivery', () => {
       expect(delivery.headers['content-type']).toBe('application/json');
     }
     expect(status).toMatchObject({ state: 'done', lastDeliveredId: log.at(-1)!.id, pending: 0, attempts: 0, lastStatus: 200 });
+    // The receiver's headers are deleted once delivery is over.
+    expect(await redis.connect().hexists(crawlKeys(crawl.id, redis.prefix).webhook, 'headers')).toBe(0);
   });
 
   it('delivers only the event types of the filter (the terminal event ends the delivery even when filtered out)', async () => {
@@ -210,6 +212,7 @@ describe('webhook delivery', () => {
     expect(status).toMatchObject({ state: 'failed', attempts: 10, lastStatus: 410, lastError: 'HTTP 410', lastDeliveredId: null });
     expect(receiver.received).toHaveLength(10);
     expect(new Set(receiver.received.map((d) => d.headers['webhook-id'])).size).toBe(1);
+    expect(await redis.connect().hexists(crawlKeys(crawl.id, redis.prefix).webhook, 'headers')).toBe(0);
     expect((await waitForEnd(store, crawl.id, 60_000)).status).toBe('completed');
   });
 

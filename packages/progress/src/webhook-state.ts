@@ -117,7 +117,10 @@ export class CrawlWebhooks {
     const key = this.key(target.crawlId);
     const fields: Record<string, string> = { cursor: eventId, attempts: '0', state: done ? 'done' : 'active', nextAttemptAt: '0' };
     if (status !== undefined) fields.lastStatus = String(status);
-    await this.redis.multi().hset(key, fields).hincrby(key, 'passed', 1).expire(key, target.ttlSeconds).exec();
+    const multi = this.redis.multi().hset(key, fields).hincrby(key, 'passed', 1);
+    // The receiver's headers are secrets: kept no longer than they are needed (as a crawl's own request headers).
+    if (done) multi.hdel(key, 'headers');
+    await multi.expire(key, target.ttlSeconds).exec();
   }
 
   /** Records a failed attempt: `failing` until the next, or `failed` when there is none. */
@@ -132,12 +135,13 @@ export class CrawlWebhooks {
     if (failure.status !== undefined) fields.lastStatus = String(failure.status);
     const multi = this.redis.multi().hset(key, fields);
     if (failure.status === undefined) multi.hdel(key, 'lastStatus');
+    if (failure.nextAttemptAt === null) multi.hdel(key, 'headers');
     await multi.expire(key, target.ttlSeconds).exec();
   }
 
   /** Stops delivery for good (the crawl or its log is gone). */
   async stop(target: WebhookTarget, error: string): Promise<void> {
     const key = this.key(target.crawlId);
-    await this.redis.multi().hset(key, { state: 'failed', lastError: error }).expire(key, target.ttlSeconds).exec();
+    await this.redis.multi().hset(key, { state: 'failed', lastError: error }).hdel(key, 'headers').expire(key, target.ttlSeconds).exec();
   }
 }

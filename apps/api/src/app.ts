@@ -7,8 +7,8 @@
 // then to Fastify; both apply the same rules (requests.ts, access.ts).
 // The dashboard is served from the directory the caller names (`dashboardDir`).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PageQueues, QueuePageJobs } from '@crawlstream/jobs';
-import { CrawlStore, StreamHub } from '@crawlstream/progress';
+import { createWebhookQueue, PageQueues, QueuePageJobs } from '@crawlstream/jobs';
+import { CrawlStore, CrawlWebhooks, StreamHub } from '@crawlstream/progress';
 import { connectRedis } from '@crawlstream/redis-connection';
 import { type Config, DEFAULT_KEY_PREFIX, globalKeys } from '@crawlstream/shared';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -27,6 +27,7 @@ import { llmsRoutes } from './routes/llms.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes } from './routes/health.js';
 import { Streams, streamRoutes } from './routes/stream.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { checkRequestTarget, loggedRequest, RequestLog, RequestLogController, requestId, trustProxyFn } from './requests.js';
 import { type ApiSettings, DEFAULT_API_SETTINGS } from './settings.js';
 
@@ -136,6 +137,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     each.on('error', (error) => app.log.warn({ err: error, shard }, 'page queue error'));
   }
   const metrics = new ApiMetrics(redis, prefix, config.CRAWL_TTL_SECONDS);
+  const webhookQueue = createWebhookQueue(queueConnection, prefix);
+  webhookQueue.on('error', (error) => app.log.warn({ err: error }, 'webhook queue error'));
   const apiKeys = new ApiKeys(config.API_KEYS);
   const ctx: ApiContext = {
     config,
@@ -147,6 +150,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     queue,
     queues,
     metrics,
+    webhooks: new CrawlWebhooks(redis, prefix, config.CRAWL_TTL_SECONDS),
+    webhookQueue,
     tokens: new StreamTokens(redis, globalKeys(prefix).streamTokenSecret, settings.streamTokenTtlSeconds),
     apiKeys,
   };
@@ -174,6 +179,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { ctx });
   await app.register(crawlRoutes, { ctx, afterStep: afterCreateStep });
   await app.register(llmsRoutes, { ctx });
+  await app.register(webhookRoutes, { ctx });
   await app.register(streamRoutes, { ctx, streams });
   await app.register(boardRoutes, {
     queues,
@@ -186,7 +192,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onClose', async () => {
     await hub.close();
     await store.close();
-    await atMost(queues.close(), 2_000);
+    await atMost(Promise.all([queues.close(), webhookQueue.close()]), 2_000);
     await atMost(Promise.all([redis.quit(), subscriber.quit(), queueConnection.quit()]), 2_000);
     for (const connection of [redis, subscriber, queueConnection]) connection.disconnect();
   });

@@ -1,8 +1,8 @@
 // What the routes of one API process share: its settings, its Redis
 // connections' users (store, stream hub, page queue), metrics and the stream
 // tokens. Built once in buildApp and handed to each plugin.
-import type { PageQueue, PageQueues } from '@crawlstream/jobs';
-import type { CrawlStore, StreamHub } from '@crawlstream/progress';
+import type { PageQueue, PageQueues, WebhookQueue } from '@crawlstream/jobs';
+import type { CrawlStore, CrawlWebhooks, StreamHub } from '@crawlstream/progress';
 import type { Config } from '@crawlstream/shared';
 import type { RedisConnection } from '@crawlstream/redis-connection';
 import type { ApiKeys, StreamTokens } from './access.js';
@@ -22,6 +22,9 @@ export interface ApiContext {
   /** Every shard of the page queue (QUEUE_SHARDS, and any more another process announced). */
   queues: PageQueues;
   metrics: ApiMetrics;
+  /** The crawls' webhooks (#16) and the queue their deliveries run on. */
+  webhooks: CrawlWebhooks;
+  webhookQueue: WebhookQueue;
   tokens: StreamTokens;
   /** API_KEYS; when `enabled`, each key sees only its own crawls. */
   apiKeys: ApiKeys;

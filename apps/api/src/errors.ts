@@ -25,6 +25,11 @@ export const ERRORS = {
   board_read_only: { status: 403, message: 'The queue board is read-only without API_KEYS; with them, only the operator key (the first) may act' },
   not_found: { status: 404, message: 'No such crawl' },
   route_not_found: { status: 404, message: 'No such route' },
+  webhooks_disabled: { status: 400, message: 'This server delivers no webhooks (WEBHOOK_SECRET is not set)' },
+  webhook_url_blocked: {
+    status: 400,
+    message: 'The webhook URL is a non-public address outside SSRF_ALLOW: it could never be delivered',
+  },
   already_finished: { status: 409, message: 'The crawl has already finished' },
   payload_too_large: { status: 413, message: 'The body is too large' },
   uri_too_long: { status: 414, message: 'The URL is too long' },

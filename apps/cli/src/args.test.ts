@@ -269,3 +269,21 @@ describe('parseCommandLine', () => {
     expect(usage(argv)).toContain(message);
   });
 });
+
+describe('--webhook', () => {
+  it('sends `webhook` with the URL and the repeated --webhook-event types; nothing without the flag', () => {
+    const parsed = parseCommandLine(['crawl', URL_, '--webhook', 'https://hooks.example.com/x', '--webhook-event', 'page', '--webhook-event', 'completed'], {});
+    expect(parsed).toMatchObject({ command: 'crawl', webhook: { url: 'https://hooks.example.com/x', events: ['page', 'completed'] } });
+    expect(parseCommandLine(['crawl', URL_, '--webhook', 'https://hooks.example.com/x'], {})).toMatchObject({ webhook: { url: 'https://hooks.example.com/x' } });
+    expect(parseCommandLine(['crawl', URL_], {})).not.toHaveProperty('webhook');
+  });
+
+  it.each([
+    [['crawl', URL_, '--webhook-event', 'page'], '--webhook-event needs --webhook'],
+    [['crawl', URL_, '--webhook', 'ftp://x/'], '--webhook: only http: and https: URLs'],
+    [['crawl', URL_, '--webhook', 'https://h.example/', '--webhook-event', 'snapshot'], '--webhook-event'],
+    [['watch', 'x', '--webhook', 'https://h.example/'], '--webhook'],
+  ])('refuses %j', (argv, message) => {
+    expect(usage(argv)).toContain(message);
+  });
+});

@@ -12,6 +12,8 @@ import {
   MAX_START_URLS,
   SCOPES,
   PAGE_FORMATS,
+  type WebhookRequestInput,
+  webhookRequestSchema,
 } from '@crawlstream/shared';
 import { UsageError } from './exit-codes.js';
 
@@ -34,6 +36,8 @@ export type Invocation =
       options: CrawlOptionsInput;
       output?: string;
       idempotencyKey?: string;
+      /** `--webhook URL` and `--webhook-event TYPE` (#16). */
+      webhook?: WebhookRequestInput;
       detach: boolean;
     }
   | { command: 'watch'; common: Common; id: string; output?: string; lastEventId?: string; includeMarkdown?: boolean }
@@ -71,6 +75,8 @@ const OPTIONS = {
   format: { type: 'string' },
   'discover-only': { type: 'boolean' },
   'idempotency-key': { type: 'string' },
+  webhook: { type: 'string' },
+  'webhook-event': { type: 'string', multiple: true },
   detach: { type: 'boolean' },
   'last-event-id': { type: 'string' },
   'include-markdown': { type: 'boolean' },
@@ -118,6 +124,8 @@ const ALLOWED: Record<string, OptionName[]> = {
     'format',
     'discover-only',
     'idempotency-key',
+    'webhook',
+    'webhook-event',
     'detach',
   ],
   watch: [...COMMON, 'quiet', 'output', 'last-event-id', 'include-markdown'],
@@ -172,6 +180,8 @@ crawl:
   --format <list>         what each page stores: ${PAGE_FORMATS.join(',')} (default markdown)
   --discover-only         map mode: follow links, store url, title, depth and status only (no markdown)
   --idempotency-key <k>   the same key returns the same crawl instead of a second one
+  --webhook <url>         POST each event of the crawl to this URL, signed (the server needs WEBHOOK_SECRET)
+  --webhook-event <type>  deliver only events of this type (default every type); repeatable; needs --webhook
   --detach                print the crawl id and exit without watching
   -q, --quiet             no progress on stderr
   Ctrl-C cancels the crawl (and waits for it to stop); a second Ctrl-C quits at once.
@@ -208,6 +218,22 @@ function apiUrl(raw: string, from: string): string {
  * `--header 'Name: value'` and `--header-env Name=VAR` as the `headers`
  * option. No message quotes a value (it is a credential).
  */
+/** `--webhook URL` and its `--webhook-event TYPE`s, checked as the server checks them (the message names the flag). */
+function webhookOption(url: string | undefined, events: readonly string[] | undefined): WebhookRequestInput | undefined {
+  if (url === undefined) {
+    if (events !== undefined) throw new UsageError('--webhook-event needs --webhook');
+    return undefined;
+  }
+  const webhook = { url, ...(events === undefined ? {} : { events: [...events] }) };
+  const checked = webhookRequestSchema.safeParse(webhook);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    const flag = issue.path[0] === 'events' ? '--webhook-event' : '--webhook';
+    throw new UsageError(`${flag}: ${issue.message}`);
+  }
+  return webhook as WebhookRequestInput;
+}
+
 function headerOption(given: readonly string[], fromEnv: readonly string[], env: Record<string, string | undefined>): Record<string, string> {
   const headers: Record<string, string> = {};
   const add = (name: string, value: string, flag: string) => {
@@ -332,6 +358,7 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
       const flag = Object.entries(CRAWL_OPTIONS).find(([, k]) => k === key)?.[0] ?? key;
       throw new UsageError(`--${flag}: ${issue.message}`);
     }
+    const webhook = webhookOption(values.webhook, values['webhook-event']);
     return {
       command,
       common,
@@ -339,6 +366,7 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
       options: options as CrawlOptionsInput,
       ...output,
       ...(values['idempotency-key'] !== undefined ? { idempotencyKey: values['idempotency-key'] } : {}),
+      ...(webhook ? { webhook } : {}),
       detach: values.detach ?? false,
     };
   }

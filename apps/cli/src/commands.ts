@@ -201,7 +201,10 @@ async function execute(invocation: Exclude<Invocation, { command: 'help' | 'vers
       const created = await client.createCrawl(
         invocation.url,
         invocation.options,
-        invocation.idempotencyKey !== undefined ? { idempotencyKey: invocation.idempotencyKey } : {},
+        {
+          ...(invocation.idempotencyKey !== undefined ? { idempotencyKey: invocation.idempotencyKey } : {}),
+          ...(invocation.webhook ? { webhook: invocation.webhook } : {}),
+        },
       );
       if (invocation.detach) {
         if (common.json) await session.printCrawl(created);

@@ -20,13 +20,27 @@
 // process announced (checked every QUEUE_SHARDS_CHECK_MS); all share the
 // process's page slots (WORKER_CONCURRENCY pages at once) and byte budget.
 import { setMaxListeners } from 'node:events';
-import { jobPages, PAGE_QUEUE, type PageJobData, type PageQueue, PageQueues, parsePageJob, QueuePageJobs } from '@crawlstream/jobs';
-import { CrawlStore, ProgressPublisher } from '@crawlstream/progress';
+import {
+  jobPages,
+  PAGE_QUEUE,
+  type PageJobData,
+  type PageQueue,
+  PageQueues,
+  parsePageJob,
+  QueuePageJobs,
+  WEBHOOK_QUEUE,
+  type WebhookJobData,
+} from '@crawlstream/jobs';
+import { CrawlStore, CrawlWebhooks, ProgressPublisher } from '@crawlstream/progress';
 import {
   backoffDelay,
   DEFAULT_KEY_PREFIX,
   PAGE_LOCK_MS,
   QUEUE_SHARDS_CHECK_MS,
+  WEBHOOK_MAX_ATTEMPTS,
+  WEBHOOK_POLL_MS,
+  WEBHOOK_RETRY_BASE_MS,
+  WEBHOOK_TIMEOUT_MS,
   queuePrefix,
   STALLED_CHECK_MS,
   SWEEP_INTERVAL_MS,
@@ -45,6 +59,8 @@ import { createSsrfGuard, type Resolver, USER_AGENT } from '@crawlstream/pipelin
 import { PageExtractor } from './page-extractor.js';
 import { RobotsCache } from './robots-cache.js';
 import { RunningCrawls } from './running-crawls.js';
+import { deliverWebhook } from './webhook-delivery.js';
+import { Webhook } from 'standardwebhooks';
 
 export interface CrawlWorkerOptions {
   redisUrl: string;
@@ -65,6 +81,17 @@ export interface CrawlWorkerOptions {
   /** Replaces the system resolver of the SSRF guard (tests give host names loopback addresses). */
   ssrfResolve?: Resolver;
   ttlSeconds?: number;
+  /**
+   * WEBHOOK_SECRET (`whsec_…`): with it the worker also delivers webhooks
+   * (the `webhooks` queue); without it, it leaves them to workers that have it.
+   */
+  webhookSecret?: string | undefined;
+  /** Base of the webhook retry backoff (WEBHOOK_RETRY_BASE_MS; tests shorten it). */
+  webhookRetryBaseMs?: number;
+  /** How often a caught-up webhook looks for new events (WEBHOOK_POLL_MS). */
+  webhookPollMs?: number;
+  /** Per-request timeout of a webhook delivery (WEBHOOK_TIMEOUT_MS). */
+  webhookTimeoutMs?: number;
   /** The sweep's turn: one pass per this interval across all workers (SWEEP_INTERVAL_MS). */
   sweepEveryMs?: number;
   /** In-flight entries younger than this are not swept (SWEEP_STALE_MS). */
@@ -100,6 +127,8 @@ export interface CrawlWorker {
 }
 
 const MAX_GENERATIONS = 3;
+/** Stalls of a webhook job before BullMQ would fail it: in practice never. */
+const WEBHOOK_MAX_STALLS = 1_000;
 /** A job whose worker vanished is handed to another this many times; one more stall fails it (`stalled`). */
 const MAX_STALLED_COUNT = 1;
 /** Whether `promise` settled within `ms`. */
@@ -239,6 +268,35 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
   };
 
   const workers = queues.queues.map((_, shard) => consume(shard));
+  const webhookWorker = options.webhookSecret ? deliverWebhooks(options.webhookSecret) : undefined;
+
+  function deliverWebhooks(secret: string): Worker<WebhookJobData> {
+    const deliveryDeps = {
+      store,
+      webhooks: new CrawlWebhooks(storeConnection, prefix, options.ttlSeconds ?? 86_400),
+      dispatcher,
+      signer: new Webhook(secret),
+      stopping: stopping.signal,
+      logger,
+      timeoutMs: options.webhookTimeoutMs ?? WEBHOOK_TIMEOUT_MS,
+      maxAttempts: WEBHOOK_MAX_ATTEMPTS,
+      retryBaseMs: options.webhookRetryBaseMs ?? WEBHOOK_RETRY_BASE_MS,
+      pollMs: options.webhookPollMs ?? WEBHOOK_POLL_MS,
+    };
+    const worker = new Worker<WebhookJobData>(WEBHOOK_QUEUE, (job, token) => deliverWebhook(deliveryDeps, job, token), {
+      connection: workerConnection,
+      prefix: queuePrefix(prefix),
+      concurrency: options.concurrency,
+      lockDuration: options.lockDurationMs ?? PAGE_LOCK_MS,
+      stalledInterval: options.stalledIntervalMs ?? STALLED_CHECK_MS,
+      // A delivery whose worker vanished is picked up again however often that happens: its cursor is in Redis.
+      maxStalledCount: WEBHOOK_MAX_STALLS,
+    });
+    worker.on('error', (err) => logger.error({ err }, 'webhook worker error'));
+    worker.on('stalled', (jobId) => logger.warn({ crawlId: jobId }, 'webhook delivery stalled (its worker went away): back in the queue'));
+    worker.on('failed', (job, err) => logger.error({ err, crawlId: job?.data.crawlId }, 'webhook job failed'));
+    return worker;
+  }
   let closed = false;
   // Another process may announce more shards (a higher QUEUE_SHARDS): consume them too.
   let checking: Promise<unknown> | undefined;
@@ -275,7 +333,7 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
   }, sweepEveryMs);
   sweepTimer.unref();
 
-  await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+  await Promise.all([...workers, ...(webhookWorker ? [webhookWorker] : [])].map((worker) => worker.waitUntilReady()));
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -286,7 +344,7 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
       await checking;
       stopping.abort();
       // BullMQ stops taking jobs at once and waits for the running ones; their pages not started are handed back.
-      const graceful = Promise.all(workers.map((worker) => worker.close()));
+      const graceful = Promise.all([...workers, ...(webhookWorker ? [webhookWorker] : [])].map((worker) => worker.close()));
       if (!(await within(graceful, options.closeTimeoutMs ?? WORKER_CLOSE_TIMEOUT_MS))) {
         // Fetches and extractions stop; runPage hands each job back.
         shutdown.abort();

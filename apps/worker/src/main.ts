@@ -20,6 +20,7 @@ const worker = await createCrawlWorker({
   maxBytesInFlight: config.WORKER_MAX_BYTES_IN_FLIGHT,
   ssrfAllow: config.SSRF_ALLOW,
   ttlSeconds: config.CRAWL_TTL_SECONDS,
+  webhookSecret: config.WEBHOOK_SECRET,
   logger,
 });
 logger.info(

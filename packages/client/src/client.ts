@@ -10,6 +10,7 @@ import {
   type ClientCrawlWithToken,
   type ClientPageResult,
   type ClientRejectedList,
+  type ClientWebhookStatus,
   type CrawlOptionsInput,
   type CrawlStatus,
   clientCrawl,
@@ -18,6 +19,7 @@ import {
   clientCrawlWithToken,
   clientPageList,
   clientRejectedList,
+  clientWebhookStatus,
   crawlPath,
   crawlsPath,
   errorsPath,
@@ -27,6 +29,8 @@ import {
   pagesPath,
   rejectedPath,
   streamPath,
+  type WebhookRequestInput,
+  webhookPath,
   withQuery,
 } from '@crawlstream/shared';
 import type { z } from 'zod';
@@ -56,6 +60,8 @@ export interface RequestOptions {
 export interface CreateCrawlOptions extends RequestOptions {
   /** The same key (per API key) returns the same crawl instead of starting another. */
   idempotencyKey?: string;
+  /** Each event of the crawl's log POSTed to `url`, signed (verify with `verifyWebhook`); the server needs WEBHOOK_SECRET. */
+  webhook?: WebhookRequestInput;
 }
 
 export interface ListCrawlsQuery extends RequestOptions {
@@ -108,8 +114,13 @@ export class CrawlstreamClient {
   createCrawl(url: string, options?: CrawlOptionsInput, request: CreateCrawlOptions = {}): Promise<ClientCrawlWithToken> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (request.idempotencyKey !== undefined) headers['idempotency-key'] = request.idempotencyKey;
-    const body = JSON.stringify(options === undefined ? { url } : { url, options });
+    const body = JSON.stringify({ url, ...(options === undefined ? {} : { options }), ...(request.webhook ? { webhook: request.webhook } : {}) });
     return this.json('POST', crawlsPath(), clientCrawlWithToken, { headers, body, signal: request.signal }, [200, 201]);
+  }
+
+  /** Where the delivery of a crawl's webhook stands; a 404 `not_found` error for a crawl without one. */
+  getWebhook(id: string, request: RequestOptions = {}): Promise<ClientWebhookStatus> {
+    return this.json('GET', webhookPath(id), clientWebhookStatus, { signal: request.signal });
   }
 
   getCrawl(id: string, request: RequestOptions = {}): Promise<ClientCrawlWithToken> {

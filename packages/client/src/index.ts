@@ -49,3 +49,5 @@ export {
   TERMINAL_STATUSES,
   type TerminalStatus,
 } from '@crawlstream/shared';
+export { verifyWebhook, type WebhookHeaders } from './webhooks.js';
+export type { ClientWebhookStatus as WebhookStatus, WebhookRequestInput } from '@crawlstream/shared';

@@ -167,3 +167,36 @@ export class QueuePageJobs implements PageJobs {
     return states.some((state) => LIVE_STATES.has(state));
   }
 }
+
+// ---- webhooks (#16) ----
+
+/**
+ * The webhook queue: one job per crawl with a webhook (job id = crawl id),
+ * added by the API at create, run by the workers until the crawl's terminal
+ * event is delivered or the webhook fails. It lives under shard 0's prefix.
+ */
+export const WEBHOOK_QUEUE = 'webhooks';
+export const webhookJobData = z.object({ crawlId: z.string() });
+export type WebhookJobData = z.infer<typeof webhookJobData>;
+export type WebhookQueue = Queue<WebhookJobData, void, string>;
+
+/** Attempts of a webhook job that throws (Redis trouble; the receiver's failures are counted in the webhook's own state). */
+const WEBHOOK_JOB_ATTEMPTS = 20;
+
+export function createWebhookQueue(connection: RedisConnection, prefix: string = DEFAULT_KEY_PREFIX): WebhookQueue {
+  return new Queue<WebhookJobData, void, string>(WEBHOOK_QUEUE, {
+    connection,
+    prefix: queuePrefix(prefix),
+    defaultJobOptions: {
+      attempts: WEBHOOK_JOB_ATTEMPTS,
+      backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: true,
+      removeOnFail: true,
+    },
+  });
+}
+
+/** Starts delivering a crawl's webhook (a no-op when its job exists). */
+export async function enqueueWebhook(queue: WebhookQueue, crawlId: string): Promise<void> {
+  await queue.add('deliver', { crawlId }, { jobId: crawlId });
+}

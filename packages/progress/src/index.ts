@@ -18,3 +18,4 @@ export { ProgressPublisher, type ProgressPublisherOptions } from './progress-pub
 export type { Refused } from './scripts.js';
 export { type LiveListener, type OpenResult, StreamHub, type StreamHubOptions, StreamReader } from './stream-hub.js';
 export type { SweepOptions, SweepReport } from './sweep.js';
+export { CrawlWebhooks, type WebhookFailure, type WebhookTarget } from './webhook-state.js';

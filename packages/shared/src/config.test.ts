@@ -187,3 +187,16 @@ describe('QUEUE_SHARDS', () => {
     }
   });
 });
+
+describe('WEBHOOK_SECRET', () => {
+  it('is unset by default, takes a whsec_ base64 secret of 24 to 64 bytes, and refuses anything else naming the variable', () => {
+    expect(loadConfig({}).WEBHOOK_SECRET).toBeUndefined();
+    for (const bytes of [24, 32, 64]) {
+      const secret = `whsec_${Buffer.alloc(bytes, 7).toString('base64')}`;
+      expect(loadConfig({ WEBHOOK_SECRET: secret }).WEBHOOK_SECRET).toBe(secret);
+    }
+    for (const value of ['secret', Buffer.alloc(32, 7).toString('base64'), `whsec_${Buffer.alloc(16, 7).toString('base64')}`, 'whsec_not base64!']) {
+      expect(() => loadConfig({ WEBHOOK_SECRET: value }), value).toThrow(/Invalid WEBHOOK_SECRET/);
+    }
+  });
+});

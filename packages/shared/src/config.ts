@@ -117,6 +117,18 @@ const variables = {
   MAX_PAGES_CAP: { schema: intIn(1, MAX_PAGES_CEILING), fallback: String(DEFAULT_MAX_PAGES_CAP) },
   CRAWL_TTL_SECONDS: { schema: intIn(60, 31_536_000), fallback: '86400' },
   LOG_LEVEL: { schema: z.enum(LOG_LEVELS), fallback: 'info' },
+  /**
+   * Signs webhook deliveries (Standard Webhooks): `whsec_` and the base64 of
+   * 24 to 64 random bytes. Unset: a request with a webhook is refused.
+   */
+  WEBHOOK_SECRET: {
+    schema: z
+      .string()
+      .trim()
+      .regex(/^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/, 'must be whsec_ followed by the base64 of 24 to 64 random bytes (e.g. whsec_$(openssl rand -base64 32))')
+      .optional(),
+    fallback: undefined,
+  },
   /** Unset: 1 on one Redis, DEFAULT_CLUSTER_QUEUE_SHARDS with REDIS_CLUSTER (below). */
   QUEUE_SHARDS: { schema: intIn(MIN_QUEUE_SHARDS, MAX_QUEUE_SHARDS).optional(), fallback: undefined },
 } as const;

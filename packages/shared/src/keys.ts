@@ -50,6 +50,14 @@ export interface CrawlKeys {
   rejectedOrder: string;
   /** Pub/sub channel that wakes stream readers; carries no data that matters. */
   wake: string;
+  /**
+   * Hash: the crawl's webhook (#16) and its delivery state: url, events,
+   * headers (JSON), cursor, attempts, state, lastError, lastStatus,
+   * nextAttemptAt. Written by single-key commands (webhook-state.ts in
+   * @crawlstream/progress), never by a Lua script; its TTL is the crawl's,
+   * set on each write.
+   */
+  webhook: string;
 }
 
 export function crawlKeys(id: string, prefix: string = DEFAULT_KEY_PREFIX): CrawlKeys {
@@ -73,6 +81,7 @@ export function crawlKeys(id: string, prefix: string = DEFAULT_KEY_PREFIX): Craw
     rejected: `${base}:rejected`,
     rejectedOrder: `${base}:rejectedorder`,
     wake: `${base}:wake`,
+    webhook: `${base}:webhook`,
   };
 }
 

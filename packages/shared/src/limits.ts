@@ -315,3 +315,19 @@ export const STREAM_DISCONNECT_CONCURRENCY = 8;
 export const STREAM_DISCONNECT_ATTEMPTS = 3;
 export const STREAM_DISCONNECT_TIMEOUT_MS = 5_000;
 export const STREAM_DISCONNECT_FLUSH_MS = 2_000;
+
+/**
+ * Webhooks (#16): a crawl's `webhook.headers` are held to the rules of
+ * `options.headers` and to at most MAX_WEBHOOK_HEADERS of them. Each event is
+ * POSTed with a WEBHOOK_TIMEOUT_MS timeout; a failed delivery is retried, the
+ * n-th retry after about WEBHOOK_RETRY_BASE_MS * 2^(n-1) (jittered, never
+ * sooner than a Retry-After up to WEBHOOK_MAX_RETRY_AFTER_MS), and after
+ * WEBHOOK_MAX_ATTEMPTS attempts of one event (about an hour) the webhook is
+ * `failed`. A caught-up delivery looks for new events every WEBHOOK_POLL_MS.
+ */
+export const MAX_WEBHOOK_HEADERS = 10;
+export const WEBHOOK_TIMEOUT_MS = 10_000;
+export const WEBHOOK_MAX_ATTEMPTS = 10;
+export const WEBHOOK_RETRY_BASE_MS = 10_000;
+export const WEBHOOK_MAX_RETRY_AFTER_MS = 30 * 60_000;
+export const WEBHOOK_POLL_MS = 500;

@@ -14,6 +14,7 @@ export const routePatterns = {
   rejected: `${API_BASE}/:id/rejected`,
   llmsTxt: `${API_BASE}/:id/llms.txt`,
   llmsFullTxt: `${API_BASE}/:id/llms-full.txt`,
+  webhook: `${API_BASE}/:id/webhook`,
   healthz: '/healthz',
   readyz: '/readyz',
   metrics: '/metrics',
@@ -56,6 +57,10 @@ export function llmsTxtPath(id: string): string {
 
 export function llmsFullTxtPath(id: string): string {
   return `${crawlPath(id)}/llms-full.txt`;
+}
+
+export function webhookPath(id: string): string {
+  return `${crawlPath(id)}/webhook`;
 }
 
 /** Appends a query string, leaving out undefined values. */

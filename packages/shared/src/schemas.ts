@@ -19,6 +19,7 @@ import {
   MAX_SELECTORS,
   MAX_URL_LENGTH,
   MAX_VALIDATOR_LENGTH,
+  MAX_WEBHOOK_HEADERS,
 } from './limits.js';
 import { normalizeUrl } from './urls.js';
 import { headerNamesOf, requestHeadersSchema } from './request-headers.js';
@@ -268,6 +269,64 @@ export type CrawlOptions = z.output<typeof crawlOptions>;
 export type StoredCrawlOptions = z.output<typeof storedCrawlOptions>;
 export type CrawlOptionsInput = z.input<typeof crawlOptions>;
 
+// ---- webhooks (#16) ----
+
+/** Event types a webhook may deliver: every type of the event log (`snapshot` and `reset` are the stream's own). */
+export const WEBHOOK_EVENT_TYPES = [
+  'started',
+  'discovered',
+  'page',
+  'page_failed',
+  'page_skipped',
+  'progress',
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+export const WEBHOOK_STATES = ['active', 'failing', 'failed', 'done'] as const;
+export type WebhookState = (typeof WEBHOOK_STATES)[number];
+
+/** `webhook` as a request sends it: where each event of the crawl's log is POSTed, signed. */
+export const webhookRequestSchema = z
+  .object({
+    url: httpUrlSchema.describe('Receives one signed POST per event (Standard Webhooks); subject to SSRF_ALLOW as crawling is'),
+    events: z
+      .array(z.enum(WEBHOOK_EVENT_TYPES))
+      .min(1)
+      .max(WEBHOOK_EVENT_TYPES.length)
+      .refine((types) => new Set(types).size === types.length, 'events must not repeat')
+      .optional()
+      .describe('Event types to deliver; default every type of the event log (snapshot and reset are stream-only)'),
+    headers: requestHeadersSchema
+      .superRefine((headers, ctx) => {
+        if (Object.keys(headers).length > MAX_WEBHOOK_HEADERS) ctx.addIssue({ code: 'custom', message: `more than ${MAX_WEBHOOK_HEADERS} headers` });
+      })
+      .optional()
+      .describe(`Extra request headers of each delivery; at most ${MAX_WEBHOOK_HEADERS}, never shown again`),
+  })
+  .strict();
+export type WebhookRequest = z.output<typeof webhookRequestSchema>;
+
+/** What a crawl shows of its webhook: never its headers. */
+export const crawlWebhook = z.object({
+  url: z.string(),
+  events: z.array(z.string()).describe('The event types delivered'),
+});
+export type CrawlWebhook = z.infer<typeof crawlWebhook>;
+
+/** GET /:id/webhook: the delivery state. */
+export const webhookStatus = crawlWebhook.extend({
+  state: z.enum(WEBHOOK_STATES),
+  lastDeliveredId: z.string().nullable().describe('Id of the last event delivered (or passed over by the filter); null before the first'),
+  pending: z.number().int().min(0).describe('Events of the log after lastDeliveredId (any type; the filter may pass some over)'),
+  attempts: z.number().int().min(0).describe('Failed attempts of the event being delivered'),
+  lastError: z.string().optional(),
+  lastStatus: z.number().int().optional().describe("HTTP status of the receiver's last answer"),
+  nextAttemptAt: z.iso.datetime().optional().describe('When the failing event is tried again'),
+});
+export type WebhookStatus = z.infer<typeof webhookStatus>;
+
 export function crawlRequestSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) {
   return z
     .object({
@@ -275,6 +334,7 @@ export function crawlRequestSchema(maxPagesCap: number = DEFAULT_MAX_PAGES_CAP) 
       options: crawlOptionsSchema(maxPagesCap).default(() =>
         crawlOptionsSchema(maxPagesCap).parse({}),
       ),
+      webhook: webhookRequestSchema.optional(),
     })
     .strict();
 }
@@ -314,6 +374,7 @@ export const crawl = z.object({
   rejectedDropped: count
     .optional()
     .describe('Rejections not stored once the crawl had MAX_REJECTED_PER_CRAWL of them (counted per page they were found on)'),
+  webhook: crawlWebhook.optional().describe('The webhook given at create (its headers never shown); state at /webhook'),
 });
 export type Crawl = z.infer<typeof crawl>;
 
@@ -568,5 +629,11 @@ export const clientCrawlEvent = z.discriminatedUnion('type', [
 /** An event as clients read it: one of the known types, with any fields a newer server added. */
 export type ClientCrawlEvent = z.infer<typeof clientCrawlEvent>;
 export type ClientEventOf<T extends CrawlEventType> = Extract<ClientCrawlEvent, { type: T }>;
+/** GET /:id/webhook as clients read it: states a newer server adds are let through. */
+export const clientWebhookStatus = webhookStatus.extend({ state: openCode(WEBHOOK_STATES) }).loose();
+export type ClientWebhookStatus = z.infer<typeof clientWebhookStatus>;
+/** `webhook` of a create request, as the SDK and CLI send it. */
+export type WebhookRequestInput = z.input<typeof webhookRequestSchema>;
+
 /** The event types this client knows; a reader skips the others. */
 export const CLIENT_EVENT_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);

@@ -33,6 +33,8 @@ import { useStack } from './stack.js';
 const stack = useStack('k');
 const KEY = 'ttl-test-key-0123456789abcdef';
 const TTL_SECONDS = 3_600;
+/** The `done` crawl has a webhook (its state hash, its delivery job), delivered to the site itself. */
+const WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
 
 /**
  * Key names that deliberately carry no TTL, and why. Each must still be
@@ -114,7 +116,7 @@ let base = '';
 beforeAll(async () => {
   site = await startSite();
   app = await buildApp({
-    config: loadConfig({ LOG_LEVEL: 'silent', API_KEYS: KEY, CRAWL_TTL_SECONDS: String(TTL_SECONDS) }),
+    config: loadConfig({ LOG_LEVEL: 'silent', API_KEYS: KEY, CRAWL_TTL_SECONDS: String(TTL_SECONDS), WEBHOOK_SECRET, SSRF_ALLOW: '127.0.0.1/32' }),
     redisUrl: stack.redis.url,
     prefix: stack.redis.prefix,
     settings: { rateLimitPerMinute: 100_000 },
@@ -129,11 +131,16 @@ afterAll(async () => {
 
 const auth = { authorization: `Bearer ${KEY}` };
 
-async function post(url: string, options: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Crawl & { streamToken?: string }> {
+async function post(
+  url: string,
+  options: Record<string, unknown>,
+  headers: Record<string, string> = {},
+  webhook?: { url: string },
+): Promise<Crawl & { streamToken?: string }> {
   const response = await fetch(`${base}${crawlsPath()}`, {
     method: 'POST',
     headers: { ...auth, 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ url, options }),
+    body: JSON.stringify(webhook ? { url, options, webhook } : { url, options }),
   });
   expect(response.status, await response.clone().text()).toBeLessThan(300);
   return (await response.json()) as Crawl & { streamToken?: string };
@@ -177,7 +184,7 @@ describe('TTL on every key', () => {
       }
     })();
     // The sweep takes its turn (a key with a TTL) every 200 ms here, not every 5 s.
-    await stack.startWorker({ concurrency: 4, sweepEveryMs: 200 });
+    await stack.startWorker({ concurrency: 4, sweepEveryMs: 200, webhookSecret: WEBHOOK_SECRET });
 
     // Completed: robots.txt and its sitemap, host slots (delayMs), a redirect, a 404,
     // concurrency 1 so that URLs wait in the frontier; created with an Idempotency-Key
@@ -186,6 +193,7 @@ describe('TTL on every key', () => {
       `${site.origin}/docs/`,
       { concurrency: 1, delayMs: 20, maxPages: 20, headers: { Authorization: 'Bearer ttl-test' } },
       { 'idempotency-key': 'ttl-test' },
+      { url: `${site.origin}/hook` },
     );
     expect(done.streamToken).toBeDefined();
     // The stream, opened with its token (no key), read to the end.
@@ -208,6 +216,8 @@ describe('TTL on every key', () => {
     for (const crawl of [done, cancelled, failed]) {
       await waitFor('the crawl to end', async () => isTerminalStatus((await stack.store.get(crawl.id))?.status ?? 'running'));
     }
+    // Its webhook delivered to the end (the delivery job then leaves the queue).
+    await waitFor('the webhook to be delivered', async () => (await app.crawlstream.webhooks.status(done.id))?.state === 'done');
     // The slow pages still in flight when the crawls ended settle late (refused); let them.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     sampling = false;

@@ -23,7 +23,7 @@ export interface Stack {
   redis: TestRedis;
   store: CrawlStore;
   startApi(options?: { port?: number; env?: Record<string, string> }): Promise<TestApi>;
-  startWorker(options?: { concurrency?: number; sweepEveryMs?: number }): Promise<CrawlWorker>;
+  startWorker(options?: { concurrency?: number; sweepEveryMs?: number; webhookSecret?: string }): Promise<CrawlWorker>;
   /** Every stored event of a crawl, in order: what a reader from '0' must see. */
   storedEvents(id: string): Promise<EventFrame[]>;
 }
@@ -84,6 +84,7 @@ export function useStack(label: string): Stack {
         prefix: redis.prefix,
         concurrency: options.concurrency ?? 4,
         ...(options.sweepEveryMs ? { sweepEveryMs: options.sweepEveryMs } : {}),
+        ...(options.webhookSecret ? { webhookSecret: options.webhookSecret, webhookRetryBaseMs: 50, webhookPollMs: 50 } : {}),
         ssrfAllow: ['127.0.0.1/32'],
         retryBaseMs: 50,
       });

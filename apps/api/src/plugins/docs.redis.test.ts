@@ -17,11 +17,11 @@ describe('/docs', () => {
     expect(doc.openapi).toMatch(/^3\./);
     const path = (pattern: string) => pattern.replace(':id', '{id}');
     expect(Object.keys(doc.paths).sort()).toEqual(
-      [routePatterns.crawls, routePatterns.crawl, routePatterns.stream, routePatterns.pages, routePatterns.markdown, routePatterns.errors, routePatterns.rejected, routePatterns.llmsTxt, routePatterns.llmsFullTxt].map(path).sort(),
+      [routePatterns.crawls, routePatterns.crawl, routePatterns.stream, routePatterns.pages, routePatterns.markdown, routePatterns.errors, routePatterns.rejected, routePatterns.llmsTxt, routePatterns.llmsFullTxt, routePatterns.webhook].map(path).sort(),
     );
     const post = doc.paths[routePatterns.crawls]!.post!;
     const body = post.requestBody!.content['application/json']!.schema;
-    expect(Object.keys(body.properties ?? {})).toEqual(['url', 'options']);
+    expect(Object.keys(body.properties ?? {})).toEqual(['url', 'options', 'webhook']);
     expect(JSON.stringify(body)).toContain('"maxPages"');
     expect(Object.keys(post.responses)).toEqual(expect.arrayContaining(['201', '200', '400', '413']));
     expect(post.parameters?.map((p) => `${p.in}:${p.name}`)).toContain('header:idempotency-key');

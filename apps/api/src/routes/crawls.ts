@@ -9,11 +9,13 @@
 import type { CreateStep } from '@crawlstream/progress';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { enqueueWebhook } from '@crawlstream/jobs';
 import { isCrawlListCursor, listCrawls } from '@crawlstream/progress';
 import {
   apiError,
   type Crawl,
   type CrawlOptions,
+  type CrawlWebhook,
   crawl,
   crawlErrorList,
   crawlList,
@@ -34,6 +36,8 @@ import {
   routePatterns,
   startUrlsOf,
   storedOptionsOf,
+  WEBHOOK_EVENT_TYPES,
+  type WebhookRequest,
 } from '@crawlstream/shared';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -41,6 +45,7 @@ import { z } from 'zod';
 import { type ApiContext, visibleCrawlOwner } from '../context.js';
 import { ApiError } from '../errors.js';
 import { crawlIdParams, queryInt } from './params.js';
+import { webhookUrlProblem } from './webhooks.js';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 /** Pages read per round trip while the markdown document is sent. */
@@ -66,8 +71,15 @@ const errors = { 400: apiError, 401: apiError, 404: apiError, 429: apiError, 503
  * What an Idempotency-Key's record holds of its request: a SHA-256, so the
  * crawl's request headers (`options.headers`) are never stored in plain text.
  */
-function fingerprint(url: string, options: CrawlOptions): string {
-  return createHash('sha256').update(JSON.stringify({ url, options })).digest('base64url');
+function fingerprint(url: string, options: CrawlOptions, webhook?: WebhookRequest): string {
+  return createHash('sha256')
+    .update(JSON.stringify(webhook ? { url, options, webhook } : { url, options }))
+    .digest('base64url');
+}
+
+/** A webhook as a crawl stores and shows it: the filter made explicit. */
+function webhookOf(webhook: WebhookRequest): CrawlWebhook & { headers: Record<string, string> } {
+  return { url: webhook.url, events: webhook.events ?? [...WEBHOOK_EVENT_TYPES], headers: webhook.headers ?? {} };
 }
 
 /** A page's section of /markdown: title and URL only for a page stored without markdown (`formats`, discoverOnly). */
@@ -101,10 +113,30 @@ export async function crawlRoutes(
    * part way is healed or removed by the sweep, and healed at once by a retry
    * with the same Idempotency-Key (idempotent()).
    */
-  async function start(url: string, crawlOptions: CrawlOptions, owner: string, log: FastifyBaseLogger, id?: string): Promise<Crawl> {
+  async function start(
+    url: string,
+    crawlOptions: CrawlOptions,
+    owner: string,
+    log: FastifyBaseLogger,
+    id?: string,
+    webhook?: WebhookRequest,
+  ): Promise<Crawl> {
     const { crawl, durability } = await store.create({ url, options: crawlOptions, owner, ...(id ? { id } : {}) });
     if (durability === 'unconfirmed') log.warn({ crawlId: crawl.id }, 'crawl created, but Redis did not confirm its AOF fsync in time');
-    return crawl;
+    if (!webhook) return crawl;
+    return { ...crawl, webhook: await startWebhook(crawl.id, webhook) };
+  }
+
+  /**
+   * Records a created crawl's webhook and enqueues its delivery (job id = crawl
+   * id, a no-op when queued). Recorded only once: an idempotent retry never
+   * moves a delivery's cursor back.
+   */
+  async function startWebhook(id: string, webhook: WebhookRequest): Promise<CrawlWebhook> {
+    const stored = webhookOf(webhook);
+    if ((await ctx.webhooks.shown(id)) === null) await ctx.webhooks.register(id, stored);
+    await enqueueWebhook(ctx.webhookQueue, id);
+    return { url: stored.url, events: stored.events };
   }
 
   /**
@@ -124,20 +156,21 @@ export async function crawlRoutes(
     crawlOptions: CrawlOptions,
     owner: string,
     log: FastifyBaseLogger,
+    webhook?: WebhookRequest,
   ): Promise<{ crawl: Crawl; created: boolean }> {
     const redisKey = globalKeys(ctx.prefix).idempotency(owner, key);
-    const print = fingerprint(url, crawlOptions);
+    const print = fingerprint(url, crawlOptions, webhook);
     const id = newCrawlId();
     const won = await ctx.redis.set(redisKey, `${id} ${print}`, 'EX', ctx.config.CRAWL_TTL_SECONDS, 'NX');
     if (won === 'OK') {
       await afterStep('keyed');
-      return { crawl: await start(url, crawlOptions, owner, log, id), created: true };
+      return { crawl: await start(url, crawlOptions, owner, log, id, webhook), created: true };
     }
     const stored = await ctx.redis.get(redisKey);
     const [existingId, existingPrint] = (stored ?? '').split(' ');
     if (!existingId) {
       // The mapping expired between our SET and GET: try once more from the top.
-      return idempotent(key, url, crawlOptions, owner, log);
+      return idempotent(key, url, crawlOptions, owner, log, webhook);
     }
     if (existingPrint !== print) throw new ApiError('idempotency_key_reused');
     const found = await store.get(existingId);
@@ -147,10 +180,11 @@ export async function crawlRoutes(
       if (found.status === 'running' && settled === 0 && (await store.requeue(existingId)) > 0) {
         log.info({ crawlId: existingId }, 'idempotent retry: enqueued the first job of a crawl whose create had stopped');
       }
-      return { crawl: found, created: false };
+      // The create may have stopped before the webhook was recorded or its delivery enqueued.
+      return { crawl: webhook ? { ...found, webhook: await startWebhook(existingId, webhook) } : found, created: false };
     }
     try {
-      return { crawl: await start(url, crawlOptions, owner, log, existingId), created: false };
+      return { crawl: await start(url, crawlOptions, owner, log, existingId, webhook), created: false };
     } catch (error) {
       const raced = await store.get(existingId);
       if (raced) return { crawl: raced, created: false };
@@ -205,13 +239,18 @@ export async function crawlRoutes(
       // (header values are not stored with them: the store keeps them apart, with bounds of their own).
       const tooLarge = optionsBytesProblem(storedOptionsOf(crawlOptions));
       if (tooLarge) throw new ApiError('validation_failed', undefined, { in: 'body', issues: [{ path: ['options'], message: tooLarge }] });
+      const { webhook } = request.body;
+      if (webhook) {
+        if (!ctx.config.WEBHOOK_SECRET) throw new ApiError('webhooks_disabled');
+        if (webhookUrlProblem(ctx, webhook.url)) throw new ApiError('webhook_url_blocked');
+      }
       const key = request.headers['idempotency-key'];
       let result: { crawl: Crawl; created: boolean };
       if (key === undefined) {
-        result = { crawl: await start(url, crawlOptions, owner, request.log), created: true };
+        result = { crawl: await start(url, crawlOptions, owner, request.log, undefined, webhook), created: true };
       } else {
         if (!IDEMPOTENCY_KEY.test(key)) throw new ApiError('invalid_idempotency_key');
-        result = await idempotent(key, url, crawlOptions, owner, request.log);
+        result = await idempotent(key, url, crawlOptions, owner, request.log, webhook);
       }
       return reply
         .code(result.created ? 201 : 200)
@@ -263,9 +302,9 @@ export async function crawlRoutes(
     },
     async (request) => {
       const owner = await visibleCrawlOwner(ctx, request.params.id, request.owner);
-      const found = await store.get(request.params.id);
+      const [found, webhook] = await Promise.all([store.get(request.params.id), ctx.webhooks.shown(request.params.id)]);
       if (!found) throw new ApiError('not_found');
-      return withToken(found, owner);
+      return withToken(webhook ? { ...found, webhook } : found, owner);
     },
   );
 

@@ -122,10 +122,11 @@ export async function startApiProcess(options: { redisUrl: string; port: number;
   return { base, port: options.port, child, stderr: () => stderr, kill, close: kill };
 }
 
-export async function startWorker(options: { redisUrl: string; prefix?: string; concurrency?: number }): Promise<CrawlWorker> {
+export async function startWorker(options: { redisUrl: string; prefix?: string; concurrency?: number; webhookSecret?: string }): Promise<CrawlWorker> {
   const worker = await createCrawlWorker({
     redisUrl: options.redisUrl,
     ...(options.prefix ? { prefix: options.prefix } : {}),
+    ...(options.webhookSecret ? { webhookSecret: options.webhookSecret, webhookRetryBaseMs: 20, webhookPollMs: 50 } : {}),
     concurrency: options.concurrency ?? 4,
     ssrfAllow: ['127.0.0.1/32'],
     retryBaseMs: 50,

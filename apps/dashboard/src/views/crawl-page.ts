@@ -86,6 +86,7 @@ export function crawlPage(api: DashboardApi, crawlId: string): View {
   let frame = 0;
   let ticker: ReturnType<typeof setInterval> | undefined;
   let errorsTimer: ReturnType<typeof setTimeout> | undefined;
+  let webhookTimer: ReturnType<typeof setTimeout> | undefined;
   let loadTimer: ReturnType<typeof setTimeout> | undefined;
   /** Local time when the newest event was applied: server time runs on from its `ts` by local elapsed time. */
   let appliedAt = 0;
@@ -114,6 +115,8 @@ export function crawlPage(api: DashboardApi, crawlId: string): View {
   const errorsEmpty = h('p', { className: 'empty' }, 'No failed or skipped pages.');
   const errorsCount = h('span', { className: 'muted' });
   const options = h('pre', { className: 'options-json' });
+  // The crawl's webhook (#16), when it has one: where its delivery stands.
+  const webhook = h('p', { className: 'webhook-state muted', id: 'webhook-state', hidden: true });
 
   const element = h(
     'section',
@@ -121,6 +124,7 @@ export function crawlPage(api: DashboardApi, crawlId: string): View {
     h('a', { href: '#/', className: 'back' }, '← All crawls'),
     h('header', { className: 'crawl-head' }, h('div', { className: 'crawl-title' }, title, h('div', { className: 'badges' }, status, connection)), h('div', { className: 'crawl-actions' }, cancel, markdown)),
     problem,
+    webhook,
     h('div', { className: 'counters' }, ...Object.values(counters).map((c) => c.element)),
     progress,
     h(
@@ -238,6 +242,28 @@ export function crawlPage(api: DashboardApi, crawlId: string): View {
     if (errorsTimer === undefined && !destroyed) errorsTimer = setTimeout(refreshErrors, ERRORS_REFRESH_MS);
   }
 
+  async function refreshWebhook(): Promise<void> {
+    webhookTimer = undefined;
+    try {
+      const state = await api.rest.getWebhook(crawlId);
+      if (destroyed) return;
+      webhook.hidden = false;
+      webhook.dataset.state = state.state;
+      const failure = state.lastError ? ` · last error: ${state.lastError}` : '';
+      const attempts = state.attempts > 0 ? ` · ${state.attempts} failed attempt${state.attempts === 1 ? '' : 's'}` : '';
+      webhook.textContent = `Webhook ${state.url}: ${state.state} · ${formatCount(state.pending)} pending${attempts}${failure}`;
+      // Delivery may go on after the crawl ended: look again until it is done or failed.
+      if (state.state === 'active' || state.state === 'failing') webhookSoon();
+    } catch {
+      // The API may be restarting: ask again shortly.
+      webhookSoon();
+    }
+  }
+
+  function webhookSoon(): void {
+    if (webhookTimer === undefined && !destroyed && crawl?.webhook) webhookTimer = setTimeout(refreshWebhook, ERRORS_REFRESH_MS);
+  }
+
   function setConnection(state: ConnectionState, detail?: string): void {
     connection.dataset.connection = state;
     connection.className = `connection connection-${state}`;
@@ -278,6 +304,7 @@ export function crawlPage(api: DashboardApi, crawlId: string): View {
     model = new CrawlModel(crawl, true);
     schedule();
     void refreshErrors();
+    if (crawl.webhook) void refreshWebhook();
     ticker = setInterval(schedule, 1_000);
     feed = followCrawl({
       api,
@@ -336,6 +363,7 @@ export function crawlPage(api: DashboardApi, crawlId: string): View {
       feed?.stop();
       clearInterval(ticker);
       clearTimeout(errorsTimer);
+      clearTimeout(webhookTimer);
       clearTimeout(loadTimer);
       if (frame) {
         cancelAnimationFrame(frame);

@@ -2,11 +2,10 @@
 // stored page, the others absent, inline for a small page and in an
 // extraction thread for a big one (past INLINE_EXTRACT_MAX_CHARS).
 import type { CrawlOptionsInput, PageResult } from '@crawlstream/shared';
-import { useRedis } from '@crawlstream/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CrawlWorker, createCrawlWorker } from './crawl-worker.js';
+import type { CrawlWorker, } from './crawl-worker.js';
 import { INLINE_EXTRACT_MAX_CHARS } from './page-extractor.js';
-import { startCrawl, testWorkerOptions, waitForEnd } from './test-support/crawl.js';
+import { crawlFixture } from './test-support/crawl.js';
 import { useLoopbackServer } from './test-support/loopback-server.js';
 
 const PADDING = `<!--${'x'.repeat(INLINE_EXTRACT_MAX_CHARS)}-->`;
@@ -30,14 +29,9 @@ describe('formats', () => {
   });
 
   async function crawlPages(options: CrawlOptionsInput): Promise<Record<string, PageResult>> {
-    const redis = useRedis('wfmt');
-    w = await createCrawlWorker(testWorkerOptions(redis, { extractThreads: 1 }));
-    const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, `${site.origin}/docs/`, {
-      respectRobotsTxt: false,
-      useSitemap: false,
-      ...options,
+    const { store, crawl, done } = await crawlFixture('wfmt', `${site.origin}/docs/`, options, (worker) => {
+      w = worker;
     });
-    const done = await waitForEnd(store, crawl.id);
     expect(done.status).toBe('completed');
     const pages = (await store.pages(crawl.id, 0, 10)).items;
     return Object.fromEntries(pages.map((page) => [page.url.slice(site.origin.length), page]));

@@ -4,11 +4,10 @@
 // what repeats on fewer pages, and headings and code, stay.
 import { contentStats } from '@crawlstream/pipeline';
 import { type CrawlOptionsInput, REPEATED_BLOCK_PAGES } from '@crawlstream/shared';
-import { useRedis } from '@crawlstream/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CrawlWorker, createCrawlWorker } from './crawl-worker.js';
+import type { CrawlWorker, } from './crawl-worker.js';
 import { INLINE_EXTRACT_MAX_CHARS } from './page-extractor.js';
-import { startCrawl, testWorkerOptions, waitForEnd } from './test-support/crawl.js';
+import { crawlFixture } from './test-support/crawl.js';
 import { useLoopbackServer } from './test-support/loopback-server.js';
 
 const PAGES = REPEATED_BLOCK_PAGES + 5;
@@ -41,14 +40,9 @@ describe('repeated blocks', () => {
   });
 
   async function crawlPages(options: CrawlOptionsInput) {
-    const redis = useRedis('wrep');
-    w = await createCrawlWorker(testWorkerOptions(redis, { extractThreads: 1 }));
-    const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, `${site.origin}/docs/`, {
-      respectRobotsTxt: false,
-      useSitemap: false,
-      ...options,
+    const { store, crawl, done } = await crawlFixture('wrep', `${site.origin}/docs/`, options, (worker) => {
+      w = worker;
     });
-    const done = await waitForEnd(store, crawl.id);
     expect(done).toMatchObject({ status: 'completed', counters: { processed: PAGES, failed: 0 } });
     // Default formats: every page carries its markdown.
     return (await store.pages(crawl.id, 0, PAGES)).items.map((page) => ({ ...page, markdown: page.markdown ?? '' }));

@@ -2,11 +2,10 @@
 // crawl's options reach the extractor, inline for a small page and in an
 // extraction thread for a big one (past INLINE_EXTRACT_MAX_CHARS).
 import type { CrawlOptionsInput } from '@crawlstream/shared';
-import { useRedis } from '@crawlstream/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CrawlWorker, createCrawlWorker } from './crawl-worker.js';
+import type { CrawlWorker, } from './crawl-worker.js';
 import { INLINE_EXTRACT_MAX_CHARS } from './page-extractor.js';
-import { startCrawl, testWorkerOptions, waitForEnd } from './test-support/crawl.js';
+import { crawlFixture } from './test-support/crawl.js';
 import { useLoopbackServer } from './test-support/loopback-server.js';
 
 /** A comment to make /docs/big a page the worker extracts in a thread (comments never reach the markdown). */
@@ -40,14 +39,9 @@ describe('content selection options', () => {
   });
 
   async function crawlMarkdown(options: CrawlOptionsInput): Promise<Record<string, string>> {
-    const redis = useRedis('wsel');
-    w = await createCrawlWorker(testWorkerOptions(redis, { extractThreads: 1 }));
-    const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, `${site.origin}/docs/`, {
-      respectRobotsTxt: false,
-      useSitemap: false,
-      ...options,
+    const { store, crawl, done } = await crawlFixture('wsel', `${site.origin}/docs/`, options, (worker) => {
+      w = worker;
     });
-    const done = await waitForEnd(store, crawl.id);
     // Links come from the whole page whatever is selected: /docs/big is found through the nav.
     expect(done).toMatchObject({ status: 'completed', counters: { processed: 2, failed: 0 } });
     const pages = (await store.pages(crawl.id, 0, 10)).items;

@@ -4,8 +4,8 @@ import { createPageQueue, QueuePageJobs } from '@crawlstream/jobs';
 import { CrawlStore } from '@crawlstream/progress';
 import { type Crawl, type CrawlOptionsInput, crawlOptionsSchema, isTerminalStatus } from '@crawlstream/shared';
 import type { RedisConnection } from '@crawlstream/redis-connection';
-import { redisCluster } from '@crawlstream/testkit';
-import type { CrawlWorkerOptions } from '../crawl-worker.js';
+import { redisCluster, useRedis } from '@crawlstream/testkit';
+import { type CrawlWorker, type CrawlWorkerOptions, createCrawlWorker } from '../crawl-worker.js';
 
 /**
  * A store on the page queue, as the API and the worker have it. The queue
@@ -38,4 +38,17 @@ export function testWorkerOptions(
   extra: Partial<CrawlWorkerOptions> = {},
 ): CrawlWorkerOptions {
   return { redisUrl: redis.url, redisCluster: redisCluster(), prefix: redis.prefix, concurrency: 8, ssrfAllow: ['127.0.0.1/32'], retryBaseMs: 50, ...extra };
+}
+
+/**
+ * A fixture-site crawl as the extraction tests run it: one worker (one
+ * extraction thread) on a fresh prefix crawls `url` without robots.txt or
+ * sitemaps until the crawl ends. `started` gets the worker at once, for the
+ * caller to close (also when the crawl does not end).
+ */
+export async function crawlFixture(label: string, url: string, options: CrawlOptionsInput, started: (worker: CrawlWorker) => void) {
+  const redis = useRedis(label);
+  started(await createCrawlWorker(testWorkerOptions(redis, { extractThreads: 1 })));
+  const { store, crawl } = await startCrawl(redis.connect(), redis.prefix, url, { respectRobotsTxt: false, useSitemap: false, ...options });
+  return { store, crawl, done: await waitForEnd(store, crawl.id) };
 }

@@ -200,3 +200,23 @@ export function createWebhookQueue(connection: RedisConnection, prefix: string =
 export async function enqueueWebhook(queue: WebhookQueue, crawlId: string): Promise<void> {
   await queue.add('deliver', { crawlId }, { jobId: crawlId });
 }
+
+export {
+  beatRenderer,
+  createRenderQueue,
+  liveRenderers,
+  RENDER_JOB_ATTEMPTS,
+  RENDER_LOCK_MS,
+  RENDER_QUEUE,
+  RENDER_RESULT_TTL_SECONDS,
+  RENDER_STALLED_INTERVAL_MS,
+  RENDERER_HEARTBEAT_MS,
+  RENDERER_STALE_MS,
+  type RenderJobData,
+  renderJobData,
+  renderJobId,
+  type RenderQueue,
+  type RenderResult,
+  removeRenderer,
+  renderQueueOptions,
+} from './render-queue.js';

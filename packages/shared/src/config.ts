@@ -129,6 +129,19 @@ const variables = {
       .optional(),
     fallback: undefined,
   },
+  // The browser renderer (apps/renderer, docs/rendering.md).
+  /** The Chromium binary; unset: `chromium` on PATH. */
+  CHROMIUM_PATH: { schema: z.string().trim().min(1).optional(), fallback: undefined },
+  /** Pages one renderer process renders at once (one browser context each). */
+  RENDER_CONCURRENCY: { schema: intIn(1, 64), fallback: '2' },
+  /** The most a render may take (navigation and the wait for network idle or `waitFor`); a crawl's `timeoutMs` applies when lower. */
+  RENDER_TIMEOUT_MS: { schema: intIn(1000, 300_000), fallback: '30000' },
+  /** A browser context is closed and replaced after rendering this many pages. */
+  RENDER_CONTEXT_PAGES: { schema: intIn(1, 100_000), fallback: '50' },
+  /** A browser whose processes hold more than this much memory (RSS, MiB) is restarted once its pages are done. */
+  RENDER_MAX_BROWSER_MB: { schema: intIn(64, 1_048_576), fallback: '2048' },
+  /** The longest a page waits for a renderer process to be alive before `renderer_unavailable` (worker side). */
+  RENDER_WAIT_MS: { schema: intIn(100, 600_000), fallback: '30000' },
   /** Unset: 1 on one Redis, DEFAULT_CLUSTER_QUEUE_SHARDS with REDIS_CLUSTER (below). */
   QUEUE_SHARDS: { schema: intIn(MIN_QUEUE_SHARDS, MAX_QUEUE_SHARDS).optional(), fallback: undefined },
 } as const;

@@ -127,7 +127,18 @@ export function globalKeys(prefix: string = DEFAULT_KEY_PREFIX) {
      * may hold jobs is left without a consumer (queue-shards.ts in @crawlstream/jobs).
      */
     queueShards: `${prefix}:queue-shards`,
+    /**
+     * Sorted set: renderer process id -> epoch ms of its last heartbeat
+     * (render-queue.ts in @crawlstream/jobs). A renderer is alive while its
+     * beat is at most RENDERER_STALE_MS old.
+     */
+    renderers: `${prefix}:renderers`,
   };
+}
+
+/** The BullMQ prefix of the render queue: one hash tag, so each of its scripts runs on one cluster node. */
+export function renderQueuePrefix(prefix: string = DEFAULT_KEY_PREFIX): string {
+  return `{${prefix}-render}`;
 }
 
 const SLOTS = 16_384;

@@ -153,7 +153,22 @@ describe('crawl request', () => {
       dedupe: ['canonical'],
       formats: ['markdown'],
       discoverOnly: false,
+      render: 'auto',
     });
+  });
+
+  it('takes render as never, auto or always, and waitFor as a CSS selector bounded like the others', () => {
+    for (const render of ['never', 'auto', 'always'] as const) {
+      expect(crawlRequest.parse({ url: 'https://x.test/', options: { render } }).options.render).toBe(render);
+    }
+    const refused = crawlRequest.safeParse({ url: 'https://x.test/', options: { render: 'sometimes' } });
+    expect(refused.success).toBe(false);
+    expect(refused.error?.issues[0]?.path).toEqual(['options', 'render']);
+    const selector = `#${'a'.repeat(MAX_SELECTOR_LENGTH - 1)}`;
+    expect(crawlRequest.parse({ url: 'https://x.test/', options: { waitFor: selector } }).options.waitFor).toBe(selector);
+    expect(crawlRequest.safeParse({ url: 'https://x.test/', options: { waitFor: `${selector}a` } }).success).toBe(false);
+    const invalid = crawlRequest.safeParse({ url: 'https://x.test/', options: { waitFor: 'div[' } });
+    expect(invalid.error?.issues[0]?.path).toEqual(['options', 'waitFor']);
   });
 
   it.each([

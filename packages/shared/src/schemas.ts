@@ -53,6 +53,10 @@ export const FAILURE_REASONS = [
   'invalid_url',
   'stalled',
   'internal',
+  /** `render: always` and no renderer process alive within RENDER_WAIT_MS (docs/rendering.md). */
+  'renderer_unavailable',
+  /** `render: always` and the browser could not render the page (its attempts spent, or the page's time up). */
+  'render_failed',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
@@ -71,6 +75,16 @@ export type SkipReason = (typeof SKIP_REASONS)[number];
 /** Why a link found on a page was not taken (GET /rejected). */
 export const REJECT_REASONS = ['out_of_scope', 'excluded', 'not_included', 'max_depth', 'max_pages', 'robots'] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/**
+ * When a page goes through the browser renderer (`options.render`): never;
+ * auto, when the fetched HTML looks like an app shell (docs/rendering.md);
+ * always, every HTML page.
+ */
+export const RENDER_MODES = ['never', 'auto', 'always'] as const;
+export type RenderMode = (typeof RENDER_MODES)[number];
+/** `options.render` when not given, and for crawls stored before the option. */
+export const DEFAULT_RENDER: RenderMode = 'auto';
 
 /** What makes a page a duplicate of a stored one (`options.dedupe`). */
 export const DEDUPE_MODES = ['canonical', 'content'] as const;
@@ -169,6 +183,10 @@ function optionsSchema(
         .default(['markdown']),
       /** Map mode: pages are fetched and their links followed, but only url, title, depth, status and fetchedAt are stored. */
       discoverOnly: z.boolean().default(false),
+      /** Whether pages go through the browser renderer: never, auto (app shells only) or always (docs/rendering.md). */
+      render: z.enum(RENDER_MODES).default(DEFAULT_RENDER),
+      /** A rendered page is read once this CSS selector matches (instead of once the network is idle), within the page's time. */
+      waitFor: selector.optional(),
     })
     .strict();
 }
@@ -412,6 +430,10 @@ export const pageResult = z.object({
     .describe('The requested formats that were cut at their bound (absent when none)'),
   /** In-scope links past MAX_LINKS_PER_PAGE that were not followed (absent when none). */
   linksDropped: count.optional(),
+  rendered: z
+    .boolean()
+    .optional()
+    .describe('True when the content is the DOM a browser rendered (options.render), false when it is the fetched HTML; absent on pages stored before rendering existed'),
   // Page metadata (#14): absent from pages stored before it, and whenever the page had none usable.
   description: z
     .string()
@@ -494,6 +516,8 @@ export const pageEvent = z.object({
   status: z.number().int(),
   bytes: count,
   durationMs: count,
+  /** True when the page's content came from the browser renderer; absent on events written before rendering existed. */
+  rendered: z.boolean().optional(),
   /** With `?include=markdown` on the stream: the stored page's markdown, cut to keep the event within MAX_EVENT_BYTES. */
   markdown: z.string().optional(),
   /** With `?include=markdown`: present when the markdown was cut for the event's size. */

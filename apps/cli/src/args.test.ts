@@ -195,6 +195,26 @@ describe('parseCommandLine', () => {
     );
   });
 
+  it('turns --render and --wait-for into render and waitFor; refuses another mode, a bad selector, one too long, and a wait with --render never', () => {
+    for (const mode of ['never', 'auto', 'always']) {
+      expect(parseCommandLine(['crawl', URL_, '--render', mode], {})).toMatchObject({ options: { render: mode } });
+    }
+    const atLimit = `#${'a'.repeat(MAX_SELECTOR_LENGTH - 1)}`;
+    expect(parseCommandLine(['crawl', URL_, '--render=always', '--wait-for', atLimit], {})).toMatchObject({
+      options: { render: 'always', waitFor: atLimit },
+    });
+    expect(parseCommandLine(['crawl', URL_, '--wait-for', '#app main'], {})).toMatchObject({ options: { waitFor: '#app main' } });
+    expect(usage(['crawl', URL_, '--render', 'sometimes'])).toBe('--render must be one of never, auto, always (got "sometimes")');
+    expect(usage(['crawl', URL_, '--render', 'Always'])).toBe('--render must be one of never, auto, always (got "Always")');
+    expect(usage(['crawl', URL_, '--wait-for', 'div['])).toBe('--wait-for "div[": invalid CSS selector: Expected name, found ');
+    expect(usage(['crawl', URL_, '--wait-for', `${atLimit}a`])).toMatch(new RegExp(`^--wait-for "#a+": .*${MAX_SELECTOR_LENGTH}`));
+    expect(usage(['crawl', URL_, '--render', 'never', '--wait-for', 'main'])).toBe(
+      '--wait-for applies to rendered pages; it does not go with --render never',
+    );
+    expect(usage(['watch', 'x', '--render', 'always'])).toBe('--render does not apply to watch');
+    expect(usage(['status', 'x', '--wait-for', 'main'])).toBe('--wait-for does not apply to status');
+  });
+
   it('takes --include-markdown on watch only', () => {
     expect(parseCommandLine(['watch', 'abc', '--include-markdown', '--json'], {})).toMatchObject({ command: 'watch', includeMarkdown: true });
     expect(parseCommandLine(['watch', 'abc'], {})).not.toHaveProperty('includeMarkdown');

@@ -12,6 +12,7 @@ import {
   MAX_START_URLS,
   SCOPES,
   PAGE_FORMATS,
+  RENDER_MODES,
   type WebhookRequestInput,
   webhookRequestSchema,
 } from '@crawlstream/shared';
@@ -74,6 +75,8 @@ const OPTIONS = {
   'no-dedupe': { type: 'boolean' },
   format: { type: 'string' },
   'discover-only': { type: 'boolean' },
+  render: { type: 'string' },
+  'wait-for': { type: 'string' },
   'idempotency-key': { type: 'string' },
   webhook: { type: 'string' },
   'webhook-event': { type: 'string', multiple: true },
@@ -123,6 +126,8 @@ const ALLOWED: Record<string, OptionName[]> = {
     'no-dedupe',
     'format',
     'discover-only',
+    'render',
+    'wait-for',
     'idempotency-key',
     'webhook',
     'webhook-event',
@@ -179,6 +184,8 @@ crawl:
   --no-dedupe             store every page, duplicates too
   --format <list>         what each page stores: ${PAGE_FORMATS.join(',')} (default markdown)
   --discover-only         map mode: follow links, store url, title, depth and status only (no markdown)
+  --render <mode>         ${RENDER_MODES.join(' | ')}: when pages go through the browser renderer (default auto: app shells only)
+  --wait-for <css>        read a rendered page once this selector matches, instead of at network idle
   --idempotency-key <k>   the same key returns the same crawl instead of a second one
   --webhook <url>         POST each event of the crawl to this URL, signed (the server needs WEBHOOK_SECRET)
   --webhook-event <type>  deliver only events of this type (default every type); repeatable; needs --webhook
@@ -328,6 +335,16 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
     if (values.dedupe !== undefined) options.dedupe = values.dedupe.split(',').map((mode) => mode.trim());
     if (values['no-dedupe']) options.dedupe = [];
     if (values['discover-only']) options.discoverOnly = true;
+    if (values.render !== undefined) {
+      if (!(RENDER_MODES as readonly string[]).includes(values.render)) {
+        throw new UsageError(`--render must be one of ${RENDER_MODES.join(', ')} (got ${JSON.stringify(values.render)})`);
+      }
+      options.render = values.render;
+    }
+    if (values['wait-for'] !== undefined) {
+      if (values.render === 'never') throw new UsageError('--wait-for applies to rendered pages; it does not go with --render never');
+      options.waitFor = values['wait-for'];
+    }
     if (values.format !== undefined) options.formats = values.format.split(',').map((format) => format.trim());
     // Bounds are checked here too, for a message naming the flag; the cap of maxPages is the server's to set.
     const checked = crawlOptionsSchema(Number.MAX_SAFE_INTEGER).safeParse(options);
@@ -354,6 +371,7 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
         const which = typeof index === 'number' ? ` ${JSON.stringify(values[selectorFlag]?.[index])} (number ${index + 1})` : '';
         throw new UsageError(`--${selectorFlag}${which}: ${issue.message}`);
       }
+      if (key === 'waitFor') throw new UsageError(`--wait-for ${JSON.stringify(values['wait-for'])}: ${issue.message}`);
       if (key === 'formats') throw new UsageError(`--format: a comma-separated list of ${PAGE_FORMATS.join(', ')}, each once (got ${JSON.stringify(values.format)})`);
       const flag = Object.entries(CRAWL_OPTIONS).find(([, k]) => k === key)?.[0] ?? key;
       throw new UsageError(`--${flag}: ${issue.message}`);

@@ -254,9 +254,10 @@ async function execute(invocation: Exclude<Invocation, { command: 'help' | 'vers
       for await (const page of client.pages(invocation.id, { limit: 100 })) {
         if (common.json) await emit(io.stdout, `${JSON.stringify(page)}\n`);
         else {
-          // Columns added at the end (#14), so that scripts reading the first four keep working.
+          // Columns added at the end (#14, #17), so that scripts reading the first ones keep working.
           const words = page.wordCount ?? '-';
-          await emit(io.stdout, `${page.status}\t${page.depth}\t${page.url}\t${page.title}\t${words}\t${page.language ?? '-'}\n`);
+          const source = page.rendered === undefined ? '-' : page.rendered ? 'rendered' : 'fetched';
+          await emit(io.stdout, `${page.status}\t${page.depth}\t${page.url}\t${page.title}\t${words}\t${page.language ?? '-'}\t${source}\n`);
         }
       }
       return EXIT.ok;

@@ -115,11 +115,13 @@ describe('crawlstream crawl', () => {
     expect(pages.code).toBe(0);
     const urls = pages.stdout.trim().split('\n').map((line) => pageResult.parse(JSON.parse(line)).url);
     expect(urls.sort()).toEqual([...site.pageUrls].sort());
-    // As text: status, depth, url, title, then the page's word count and language ('-' when it has none).
+    // As text: status, depth, url, title, then the page's word count and language ('-' when it has none),
+    // then whether a browser rendered it (rendered, fetched, or '-' for a page stored before rendering existed).
     const records = pages.stdout.trim().split('\n').map((line) => pageResult.parse(JSON.parse(line)));
     const rows = (await cli(['pages', crawlId, '--api', api.base])).stdout.trim().split('\n');
+    const source = (rendered: boolean | undefined) => (rendered === undefined ? '-' : rendered ? 'rendered' : 'fetched');
     expect(rows.sort()).toEqual(
-      records.map((p) => [p.status, p.depth, p.url, p.title, p.wordCount, p.language ?? '-'].join('\t')).sort(),
+      records.map((p) => [p.status, p.depth, p.url, p.title, p.wordCount, p.language ?? '-', source(p.rendered)].join('\t')).sort(),
     );
     expect(records.every((p) => p.wordCount !== undefined && p.wordCount > 0)).toBe(true);
 
@@ -210,6 +212,8 @@ describe('crawlstream exit codes', () => {
     [['crawl', 'not a url']],
     [['crawl', 'http://127.0.0.1/', '--max-pages', 'many']],
     [['crawl', 'http://127.0.0.1/', '--scope', 'galaxy']],
+    [['crawl', 'http://127.0.0.1/', '--render', 'sometimes']],
+    [['crawl', 'http://127.0.0.1/', '--wait-for', 'div[']],
     [['crawl', 'http://127.0.0.1/', '--frobnicate']],
     [['status']],
     [['status', 'a', 'b']],

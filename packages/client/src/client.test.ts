@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CrawlstreamClient } from './client.js';
+import { DEFAULT_RENDER, RENDER_MODES, type RenderMode } from './index.js';
 import { apiErrorResponse, CRAWL_ID, crawlObject, FakeApi, json } from './test-support/fake-api.js';
 import { failure } from './test-support/failure.js';
 
@@ -39,6 +40,28 @@ describe('CrawlstreamClient', () => {
     const stored: string[] = created.options.urls;
     expect(stored).toEqual(urls);
     expect((await client.getCrawl(CRAWL_ID)).options.urls).toEqual([]);
+  });
+
+  it('passes render and waitFor through, reads them and each page\'s rendered flag back typed; auto from a server that predates them', async () => {
+    const plain = crawlObject();
+    const older = { ...plain, options: Object.fromEntries(Object.entries(plain.options).filter(([key]) => key !== 'render')) };
+    const api = new FakeApi([
+      () => json(201, crawlObject({ options: { ...plain.options, render: 'always', waitFor: '#app main' } })),
+      () => json(200, older),
+      () => json(200, { items: [{ ...page(0), rendered: true }, { ...page(1), rendered: false }, page(2)], nextCursor: null }),
+    ]);
+    const client = new CrawlstreamClient({ baseUrl: 'http://127.0.0.1:9/', fetch: api.fetch });
+    const render: RenderMode = 'always';
+    const created = await client.createCrawl('http://127.0.0.1:9/docs/', { render, waitFor: '#app main' });
+    expect(JSON.parse(api.requests[0]!.body!)).toEqual({ url: 'http://127.0.0.1:9/docs/', options: { render: 'always', waitFor: '#app main' } });
+    const stored: RenderMode = created.options.render;
+    expect(stored).toBe('always');
+    expect(created.options.waitFor).toBe('#app main');
+    expect((await client.getCrawl(CRAWL_ID)).options.render).toBe(DEFAULT_RENDER);
+    const rendered: (boolean | undefined)[] = [];
+    for await (const p of client.pages(CRAWL_ID)) rendered.push(p.rendered);
+    expect(rendered).toEqual([true, false, undefined]);
+    expect(RENDER_MODES).toEqual(['never', 'auto', 'always']);
   });
 
   it('keeps a path prefix of the base URL and builds every route from the shared builders', async () => {

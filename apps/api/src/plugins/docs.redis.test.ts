@@ -23,6 +23,12 @@ describe('/docs', () => {
     const body = post.requestBody!.content['application/json']!.schema;
     expect(Object.keys(body.properties ?? {})).toEqual(['url', 'options', 'webhook']);
     expect(JSON.stringify(body)).toContain('"maxPages"');
+    // The rendering options (#17) and the rendered flag of a stored page.
+    const options = (body.properties as { options: { properties: Record<string, { enum?: string[]; default?: unknown }> } }).options;
+    expect(options.properties.render).toMatchObject({ enum: ['never', 'auto', 'always'], default: 'auto' });
+    expect(options.properties).toHaveProperty('waitFor');
+    const pages = doc.paths[path(routePatterns.pages)]!.get!;
+    expect(JSON.stringify(pages.responses['200'])).toContain('"rendered"');
     expect(Object.keys(post.responses)).toEqual(expect.arrayContaining(['201', '200', '400', '413']));
     expect(post.parameters?.map((p) => `${p.in}:${p.name}`)).toContain('header:idempotency-key');
     const list = doc.paths[routePatterns.crawls]!.get!;

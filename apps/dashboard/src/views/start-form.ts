@@ -2,7 +2,17 @@
 // section 1), each field preset to the API's default. The API validates; its
 // answer's issues are shown next to the form.
 import { type CrawlOptionsInput, CrawlstreamError, type CrawlWithToken } from '@crawlstream/client';
-import { DEDUPE_MODES, MAX_HEADERS, MAX_START_URLS, PAGE_FORMATS, type PageFormat, SCOPES } from '@crawlstream/shared';
+import {
+  DEDUPE_MODES,
+  DEFAULT_RENDER,
+  MAX_HEADERS,
+  MAX_START_URLS,
+  PAGE_FORMATS,
+  type PageFormat,
+  RENDER_MODES,
+  type RenderMode,
+  SCOPES,
+} from '@crawlstream/shared';
 import type { DashboardApi } from '../api.js';
 import { describeError } from '../crawl-feed.js';
 import { h } from '../dom.js';
@@ -11,6 +21,42 @@ function numberField(name: string, label: string, value: number, min: number, ma
   const input = h('input', { type: 'number', name, id: `f-${name}`, value: String(value), min: String(min), required: true });
   if (max !== undefined) input.max = String(max);
   return h('label', { className: 'field' }, h('span', null, label), input);
+}
+
+const RENDER_LABELS: Record<RenderMode, string> = {
+  auto: 'auto (app shells only)',
+  never: 'never (fetched HTML only)',
+  always: 'always (every HTML page)',
+};
+/** The default first, so the select opens on it. */
+const RENDER_CHOICES: RenderMode[] = [DEFAULT_RENDER, ...RENDER_MODES.filter((mode) => mode !== DEFAULT_RENDER)];
+
+/**
+ * `render` and `waitFor` (#17): the selector only means something for a page
+ * a browser renders, so it is disabled (and not sent) with `never`.
+ */
+function renderFields(): HTMLElement[] {
+  const select = h('select', { name: 'render', id: 'f-render' }, ...RENDER_CHOICES.map((mode) => h('option', { value: mode }, RENDER_LABELS[mode])));
+  const waitFor = h('input', {
+    type: 'text',
+    name: 'waitFor',
+    id: 'f-waitFor',
+    placeholder: '#app main',
+    spellcheck: false,
+    attrs: { autocomplete: 'off' },
+  });
+  select.addEventListener('change', () => {
+    waitFor.disabled = select.value === 'never';
+  });
+  return [
+    h('label', { className: 'field' }, h('span', { title: 'When pages go through the browser renderer' }, 'Render'), select),
+    h(
+      'label',
+      { className: 'field' },
+      h('span', { title: 'A rendered page is read once this CSS selector matches, instead of once the network is idle' }, 'Wait for selector'),
+      waitFor,
+    ),
+  ];
 }
 
 const FORMAT_LABELS: Record<PageFormat, string> = { markdown: 'Markdown', html: 'Content HTML', rawHtml: 'Raw HTML', links: 'Links' };
@@ -100,6 +146,7 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
       ),
       numberField('concurrency', 'Concurrency', 8, 1, 256),
       numberField('delayMs', 'Delay (ms)', 0, 0, 60_000),
+      ...renderFields(),
       globsField('include', 'Include (globs on the path)', '/docs/**'),
       globsField('exclude', 'Exclude (wins over include)', '**/changelog/**'),
       globsField('includeSelectors', 'Only content matching (CSS selectors, one per line)', 'article.content'),
@@ -161,6 +208,12 @@ export function startForm(api: DashboardApi, onStarted: (crawl: CrawlWithToken) 
       return;
     }
     if (Object.keys(given.headers).length > 0) options.headers = given.headers;
+    // Sent only when not the default, so a crawl started here reads like one started without them.
+    const render = text('render') as RenderMode;
+    if (render !== DEFAULT_RENDER) options.render = render;
+    // A disabled field (render never) is not in the form data.
+    const waitFor = text('waitFor');
+    if (waitFor !== '') options.waitFor = waitFor;
     submit.disabled = true;
     message.className = 'form-message';
     message.textContent = 'Starting…';

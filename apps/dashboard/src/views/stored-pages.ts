@@ -1,5 +1,5 @@
 // A crawl's stored pages with what the crawl learned about each (#14): word
-// count and language in the row; description, canonical URL and Last-Modified
+// count, language and whether a browser rendered it (#17) in the row; description, canonical URL and Last-Modified
 // in the row's detail. Read from /pages when the card is opened (each
 // opening reads again): stored records carry their markdown, so the card
 // never reads more than STORED_PAGES_SHOWN of them.
@@ -21,6 +21,14 @@ function detail(page: PageResult): HTMLElement | undefined {
   return h('dl', { className: 'page-facts' }, ...facts.flatMap(([term, value]) => [h('dt', null, term), h('dd', null, value)]));
 }
 
+/** Whether the content is a browser's DOM or the fetched HTML; a dash for a page stored before rendering existed. */
+function sourceMarker(rendered: boolean | undefined): HTMLElement | string {
+  if (rendered === undefined) return '–';
+  return rendered
+    ? h('span', { className: 'rendered', title: 'The DOM a browser rendered' }, 'rendered')
+    : h('span', { className: 'fetched', title: 'The fetched HTML' }, 'fetched');
+}
+
 function pageRow(page: PageResult): HTMLTableRowElement {
   const title = page.title || '(untitled)';
   const facts = detail(page);
@@ -31,6 +39,7 @@ function pageRow(page: PageResult): HTMLTableRowElement {
     h('td', { className: 'title' }, facts ? h('details', null, h('summary', null, title), facts) : title),
     h('td', { className: 'words' }, page.wordCount === undefined ? '–' : formatCount(page.wordCount)),
     h('td', { className: 'language' }, page.language ?? '–'),
+    h('td', { className: 'source' }, sourceMarker(page.rendered)),
   );
 }
 
@@ -44,7 +53,7 @@ export function storedPagesCard(api: DashboardApi, crawlId: string): HTMLDetails
     h(
       'table',
       { className: 'pages', id: 'pages-table' },
-      h('thead', null, h('tr', null, h('th', null, 'URL'), h('th', null, 'Title'), h('th', null, 'Words'), h('th', null, 'Language'))),
+      h('thead', null, h('tr', null, h('th', null, 'URL'), h('th', null, 'Title'), h('th', null, 'Words'), h('th', null, 'Language'), h('th', null, 'Source'))),
       body,
     ),
     note,

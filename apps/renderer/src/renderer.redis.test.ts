@@ -1,0 +1,79 @@
+// The renderer against real Redis and real Chromium: render jobs added and
+// awaited as a worker does, loopback fixture sites.
+import { liveRenderers } from '@crawlstream/jobs';
+import { useRedis } from '@crawlstream/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Renderer } from './renderer.js';
+import { type Spa, startSpa } from './test-support/fixtures.js';
+import { createCrawl, type RenderClient, renderClient } from './test-support/render.js';
+import { startRenderer } from './test-support/renderer.js';
+
+const redis = useRedis('rnd');
+let spa: Spa;
+let client: RenderClient;
+let renderer: Renderer;
+let crawlId: string;
+
+beforeAll(async () => {
+  spa = await startSpa();
+  client = await renderClient(redis.connect, redis.prefix);
+  crawlId = await createCrawl(redis.connect(), redis.prefix, `${spa.origin}/`);
+  renderer = await startRenderer(redis, { contextPages: 2 });
+});
+afterAll(async () => {
+  await renderer?.close();
+  await client?.close();
+  await spa?.close();
+});
+
+const job = (path: string, extra = {}) => ({ crawlId, url: `${spa.origin}${path}`, timeoutMs: 20_000, maxBytes: 1_000_000, ...extra });
+
+describe('renderer', () => {
+  it('returns the DOM the page script built, without images, fonts or a service worker', async () => {
+    const result = await client.render(job('/docs/intro'));
+    expect(result.kind).toBe('rendered');
+    if (result.kind !== 'rendered') return;
+    expect(result.html).toMatch(/^<!DOCTYPE html>/);
+    expect(result.html).toContain('<h1>Heading of /docs/intro</h1>');
+    expect(result.html).toContain('href="/docs/intro/child-a"');
+    expect(result.status).toBe(200);
+    expect(result.finalUrl).toBe(`${spa.origin}/docs/intro`);
+    expect(result.bytes).toBe(Buffer.byteLength(result.html));
+    // Playwright's serviceWorkers: 'block' makes register() a no-op: the worker script is never even fetched.
+    expect(spa.hits.get('/sw.js') ?? 0).toBe(0);
+    expect(spa.hits.get('/logo.png') ?? 0).toBe(0);
+    expect(spa.hits.get('/late.png') ?? 0).toBe(0);
+    expect(spa.hits.get('/font.woff2') ?? 0).toBe(0);
+    expect(result.blockedRequests).toBeGreaterThan(0);
+  });
+
+  it('recycles a context after RENDER_CONTEXT_PAGES pages, and renders every page', async () => {
+    const results = [];
+    for (let i = 0; i < 5; i++) results.push(await client.render(job(`/recycle/${i}`)));
+    results.forEach((result, i) => {
+      expect(result.kind).toBe('rendered');
+      if (result.kind === 'rendered') expect(result.html).toContain(`Heading of /recycle/${i}`);
+    });
+    // Six pages so far (one in the test above), two per context.
+    expect(renderer.stats().contextsCreated).toBeGreaterThanOrEqual(3);
+  });
+
+  it('fails an error page as http_4xx / http_5xx, and a DOM over maxBytes as too_large', async () => {
+    expect(await client.render(job('/status/404'))).toMatchObject({ kind: 'failed', reason: 'http_4xx', status: 404 });
+    expect(await client.render(job('/status/503'))).toMatchObject({ kind: 'failed', reason: 'http_5xx', status: 503 });
+    expect(await client.render(job('/big', { maxBytes: 1024 }))).toMatchObject({ kind: 'failed', reason: 'too_large' });
+  });
+
+  it('refuses malformed job data without retrying', async () => {
+    const added = await client.queue.add('render', { crawlId, url: 'x' } as never, { jobId: 'malformed' });
+    await expect(added.waitUntilFinished(client.events, 30_000)).rejects.toThrow(/malformed render job/);
+    expect((await client.queue.getJob('malformed'))?.attemptsMade).toBe(1);
+  });
+
+  it('beats while it runs and leaves the renderers set when it stops', async () => {
+    const connection = redis.connect();
+    expect(await liveRenderers(connection, redis.prefix)).toBe(1);
+    await renderer.close();
+    expect(await liveRenderers(connection, redis.prefix)).toBe(0);
+  });
+});

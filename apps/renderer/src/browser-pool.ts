@@ -100,6 +100,10 @@ export class BrowserPool {
       for (let attempt = 0; ; attempt++) {
         try {
           const browser = await this.launch();
+          if (this.mode === 'closed') {
+            await browser.close().catch(() => {});
+            throw new Error('renderer closing');
+          }
           const generation = ++this.generation;
           browser.on('disconnected', () => this.onDisconnected(generation));
           this.browser = browser;

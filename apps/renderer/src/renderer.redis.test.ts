@@ -1,6 +1,7 @@
 // The renderer against real Redis and real Chromium: render jobs added and
 // awaited as a worker does, loopback fixture sites.
 import { liveRenderers } from '@crawlstream/jobs';
+import { crawlKeys } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Renderer } from './renderer.js';
@@ -10,12 +11,14 @@ import { startRenderer } from './test-support/renderer.js';
 
 const redis = useRedis('rnd');
 let spa: Spa;
+let thirdParty: Spa;
 let client: RenderClient;
 let renderer: Renderer;
 let crawlId: string;
 
 beforeAll(async () => {
-  spa = await startSpa();
+  thirdParty = await startSpa();
+  spa = await startSpa({ thirdParty: thirdParty.origin });
   client = await renderClient(redis.connect, redis.prefix);
   crawlId = await createCrawl(redis.connect(), redis.prefix, `${spa.origin}/`);
   renderer = await startRenderer(redis, { contextPages: 2 });
@@ -24,6 +27,7 @@ afterAll(async () => {
   await renderer?.close();
   await client?.close();
   await spa?.close();
+  await thirdParty?.close();
 });
 
 const job = (path: string, extra = {}) => ({ crawlId, url: `${spa.origin}${path}`, timeoutMs: 20_000, maxBytes: 1_000_000, ...extra });
@@ -62,6 +66,35 @@ describe('renderer', () => {
     expect(await client.render(job('/status/404'))).toMatchObject({ kind: 'failed', reason: 'http_4xx', status: 404 });
     expect(await client.render(job('/status/503'))).toMatchObject({ kind: 'failed', reason: 'http_5xx', status: 503 });
     expect(await client.render(job('/big', { maxBytes: 1024 }))).toMatchObject({ kind: 'failed', reason: 'too_large' });
+  });
+
+  it('returns at the waitFor selector, and the DOM so far when the network never goes idle', async () => {
+    const atSelector = await client.render(job('/busy/selector', { waitFor: '#ready', timeoutMs: 20_000 }));
+    expect(atSelector.kind === 'rendered' && atSelector.html).toContain('busy page ready');
+    // No selector: the wait for network idle runs out (a request never ends), the document loaded: what rendered is the result.
+    const atTimeout = await client.render(job('/busy/idle', { timeoutMs: 2_000 }));
+    expect(atTimeout.kind === 'rendered' && atTimeout.html).toContain('busy page ready');
+  });
+
+  it("applies the crawl's robots.txt to the page's own requests, and sends its headers to its start origin only", async () => {
+    const privateCrawl = await createCrawl(redis.connect(), redis.prefix, `${spa.origin}/api/`, { headers: { 'x-docs-token': 'token-1' } });
+    const host = new URL(spa.origin).host;
+    await redis
+      .connect()
+      .hset(crawlKeys(privateCrawl, redis.prefix).robots, host, JSON.stringify({ status: 200, body: 'User-agent: *\nDisallow: /private-api/\n' }));
+    const result = await client.render({ ...job('/api/page'), crawlId: privateCrawl, respectRobotsTxt: true });
+    expect(result.kind).toBe('rendered');
+    if (result.kind !== 'rendered') return;
+    expect(result.html).toContain('refused | answer of /public-api/data | answer of /third');
+    expect(spa.hits.get('/private-api/data') ?? 0).toBe(0);
+    expect(result.blockedRequests).toBeGreaterThan(0);
+    expect(spa.seen.get('/api/page')?.['x-docs-token']).toBe('token-1');
+    expect(spa.seen.get('/public-api/data')?.['x-docs-token']).toBe('token-1');
+    expect(thirdParty.seen.get('/third')).toBeDefined();
+    expect(thirdParty.seen.get('/third')?.['x-docs-token']).toBeUndefined();
+    // The same page with robots.txt not respected: the private API answers.
+    const ignoring = await client.render({ ...job('/api/page2'), crawlId: privateCrawl, respectRobotsTxt: false });
+    expect(ignoring.kind === 'rendered' && ignoring.html).toContain('answer of /private-api/data');
   });
 
   it('refuses malformed job data without retrying', async () => {

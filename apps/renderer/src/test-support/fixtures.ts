@@ -2,13 +2,15 @@
 // renders each path's content after ~100 ms (what a fetch alone never sees),
 // pages whose script tries to reach another loopback address, and a server on
 // 127.0.0.2 that counts every connection made to it.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface Spa {
   origin: string;
   /** Requests per path (query dropped). */
   hits: Map<string, number>;
+  /** The request headers of the last request per path. */
+  seen: Map<string, IncomingHttpHeaders>;
   close(): Promise<void>;
 }
 
@@ -22,7 +24,15 @@ const shut = (server: Server) =>
 
 /** The shell every path serves; `/slow/...` pages load a bundle the server holds back for `slowMs`. */
 function shell(path: string): string {
-  const bundle = path.startsWith('/slow/') ? '/app.js?slow=1' : path.startsWith('/attack/') ? `/attack.js?case=${path.split('/')[2]}` : '/app.js';
+  const bundle = path.startsWith('/slow/')
+    ? '/app.js?slow=1'
+    : path.startsWith('/attack/')
+      ? `/attack.js?case=${path.split('/')[2]}`
+      : path.startsWith('/busy/')
+        ? '/busy.js'
+        : path.startsWith('/api/')
+          ? '/api.js'
+          : '/app.js';
   return `<!doctype html><html><head><title>shell</title>
 <style>@font-face{font-family:Fx;src:url(/font.woff2)} body{font-family:Fx}</style></head>
 <body><div id="root"></div><noscript>This app needs JavaScript.</noscript>
@@ -65,12 +75,37 @@ function attackJs(kind: string, target: string): string {
   return `document.getElementById('root').innerHTML = '<h1>attack done</h1>';${attempts[kind] ?? ''}`;
 }
 
-export async function startSpa(options: { target?: string; slowMs?: number } = {}): Promise<Spa> {
+/** Keeps the network busy for good (a request that never ends) and renders #ready after 200 ms. */
+const BUSY_JS = `
+fetch('/hang').catch(function () {});
+setTimeout(function () { document.getElementById('root').innerHTML = '<h1 id="ready">busy page ready</h1>'; }, 200);
+`;
+
+/** Calls the page's own API (one path robots.txt disallows) and a third-party origin, then renders "api done". */
+function apiJs(thirdParty: string): string {
+  return `
+Promise.all(['/private-api/data', '/public-api/data', '${thirdParty}/third'].map(function (u) {
+  return fetch(u).then(function (r) { return r.text(); }, function () { return 'refused'; });
+})).then(function (texts) {
+  document.getElementById('root').innerHTML = '<h1>api done</h1><p id="answers">' + texts.join(' | ') + '</p>';
+});`;
+}
+
+export async function startSpa(options: { target?: string; slowMs?: number; thirdParty?: string } = {}): Promise<Spa> {
   const hits = new Map<string, number>();
+  const seen = new Map<string, IncomingHttpHeaders>();
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     hits.set(url.pathname, (hits.get(url.pathname) ?? 0) + 1);
-    if (url.pathname === '/app.js') {
+    seen.set(url.pathname, req.headers);
+    if (url.pathname === '/hang') return; // never answered
+    if (url.pathname === '/busy.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end(BUSY_JS);
+    } else if (url.pathname === '/api.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end(apiJs(options.thirdParty ?? ''));
+    } else if (url.pathname.endsWith('-api/data') || url.pathname === '/third') {
+      res.writeHead(200, { 'content-type': 'text/plain', 'access-control-allow-origin': '*' }).end(`answer of ${url.pathname}`);
+    } else if (url.pathname === '/app.js') {
       const send = () => res.writeHead(200, { 'content-type': 'text/javascript' }).end(APP_JS);
       if (url.searchParams.has('slow')) setTimeout(send, options.slowMs ?? 3_000);
       else send();
@@ -89,7 +124,7 @@ export async function startSpa(options: { target?: string; slowMs?: number } = {
     }
   });
   const port = await listen(server, '127.0.0.1');
-  return { origin: `http://127.0.0.1:${port}`, hits, close: () => shut(server) };
+  return { origin: `http://127.0.0.1:${port}`, hits, seen, close: () => shut(server) };
 }
 
 export interface Counter {

@@ -5,7 +5,7 @@
 import { loadConfigOrExit } from '@crawlstream/shared';
 import { pino } from 'pino';
 import { findChromium, HOW_TO_GET_CHROMIUM } from './chromium-path.js';
-import { createRenderer } from './renderer.js';
+import { createRenderer, type Renderer } from './renderer.js';
 
 const config = loadConfigOrExit();
 if (!config.REDIS_URL) {
@@ -19,7 +19,27 @@ if (!executablePath) {
 }
 const logger = pino({ level: config.LOG_LEVEL });
 
-const renderer = await createRenderer({
+// Signals are taken from the start: one during startup stops the renderer as soon as it is up.
+let renderer: Renderer | undefined;
+let stopping: string | undefined;
+const stop = (active: Renderer) =>
+  active.close().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      logger.error({ err }, 'renderer did not close cleanly');
+      process.exit(1);
+    },
+  );
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = signal;
+    logger.info({ signal }, 'renderer stopping');
+    if (renderer) void stop(renderer);
+  });
+}
+
+renderer = await createRenderer({
   redisUrl: config.REDIS_URL,
   redisCluster: config.REDIS_CLUSTER,
   executablePath,
@@ -30,17 +50,5 @@ const renderer = await createRenderer({
   maxBrowserMb: config.RENDER_MAX_BROWSER_MB,
   logger,
 });
-logger.info({ id: renderer.id, chromium: executablePath, concurrency: config.RENDER_CONCURRENCY }, 'crawlstream renderer ready');
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    logger.info({ signal }, 'renderer stopping');
-    renderer.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'renderer did not close cleanly');
-        process.exit(1);
-      },
-    );
-  });
-}
+if (stopping) await stop(renderer);
+else logger.info({ id: renderer.id, chromium: executablePath, concurrency: config.RENDER_CONCURRENCY }, 'crawlstream renderer ready');

@@ -53,7 +53,7 @@ function startRendererProcess(): Promise<ChildProcess> {
 const exited = (child: ChildProcess) =>
   new Promise<number | null>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
-    else child.once('exit', (code) => resolve(code));
+    else child.once('exit', (code, signal) => resolve(code ?? (signal as unknown as number)));
   });
 
 describe('renderer processes', () => {

@@ -1,6 +1,7 @@
 // The guard proxy driven directly with node:http and node:net: an allowed
 // target is proxied, a blocked one is refused with 403 before any connection
 // (plain HTTP and CONNECT), and a client without the credential gets 407.
+import { lookup } from 'node:dns/promises';
 import { createServer, request, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +17,7 @@ beforeAll(async () => {
   // private.test plays a public-looking name whose DNS answer is a private address.
   proxy = await startGuardProxy({
     allow: ['127.0.0.1'],
-    resolve: async (host) => [{ address: host === 'private.test' ? '127.0.0.2' : '127.0.0.1', family: 4 }],
+    resolve: async (host, family) => (host === 'private.test' ? [{ address: '127.0.0.2', family: 4 }] : lookup(host, { all: true, family })),
   });
   blocked = await startCounter();
   allowed = createServer((_req, res) => res.end('allowed body'));
@@ -79,8 +80,12 @@ describe('guard proxy', () => {
     expect(await connectVia(blocked.origin.slice(7), auth())).toMatch(/^HTTP\/1\.1 403/);
     // A name that resolves to a blocked address is refused the same way.
     expect((await viaProxy(`http://private.test:${new URL(blocked.origin).port}/`, auth())).status).toBe(403);
+    // 127.0.0.2 spelled as one number (2130706434) and in hex: the resolver reads them, the guard judges the address.
+    const port = new URL(blocked.origin).port;
+    expect(await connectVia(`2130706434:${port}`, auth())).toMatch(/^HTTP\/1\.1 403/);
+    expect((await viaProxy(`http://0x7f000002:${port}/`, auth())).status).toBe(403);
     expect(blocked.connections).toBe(0);
-    expect(proxy.blocked - before).toBe(3);
+    expect(proxy.blocked - before).toBe(5);
   });
 
   it('answers 407 to a client without the credential, and connects nowhere', async () => {

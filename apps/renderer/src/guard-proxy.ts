@@ -73,6 +73,8 @@ export async function startGuardProxy(options: GuardProxyOptions): Promise<Guard
         throw new RequestError(`blocked by the SSRF guard: ${hostname}`, 403, { [BLOCKED_HEADER]: 'ssrf' });
       }
       // The connection resolves through the guard again: an answer changed since the check is still filtered.
+      // proxy-chain hands this lookup to net.connect (CONNECT) and http.request (plain HTTP), and an IP
+      // literal (which skips the lookup) was judged above, so the address connected to is one the guard allowed.
       return { dnsLookup: guard.lookup as never };
     },
   });

@@ -1,6 +1,7 @@
 // The renderer against real Redis and real Chromium: render jobs added and
 // awaited as a worker does, loopback fixture sites.
 import { liveRenderers } from '@crawlstream/jobs';
+import { CrawlStore } from '@crawlstream/progress';
 import { crawlKeys } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +96,14 @@ describe('renderer', () => {
     // The same page with robots.txt not respected: the private API answers.
     const ignoring = await client.render({ ...job('/api/page2'), crawlId: privateCrawl, respectRobotsTxt: false });
     expect(ignoring.kind === 'rendered' && ignoring.html).toContain('answer of /private-api/data');
+  });
+
+  it("takes the host's politeness slot for the document when the crawl has a gap", async () => {
+    const store = new CrawlStore({ redis: redis.connect(), prefix: redis.prefix });
+    const host = new URL(spa.origin).host;
+    expect((await client.render(job('/polite/page', { gapMs: 60_000 }))).kind).toBe('rendered');
+    // The render's request took the slot: the next request to the host waits for the rest of the minute.
+    expect((await store.reserveHostSlot(crawlId, host, 60_000))?.waitMs).toBeGreaterThan(0);
   });
 
   it('refuses malformed job data without retrying', async () => {

@@ -1,6 +1,6 @@
 // `npm start`: the whole service on one machine. Without REDIS_URL it starts a
 // private redis-server (data under .data/redis, AOF on, noeviction), then the
-// API and one worker; Ctrl-C stops the apps first and Redis last, leaving no
+// API, one worker and, when Chromium is found, one renderer; Ctrl-C stops the apps first and Redis last, leaving no
 // process behind. Redis runs in a process group of its own, so that Ctrl-C in
 // a terminal (a signal to the whole foreground group) does not stop it before
 // the apps. A watchdog (watchdog.ts) stops everything in the same order if
@@ -20,6 +20,7 @@ import {
   startRedisServer,
 } from '@crawlstream/redis-runner';
 import { loadConfigOrExit } from '@crawlstream/shared';
+import { findChromium, HOW_TO_GET_CHROMIUM } from './chromium.js';
 import { REDIS_STOP_MS, running, STOP_GRACE_MS, stopProcesses, type WatchdogMessage, type WatchedProcess } from './stop.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -153,6 +154,16 @@ startApp('api', 'apps/api/dist/main.js', { DASHBOARD_DIR: dashboardDir, ...env }
 // Parsing and markdown conversion allocate heavily; a larger young generation
 // makes the worker markedly faster (see bench/crawl).
 startApp('worker', 'apps/worker/dist/main.js', env, ['--max-semi-space-size=64']);
+// JavaScript rendering (docs/rendering.md): one renderer, when this machine has a Chromium.
+const chromium = findChromium(config.CHROMIUM_PATH, process.env.PATH ?? '');
+if (chromium) {
+  startApp('renderer', 'apps/renderer/dist/main.js', { ...env, CHROMIUM_PATH: chromium });
+  say(`renderer started (Chromium: ${chromium})`);
+} else {
+  say(
+    `no Chromium found${config.CHROMIUM_PATH ? ` at CHROMIUM_PATH ${config.CHROMIUM_PATH}` : ' on PATH'}: no renderer, pages are not rendered in a browser; to render them, ${HOW_TO_GET_CHROMIUM}`,
+  );
+}
 
 const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
 const apiUrl = `http://${host}:${config.PORT}`;

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, ping, startRedisServer } from '@crawlstream/redis-runner';
 import { afterEach, describe, expect, it } from 'vitest';
+import { findChromium } from './chromium.js';
 import { REDIS_STOP_MS, running, STOP_GRACE_MS } from './stop.js';
 
 const main = resolve(fileURLToPath(import.meta.url), '../../dist/main.js');
@@ -17,6 +18,14 @@ afterEach(() => {
   for (const child of started.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
   for (const pid of strays.splice(0)) if (running(pid)) process.kill(pid, 'SIGKILL');
 });
+
+function commandLineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
 
 /** Every descendant pid of a process. */
 function descendants(pid: number): number[] {
@@ -81,12 +90,28 @@ describe('npm start', () => {
     const pids = descendants(run.child.pid!);
     expect(pids).toContain(redisPid);
     expect(pids.length).toBeGreaterThanOrEqual(4); // redis, api, worker, watchdog
+    // A renderer runs when this machine has a Chromium, and the output says which.
+    const chromium = findChromium(env.CHROMIUM_PATH, env.PATH ?? '');
+    const renderers = pids.filter((pid) => commandLineOf(pid).includes('apps/renderer/dist/main.js'));
+    expect(renderers.length).toBe(chromium ? 1 : 0);
+    expect(run.output()).toContain(chromium ? `renderer started (Chromium: ${chromium})` : 'no Chromium found');
 
     run.child.kill('SIGINT');
     expect(await run.exit).toBe(0);
     // The watchdog leaves a moment after the supervisor (when its channel closes).
     await deaths(Object.fromEntries(pids.map((pid) => [String(pid), pid])), 5_000);
     expect(await ping(redisPort)).toBe(false);
+  });
+
+  it('without a Chromium, starts no renderer and says how to get one', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'crawlstream-start-'));
+    const { REDIS_URL: _, ...env } = process.env;
+    const run = start({ ...env, PORT: String(await freePort()), LOG_LEVEL: 'warn', CHROMIUM_PATH: join(dataDir, 'no-chromium') }, ['--data-dir', dataDir]);
+    await run.waitFor(/press Ctrl-C to stop/);
+    expect(run.output()).toMatch(/no Chromium found at CHROMIUM_PATH .*apt-get install chromium/);
+    expect(descendants(run.child.pid!).some((pid) => commandLineOf(pid).includes('apps/renderer/dist/main.js'))).toBe(false);
+    run.child.kill('SIGINT');
+    expect(await run.exit).toBe(0);
   });
 
   it('with no REDIS_URL and no redis-server on PATH, says in one sentence how to get Redis', async () => {
@@ -118,6 +143,8 @@ function roles(supervisor: number, dataDir: string) {
   const found = { api: byMarker('apps/api/dist/main.js'), worker: byMarker('apps/worker/dist/main.js'), watchdog: byMarker('watchdog.js'), redis };
   for (const [role, pid] of Object.entries(found)) expect(pid, role).toBeGreaterThan(0);
   strays.push(...(Object.values(found) as number[]));
+  const renderer = byMarker('apps/renderer/dist/main.js');
+  if (renderer) strays.push(renderer);
   return found as Record<keyof typeof found, number>;
 }
 

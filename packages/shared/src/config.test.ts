@@ -200,3 +200,30 @@ describe('WEBHOOK_SECRET', () => {
     }
   });
 });
+
+describe('renderer settings', () => {
+  it('default to 2 pages at once, 30 s a page, 50 pages a context, a 2048 MiB browser, and Chromium on PATH', () => {
+    expect(loadConfig({})).toMatchObject({
+      CHROMIUM_PATH: undefined,
+      RENDER_CONCURRENCY: 2,
+      RENDER_TIMEOUT_MS: 30_000,
+      RENDER_CONTEXT_PAGES: 50,
+      RENDER_MAX_BROWSER_MB: 2048,
+    });
+    expect(loadConfig({ CHROMIUM_PATH: '/opt/chrome/chrome' }).CHROMIUM_PATH).toBe('/opt/chrome/chrome');
+  });
+
+  it.each([
+    ['RENDER_CONCURRENCY', 1, 64],
+    ['RENDER_TIMEOUT_MS', 1000, 300_000],
+    ['RENDER_CONTEXT_PAGES', 1, 100_000],
+    ['RENDER_MAX_BROWSER_MB', 64, 1_048_576],
+  ] as const)('%s takes %i to %i, not one past either end', (name, min, max) => {
+    expect(loadConfig({ [name]: String(min) })[name]).toBe(min);
+    expect(loadConfig({ [name]: String(max) })[name]).toBe(max);
+    for (const value of [min - 1, max + 1]) {
+      expect(() => loadConfig({ [name]: String(value) })).toThrow(ConfigError);
+      expect(() => loadConfig({ [name]: String(value) })).toThrow(name);
+    }
+  });
+});

@@ -1,6 +1,7 @@
 // A crawl worker process's moving parts, built from config: the BullMQ
 // worker that runs page jobs, the page queue it feeds, the progress store
 // and publisher, which crawls run (told by the ended channel), the budget of body bytes in flight, the extraction threads,
+// the render queue that pages needing a browser are handed to (with its events, opened by the first render and closed on stop),
 // the stalled-work sweep, and a bounded close that hands unfinished pages
 // back. It logs through the pino logger it is given (a `crawlId` child for
 // what concerns one crawl; errors as `err`, stack kept).

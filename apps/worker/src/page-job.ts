@@ -3,7 +3,9 @@
 // job, then each URL goes its own way: in the crawl's scope? robots.txt
 // allows it? its host's politeness slot, room in the process's page slots
 // and byte budget, sitemap seeding for the start page, the guarded fetch,
-// extraction, and one settle that stores the result, claims the links and
+// extraction (of the browser's DOM instead when the crawl's `render` option
+// hands the page to a renderer: render-handoff.ts, docs/rendering.md; the
+// page holds its slot while it waits), and one settle that stores the result, claims the links and
 // dispatches what comes next (the store enqueues it). Settles of the job's
 // URLs share Redis calls (the store's group commit).
 //

@@ -1,6 +1,7 @@
 // A crawl worker process's moving parts, built from config: the BullMQ
 // worker that runs page jobs, the page queue it feeds, the progress store
 // and publisher, which crawls run (told by the ended channel), the budget of body bytes in flight, the extraction threads,
+// the render queue that pages needing a browser are handed to (with its events, opened by the first render and closed on stop),
 // the stalled-work sweep, and a bounded close that hands unfinished pages
 // back. It logs through the pino logger it is given (a `crawlId` child for
 // what concerns one crawl; errors as `err`, stack kept).
@@ -21,6 +22,7 @@
 // process's page slots (WORKER_CONCURRENCY pages at once) and byte budget.
 import { setMaxListeners } from 'node:events';
 import {
+  createRenderQueue,
   jobPages,
   PAGE_QUEUE,
   type PageJobData,
@@ -28,6 +30,8 @@ import {
   PageQueues,
   parsePageJob,
   QueuePageJobs,
+  RENDER_QUEUE,
+  type RenderQueue,
   WEBHOOK_QUEUE,
   type WebhookJobData,
 } from '@crawlstream/jobs';
@@ -36,6 +40,7 @@ import {
   backoffDelay,
   DEFAULT_KEY_PREFIX,
   PAGE_LOCK_MS,
+  renderQueuePrefix,
   QUEUE_SHARDS_CHECK_MS,
   WEBHOOK_MAX_ATTEMPTS,
   WEBHOOK_POLL_MS,
@@ -48,8 +53,8 @@ import {
   WORKER_CLOSE_TIMEOUT_MS,
   WORKER_HAND_BACK_MS,
 } from '@crawlstream/shared';
-import { connectRedis } from '@crawlstream/redis-connection';
-import { DelayedError, type Job, WaitingError, Worker } from 'bullmq';
+import { connectRedis, type RedisConnection } from '@crawlstream/redis-connection';
+import { DelayedError, type Job, QueueEvents, WaitingError, Worker } from 'bullmq';
 import pLimit from 'p-limit';
 import { type Logger, pino } from 'pino';
 import { ByteBudget } from './byte-budget.js';
@@ -57,6 +62,7 @@ import { CrawlContexts } from './crawl-context.js';
 import { PagesHandedBack, type PageJobDeps, processPageJob, RetryablePageError, settlePage } from './page-job.js';
 import { createSsrfGuard, type Resolver, USER_AGENT } from '@crawlstream/pipeline';
 import { PageExtractor } from './page-extractor.js';
+import { RenderHandoff } from './render-handoff.js';
 import { RobotsCache } from './robots-cache.js';
 import { RunningCrawls } from './running-crawls.js';
 import { deliverWebhook } from './webhook-delivery.js';
@@ -105,6 +111,8 @@ export interface CrawlWorkerOptions {
   closeTimeoutMs?: number;
   /** Extraction threads (default: the machine's available parallelism less one, at least one). */
   extractThreads?: number;
+  /** RENDER_WAIT_MS: the longest a page waits with no renderer process alive (tests shorten it). */
+  renderWaitMs?: number;
   /** Where the worker logs (main.ts builds it from LOG_LEVEL); silent when absent. */
   logger?: Logger;
 }
@@ -148,6 +156,24 @@ function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
   });
 }
 
+/**
+ * The render queue's events, read from the stream's last entry at creation
+ * (not from its end when the blocking read first starts, BullMQ's default):
+ * a render that finishes while the reader is still starting is not missed
+ * (it was, once in two runs, for the first pages of a process).
+ */
+async function renderQueueEvents(queue: RenderQueue, connection: RedisConnection, prefix: string, logger: Logger): Promise<QueueEvents> {
+  const [last] = await connection.xrevrange(queue.keys.events!, '+', '-', 'COUNT', 1);
+  const events = new QueueEvents(RENDER_QUEUE, { connection, prefix: renderQueuePrefix(prefix), lastEventId: last?.[0] ?? '0-0' });
+  // Every page waiting for its render listens (up to the process's concurrency at once).
+  events.setMaxListeners(0);
+  events.on('error', (err) => logger.error({ err }, 'render queue events error'));
+  return events;
+}
+
+/** RENDER_WAIT_MS's default (packages/shared/src/config.ts). */
+export const DEFAULT_RENDER_WAIT_MS = 30_000;
+
 /** WORKER_MAX_BYTES_IN_FLIGHT's default. */
 export const DEFAULT_MAX_BYTES_IN_FLIGHT = 256 * 1024 * 1024;
 
@@ -180,6 +206,24 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
   const extractor = new PageExtractor(options.extractThreads);
   const running = new RunningCrawls(store);
   await running.listen(endedConnection);
+  // Pages that need a browser go to the render queue; its events (a blocking connection) are opened by the first render.
+  const renderQueue = createRenderQueue(queueConnection, prefix);
+  let renderEvents: { events: Promise<QueueEvents>; connection: ReturnType<typeof connectRedis> } | undefined;
+  const render = new RenderHandoff({
+    queue: renderQueue,
+    redis: storeConnection,
+    prefix,
+    waitMs: options.renderWaitMs ?? DEFAULT_RENDER_WAIT_MS,
+    shutdown: shutdown.signal,
+    events: () => {
+      if (!renderEvents) {
+        const connection = connectRedis(target, { maxRetriesPerRequest: null });
+        connection.on('error', (err) => logger.error({ err }, 'redis connection error'));
+        renderEvents = { connection, events: renderQueueEvents(renderQueue, connection, prefix, logger) };
+      }
+      return renderEvents.events;
+    },
+  });
   const deps: PageJobDeps = {
     store,
     running,
@@ -192,6 +236,7 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
     budget,
     pageSlots: pLimit(options.concurrency),
     extract: (html, url, signal, extractOptions) => extractor.extract(html, url, signal, extractOptions),
+    render,
   };
 
   /**
@@ -362,6 +407,11 @@ export async function createCrawlWorker(options: CrawlWorkerOptions): Promise<Cr
       await store.close();
       await extractor.close();
       await queues.close();
+      await renderQueue.close();
+      if (renderEvents) {
+        await (await renderEvents.events.catch(() => undefined))?.close();
+        renderEvents.connection.disconnect();
+      }
       // Every page is settled or handed back by now: whatever request is left is cut, not awaited.
       await dispatcher.destroy();
       for (const connection of connections) connection.disconnect();

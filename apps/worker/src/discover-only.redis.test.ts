@@ -1,6 +1,6 @@
 // discoverOnly (map mode, #14) end to end: the same site crawled in full and
 // in map mode reaches the same URLs, and a map crawl's pages carry url,
-// title, depth, status and fetchedAt only, for a page extracted inline and
+// title, depth, status, fetchedAt and rendered only, for a page extracted inline and
 // one extracted in a thread (past INLINE_EXTRACT_MAX_CHARS).
 import type { CrawlOptionsInput, PageResult } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
@@ -50,7 +50,7 @@ describe('discoverOnly', () => {
     return { pages: (await store.pages(crawl.id, 0, 100)).items, failed: errors.map((e) => e.url).sort() };
   }
 
-  it('reaches the same URLs as a full crawl, and stores url, title, depth, status and fetchedAt only', async () => {
+  it('reaches the same URLs as a full crawl, and stores url, title, depth, status, fetchedAt and rendered only', async () => {
     expect(html(5).length).toBeGreaterThan(INLINE_EXTRACT_MAX_CHARS);
     const full = await crawl({});
     const map = await crawl({ discoverOnly: true });
@@ -62,7 +62,7 @@ describe('discoverOnly', () => {
     const depthOf = (i: number) => Math.floor(Math.log2(i + 1));
     for (const page of map.pages) {
       const i = page.url === `${site.origin}/docs/` ? 0 : Number(page.url.split('/p').at(-1));
-      expect(Object.keys(page).sort()).toEqual(['depth', 'fetchedAt', 'status', 'title', 'url']);
+      expect(Object.keys(page).sort()).toEqual(['depth', 'fetchedAt', 'rendered', 'status', 'title', 'url']);
       expect(page).toMatchObject({ title: `Page ${i}`, depth: depthOf(i), status: 200 });
     }
     for (const page of full.pages) expect(page).toMatchObject({ markdown: expect.stringContaining('# Heading'), description: expect.any(String) });

@@ -21,6 +21,7 @@ const worker = await createCrawlWorker({
   ssrfAllow: config.SSRF_ALLOW,
   ttlSeconds: config.CRAWL_TTL_SECONDS,
   webhookSecret: config.WEBHOOK_SECRET,
+  renderWaitMs: config.RENDER_WAIT_MS,
   logger,
 });
 logger.info(

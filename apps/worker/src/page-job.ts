@@ -3,7 +3,9 @@
 // job, then each URL goes its own way: in the crawl's scope? robots.txt
 // allows it? its host's politeness slot, room in the process's page slots
 // and byte budget, sitemap seeding for the start page, the guarded fetch,
-// extraction, and one settle that stores the result, claims the links and
+// extraction (of the browser's DOM instead when the crawl's `render` option
+// hands the page to a renderer: render-handoff.ts, docs/rendering.md; the
+// page holds its slot while it waits), and one settle that stores the result, claims the links and
 // dispatches what comes next (the store enqueues it). Settles of the job's
 // URLs share Redis calls (the store's group commit).
 //
@@ -16,7 +18,7 @@
 // exactly once whatever happens to the job.
 import { type JobPage, jobPages, type PageJobData, type PageJobPages, parsePageJob } from '@crawlstream/jobs';
 import type { CrawlStore, PageOutcome, ProgressPublisher, SettleResult } from '@crawlstream/progress';
-import { crawlLinks, DEFAULT_DEDUPE, MAX_LINKS_PER_PAGE, MAX_MESSAGE_LENGTH, MAX_PAGE_BYTES, type PageFormat } from '@crawlstream/shared';
+import { crawlLinks, DEFAULT_DEDUPE, DEFAULT_RENDER, type RenderMode, MAX_LINKS_PER_PAGE, MAX_MESSAGE_LENGTH, MAX_PAGE_BYTES, type PageFormat } from '@crawlstream/shared';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { Dispatcher } from 'undici';
 import type { LimitFunction } from 'p-limit';
@@ -36,6 +38,7 @@ import {
   USER_AGENT,
   withoutRepeatedBlocks,
 } from '@crawlstream/pipeline';
+import type { RenderHandoff, RenderOutcome } from './render-handoff.js';
 import type { RobotsCache } from './robots-cache.js';
 import type { RunningCrawls } from './running-crawls.js';
 import { sortLinks } from './rejected-links.js';
@@ -60,6 +63,8 @@ export interface PageJobDeps {
   pageSlots: LimitFunction;
   /** A page's title, links and markdown, computed off the event loop (page-extractor.ts). */
   extract(html: string, url: string, signal?: AbortSignal, options?: ExtractOptions): Promise<ExtractedPage>;
+  /** Renderers alive, and the render queue a page that needs a browser is handed to (render-handoff.ts). */
+  render: RenderHandoff;
 }
 
 /** Thrown by a job whose worker is stopping, once its started pages are done: the rest go back to the queue. */
@@ -306,12 +311,93 @@ async function fetchAndSettle(deps: PageJobDeps, context: CrawlContext, item: Ad
       await settlePage(deps, crawlId, { kind: 'skipped', url, reason: fetched.reason, message: fetched.message });
       return DONE;
     }
-    const extracted = await deps.extract(fetched.html, fetched.finalUrl, deps.shutdown, options.discoverOnly ? { discoverOnly: true } : {
+    return settleFetched(deps, context, item, fetched, attempt);
+}
+
+/**
+ * A fetched HTML page to its settle, rendered first when the crawl's
+ * `render` option says so (docs/rendering.md): `never` as fetched, `auto`
+ * rendered when it is an app shell and a renderer is alive, `always`
+ * rendered or failed.
+ */
+async function settleFetched(deps: PageJobDeps, context: CrawlContext, item: Admitted, fetched: HtmlPage, attempt: number): Promise<PageStep> {
+    const { url } = item.page;
+    const { options } = context;
+    const crawlId = context.id;
+    const mode = options.render ?? DEFAULT_RENDER;
+    const extractOptions: ExtractOptions = options.discoverOnly ? { discoverOnly: true } : {
       onlyMainContent: options.onlyMainContent,
       includeSelectors: options.includeSelectors,
       excludeSelectors: options.excludeSelectors,
       ...(options.formats.includes('html') ? { html: true } : {}),
+    };
+    // `always` never uses the fetched HTML's content; `auto` extracts it first and learns from the same parse whether it is an app shell.
+    const http = mode === 'always' ? undefined : await deps.extract(fetched.html, fetched.finalUrl, deps.shutdown, { ...extractOptions, appShell: mode === 'auto' });
+    const wantsRender = mode === 'always' || (mode === 'auto' && http?.appShell === true && (await deps.render.liveRenderers()) > 0);
+    if (!wantsRender) return settleExtracted(deps, context, item, fetched, http!, { rendered: false });
+    // The rendered DOM comes within the body's byte reservation (at most maxBytes each): the fetched HTML is let go
+    // for the wait, but when a shell's fallback must store it as rawHtml.
+    const keepHtml = http !== undefined && options.formats.includes('rawHtml') && !options.discoverOnly;
+    fetched = { ...fetched, html: keepHtml ? fetched.html : '' };
+
+    const rendering = await renderFetched(deps, context, item, fetched, mode);
+    if (rendering.kind === 'stopped' || deps.shutdown.aborted) throw new Error('worker shutting down: page handed back');
+    if (rendering.kind === 'rendered') {
+      const page = await deps.extract(rendering.html, rendering.finalUrl, deps.shutdown, extractOptions);
+      // The rendered DOM takes the fetched body's place (the same byte reservation): its HTML is what the page is made from.
+      return settleExtracted(deps, context, item, { ...fetched, html: rendering.html, status: rendering.status, bytes: rendering.bytes }, page, {
+        rendered: true,
+        durationMs: fetched.durationMs + rendering.durationMs,
+      });
+    }
+    // A shell whose render did not happen keeps what HTTP gave (`auto`); `always` wanted the browser's page or none.
+    if (http) return settleExtracted(deps, context, item, fetched, http, { rendered: false });
+    await settlePage(deps, crawlId, {
+      kind: 'failed',
+      url,
+      reason: rendering.reason,
+      message: rendering.message,
+      attempts: attempt,
+      ...(rendering.status === undefined ? {} : { status: rendering.status }),
     });
+    return DONE;
+}
+
+/**
+ * Hands a fetched page to the renderers and waits for it. With no renderer
+ * alive, `auto` does not wait at all (the caller checked) and `always` waits
+ * up to RENDER_WAIT_MS for one to start.
+ */
+async function renderFetched(deps: PageJobDeps, context: CrawlContext, item: Admitted, fetched: HtmlPage, mode: RenderMode): Promise<RenderOutcome> {
+  const { options } = context;
+  if (mode === 'always') {
+    const alive = await deps.render.awaitRenderer();
+    if (alive === 'stopped') return { kind: 'stopped' };
+    if (!alive) return { kind: 'failed', reason: 'renderer_unavailable', message: `no renderer process alive within ${deps.render.waitMs} ms` };
+  }
+  return deps.render.render({
+    crawlId: context.id,
+    url: fetched.finalUrl,
+    timeoutMs: options.timeoutMs,
+    maxBytes: maxBytesOf(context),
+    ...(options.waitFor === undefined ? {} : { waitFor: options.waitFor }),
+    gapMs: item.gapMs,
+    respectRobotsTxt: options.respectRobotsTxt,
+  });
+}
+
+/** Settles a page from its extraction: the links sorted and claimed, its metadata and formats. */
+async function settleExtracted(
+  deps: PageJobDeps,
+  context: CrawlContext,
+  item: Admitted,
+  fetched: HtmlPage,
+  extracted: ExtractedPage,
+  how: { rendered: boolean; durationMs?: number },
+): Promise<PageStep> {
+    const { url, depth } = item.page;
+    const { options, scope } = context;
+    const crawlId = context.id;
     // After extraction, on this thread: one count per crawl and process, whichever thread extracted.
     const { repeatedBlocks } = context;
     const page = repeatedBlocks ? withoutRepeatedBlocks(extracted, fetched.finalUrl, repeatedBlocks) : extracted;
@@ -327,12 +413,13 @@ async function fetchAndSettle(deps: PageJobDeps, context: CrawlContext, item: Ad
       depth,
       status: fetched.status,
       bytes: fetched.bytes,
-      durationMs: Math.round(fetched.durationMs),
+      durationMs: Math.round(how.durationMs ?? fetched.durationMs),
+      rendered: how.rendered,
       markdown: page.markdown,
       links: links.links,
       ...(page.truncated ? { truncated: true } : {}),
       ...(links.dropped > 0 ? { linksDropped: links.dropped } : {}),
-      // Map mode stores url, title, depth, status and fetchedAt only.
+      // Map mode stores url, title, depth, status, fetchedAt and rendered only.
       ...(options.discoverOnly ? { withoutMarkdown: true } : { ...pageMetadata(page, fetched), ...pageFormats(options.formats, page, fetched) }),
       // Crawls stored before the option have no `dedupe`: the option's default applies, as GET shows it.
       dedupe: options.dedupe ?? DEFAULT_DEDUPE,

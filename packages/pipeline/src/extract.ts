@@ -7,6 +7,7 @@ import { type AnyNode, type ChildNode, Element, hasChildren, isTag, type ParentN
 import TurndownService from 'turndown';
 import { gfm } from 'turndown-plugin-gfm';
 import { MAX_HTML_DEPTH, MAX_MARKDOWN_BYTES, MAX_ROWSPAN, MAX_TITLE_LENGTH } from '@crawlstream/shared';
+import { isAppShell } from './app-shell.js';
 import { boundDepth, boundMarkdown, cutChars } from './bounds.js';
 import { markdownDom } from './markdown-dom.js';
 import { contentStats, documentMetadata, type PageMetadata } from './metadata.js';
@@ -26,6 +27,8 @@ export interface ExtractedPage {
   metadata: PageMetadata;
   /** With the `html` option: the cleaned content HTML the markdown is made from (unbounded: the store cuts it). */
   html?: string;
+  /** With the `appShell` option: whether the page is an app shell (app-shell.ts), read before any cleanup. */
+  appShell?: boolean;
 }
 
 /**
@@ -43,6 +46,8 @@ export interface ExtractOptions {
   html?: boolean;
   /** Title and links only (map mode): no markdown (empty), no metadata, no content cleanup. */
   discoverOnly?: boolean;
+  /** Also tell whether the page is an app shell (`appShell` on the result), from the same parse. */
+  appShell?: boolean;
 }
 
 /** The cleaned content as HTML (the `html` format): the parse's mode, entities written as UTF-8. */
@@ -96,8 +101,10 @@ export function extractFromDocument($: cheerio.CheerioAPI, pageUrl: string, opti
 function extractBounded($: cheerio.CheerioAPI, pageUrl: string, options: ExtractOptions): ExtractedPage {
   const base = documentBase($, pageUrl);
   const title = cutChars(collapse($('title').first().text()) || collapse($('h1').first().text()), MAX_TITLE_LENGTH);
+  // Read before the content's cleanup changes the tree.
+  const shell = options.appShell ? { appShell: isAppShell($) } : {};
   if (options.discoverOnly) {
-    return { title, links: collectLinks($, base, normalizeUrl(pageUrl)), markdown: '', truncated: false, metadata: contentStats('') };
+    return { title, links: collectLinks($, base, normalizeUrl(pageUrl)), markdown: '', truncated: false, metadata: contentStats(''), ...shell };
   }
   // Read before the content's cleanup changes the tree.
   const documentMeta = documentMetadata($, base);
@@ -106,7 +113,7 @@ function extractBounded($: cheerio.CheerioAPI, pageUrl: string, options: Extract
   const content = contentOf($, base, options);
   const { markdown, truncated } = boundMarkdown(content.markdown, MAX_MARKDOWN_BYTES);
   const metadata = { ...documentMeta, ...contentStats(markdown) };
-  return { title, links, markdown, truncated, metadata, ...(options.html ? { html: content.html ?? '' } : {}) };
+  return { title, links, markdown, truncated, metadata, ...(options.html ? { html: content.html ?? '' } : {}), ...shell };
 }
 
 /**

@@ -2,6 +2,13 @@
 // that a test drives without Redis or BullMQ. normalize -> scope -> (robots)
 // -> guarded fetch -> decode -> bounded parse -> extract (title, links,
 // markdown); sitemaps seed the frontier. This file is its whole public surface.
+export {
+  APP_SHELL_MAX_LINKS,
+  APP_SHELL_MAX_TEXT_CHARS,
+  APP_SHELL_MIN_INLINE_SCRIPT_CHARS,
+  isAppShell,
+  looksLikeAppShell,
+} from './app-shell.js';
 export { cutChars, keepLinks } from './bounds.js';
 export { type ExtractedPage, type ExtractOptions, extractFromDocument, extractPage, markdownOf } from './extract.js';
 export {

@@ -44,6 +44,8 @@ export type PageOutcome =
       finalUrl?: string;
       /** The markdown was cut at MAX_MARKDOWN_BYTES. */
       truncated?: boolean;
+      /** The content is the DOM a browser rendered (true) or the fetched HTML (false); stored and evented when given. */
+      rendered?: boolean;
       /** In-scope links the caller did not pass (past MAX_LINKS_PER_PAGE). */
       linksDropped?: number;
       /**
@@ -219,6 +221,7 @@ export function settleRecord(outcome: PageOutcome, finalUrl: string, lastLinks: 
     const markdown = outcome.withoutMarkdown ? undefined : outcome.markdown;
     const title = truncateText(outcome.title, MAX_TITLE_LENGTH);
     const metadata = storedMetadata(outcome);
+    const rendered = outcome.rendered === undefined ? {} : { rendered: outcome.rendered };
     const page: PageResult = {
       url,
       title,
@@ -228,6 +231,7 @@ export function settleRecord(outcome: PageOutcome, finalUrl: string, lastLinks: 
       fetchedAt: outcome.fetchedAt ?? new Date().toISOString(),
       ...(outcome.truncated && markdown !== undefined ? { truncated: true } : {}),
       ...(linksDropped > 0 ? { linksDropped } : {}),
+      ...rendered,
       ...metadata,
       ...storedFormats(outcome),
     };
@@ -241,7 +245,7 @@ export function settleRecord(outcome: PageOutcome, finalUrl: string, lastLinks: 
       url,
       outcome: 'processed',
       eventType: 'page',
-      payload: JSON.stringify({ url, title, depth, status, bytes, durationMs }),
+      payload: JSON.stringify({ url, title, depth, status, bytes, durationMs, ...rendered }),
       stored: encodePage(page),
       childDepth: depth + 1,
       finalUrl,

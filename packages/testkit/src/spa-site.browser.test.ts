@@ -51,6 +51,18 @@ describe('spaSite over plain HTTP', () => {
     expect(site.staticUrls).toEqual([site.start, `${site.origin}/static/page-1.html`, `${site.origin}/static/page-2.html`]);
     expect(site.appUrls).toHaveLength(12);
   });
+
+  it('serves a sitemap of every page only when asked to', async () => {
+    expect((await fetch(`${site.origin}/sitemap.xml`)).status).toBe(404);
+    const mapped = await spaSite({ pages: 5, staticPages: 2, sitemap: true });
+    try {
+      const xml = await fetch(`${mapped.origin}/sitemap.xml`).then((r) => r.text());
+      const locs = [...xml.matchAll(/<loc>([^<]+)<\/loc>/g)].map((m) => m[1]);
+      expect(locs).toEqual([...mapped.staticUrls, ...mapped.appUrls]);
+    } finally {
+      await mapped.close();
+    }
+  });
 });
 
 describe('spaSite in Chromium', () => {

@@ -27,6 +27,8 @@ export interface SpaSiteOptions {
   fanOut?: number;
   /** Add /app/hostile-requests and /app/hostile-navigation, aiming at this URL (e.g. `http://127.0.0.2:PORT/`). */
   hostileTarget?: string;
+  /** Serve /sitemap.xml listing every app and static page (default: no sitemap, 404), so a crawl that does not render reaches the app pages too. */
+  sitemap?: boolean;
   /** Listen on this port (default: any free one) of 127.0.0.1. */
   port?: number;
 }
@@ -206,6 +208,12 @@ export async function spaSite(options: SpaSiteOptions): Promise<SpaSite> {
     requests.push({ path: url, method: req.method ?? 'GET', headers: req.headers });
     const path = new URL(url, 'http://x').pathname;
     if (path === '/robots.txt') return send(res, 200, 'text/plain', 'User-agent: *\nAllow: /\n');
+    if (path === '/sitemap.xml' && options.sitemap) {
+      const host = `http://${req.headers.host ?? '127.0.0.1'}`;
+      const paths = [...Array.from({ length: statics }, (_, i) => staticPath(i)), ...Array.from({ length: pages }, (_, i) => appPath(i))];
+      const urls = paths.map((p) => `<url><loc>${host}${p}</loc></url>`).join('');
+      return send(res, 200, 'application/xml', `<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">${urls}</urlset>`);
+    }
     if (path === BUNDLE_PATH) return send(res, 200, 'text/javascript; charset=utf-8', script);
     if (path.startsWith('/app/') || path === '/app') return send(res, 200, 'text/html; charset=utf-8', SHELL);
     const s = staticIndex(path);

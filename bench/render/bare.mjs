@@ -2,14 +2,18 @@
 // URLs with Debian's Chromium, CONCURRENCY pages at once, the way the renderer
 // reads a page (domcontentloaded, then network idle, then the DOM's
 // outerHTML; a fresh context every 50 pages, as RENDER_CONTEXT_PAGES), with
-// no queue, no Redis, no proxy and no request rules. It prints "ready" once
+// no queue, no Redis, no proxy and no request rules. Mode `tab-per-page`
+// opens a tab per URL and closes it, as the renderer does; `tab-reused`
+// navigates one tab per slot from URL to URL (Chromium then keeps its
+// renderer process instead of starting one per page). It prints "ready" once
 // the browser is up, renders when a line arrives on stdin, prints one JSON
 // line {rendered, withHeading, seconds}, and closes when stdin ends.
-// argv: chromium path, concurrency, then the URLs.
+// argv: chromium path, concurrency, mode, then the URLs.
 import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
 
-const [executablePath, concurrencyArg, ...urls] = process.argv.slice(2);
+const [executablePath, concurrencyArg, mode, ...urls] = process.argv.slice(2);
+if (mode !== 'tab-per-page' && mode !== 'tab-reused') throw new Error(`mode: tab-per-page or tab-reused, not ${mode}`);
 const CONCURRENCY = Number(concurrencyArg);
 const CONTEXT_PAGES = 50;
 const browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
@@ -23,15 +27,17 @@ let rendered = 0;
 let withHeading = 0;
 async function slot() {
   let context = await browser.newContext();
+  let tab = mode === 'tab-reused' ? await context.newPage() : undefined;
   let used = 0;
   for (let i = next++; i < urls.length; i = next++) {
     if (used === CONTEXT_PAGES) {
       await context.close();
       context = await browser.newContext();
+      tab = mode === 'tab-reused' ? await context.newPage() : undefined;
       used = 0;
     }
     used++;
-    const page = await context.newPage();
+    const page = tab ?? (await context.newPage());
     try {
       await page.goto(urls[i], { waitUntil: 'domcontentloaded', timeout: 30_000 });
       await page.waitForLoadState('networkidle', { timeout: 30_000 }).catch(() => {});
@@ -39,7 +45,7 @@ async function slot() {
       rendered++;
       if (html.includes('<h1>Rendered app page ')) withHeading++;
     } finally {
-      await page.close();
+      if (!tab) await page.close();
     }
   }
   await context.close();

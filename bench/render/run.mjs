@@ -10,17 +10,20 @@
 //   rendered with its heading;
 // - the limit: a bare playwright-core loop (bare.mjs) rendering the same app
 //   URLs with the same Chromium at the same concurrency, read as the renderer
-//   reads a page, with no Redis, no queue and no proxy;
+//   reads a page (a tab per page, as the renderer opens one), with no Redis,
+//   no queue and no proxy; and the same loop navigating one tab per slot from
+//   page to page (what reusing Chromium's renderer process would save);
 // - the HTTP path: the same crawl with `render: never` (the worker stores the
 //   shells: the cost of not rendering).
 // Per side: rendered pages per second (one renderer process, so also per
 // renderer process); CPU per rendered page of the renderer and its Chromium
 // (the whole process tree from /proc, tree.mjs: the node process, the browser,
 // its zygotes and renderer processes, reaped children included), and of the
-// worker + redis-server; peak RSS of the renderer + Chromium tree (VmRSS
-// summed over its processes, sampled every 250 ms: shared pages counted once
-// per process, an upper bound, the same for the bare loop). The site's CPU
-// is left out (the same server for all).
+// worker + redis-server; peak memory of the renderer + Chromium tree, sampled
+// every 250 ms: VmRSS summed over its processes (shared pages counted once per
+// process: an upper bound) and Pss summed (shared pages split among their
+// processes: what the tree holds). The site's CPU is left out (the same
+// server for all).
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,7 +35,7 @@ import { crawlOptionsSchema } from '@crawlstream/shared';
 import { appPath } from '@crawlstream/testkit/spa-site';
 import { Redis } from 'ioredis';
 import { cpuMs } from '../crawl/proc.mjs';
-import { sampleRss, treeCpuMs } from './tree.mjs';
+import { sampleMemory, treeCpuMs } from './tree.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
@@ -44,6 +47,8 @@ const DELAY_MS = Number(process.env.BENCH_RENDER_DELAY_MS ?? 75);
 const CONCURRENCIES = (process.env.BENCH_RENDER_CONCURRENCY ?? '2,4').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Which sides run (all by default): ours, bare, reuse, never. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'ours,bare,reuse,never').split(','));
 /** Pages the crawl keeps in flight: enough to keep every render slot busy. */
 const CRAWL_CONCURRENCY = 16;
 /** V8 flags of the worker as `npm run start:worker` runs it. */
@@ -110,7 +115,7 @@ async function crawlOnce(origin, renderConcurrency) {
       render: renderConcurrency ? 'auto' : 'never',
     });
     const rendererCpuBefore = renderer ? treeCpuMs(renderer.pid) : 0;
-    const rss = renderer ? sampleRss(renderer.pid) : undefined;
+    const memory = renderer ? sampleMemory(renderer.pid) : undefined;
     const serverCpuBefore = cpuMs(worker.pid) + cpuMs(redisServer.pid);
     const started = performance.now();
     const { crawl } = await store.create({ url: `${origin}/static/`, options });
@@ -118,7 +123,7 @@ async function crawlOnce(origin, renderConcurrency) {
     const seconds = (performance.now() - started) / 1000;
     const serverCpu = cpuMs(worker.pid) + cpuMs(redisServer.pid) - serverCpuBefore;
     const rendererCpu = renderer ? treeCpuMs(renderer.pid) - rendererCpuBefore : 0;
-    const peakRssMb = rss ? rss.stop() : 0;
+    const peak = memory ? memory.stop() : null;
     const final = await store.get(crawl.id);
     if (final.status !== 'completed' || final.counters.processed !== PAGES + STATIC_PAGES) throw new Error(`crawl ended wrongly: ${JSON.stringify(final)}`);
     let rendered = 0;
@@ -139,7 +144,7 @@ async function crawlOnce(origin, renderConcurrency) {
       seconds,
       rendererCpuMsPerPage: renderConcurrency ? rendererCpu / rendered : null,
       serverCpuMsPerPage: serverCpu / perPage,
-      peakRssMb,
+      peak,
     };
   } finally {
     for (const child of children) await stop(child);
@@ -150,12 +155,12 @@ async function crawlOnce(origin, renderConcurrency) {
 }
 
 /** The bare playwright-core loop over the same app URLs. */
-async function bareOnce(origin, concurrency) {
+async function bareOnce(origin, concurrency, mode) {
   const urls = Array.from({ length: PAGES }, (_, i) => `${origin}${appPath(i)}`);
-  const child = await launch([join(here, 'bare.mjs'), CHROMIUM, String(concurrency), ...urls], {}, /ready/);
+  const child = await launch([join(here, 'bare.mjs'), CHROMIUM, String(concurrency), mode, ...urls], {}, /ready/);
   try {
     const cpuBefore = treeCpuMs(child.pid);
-    const rss = sampleRss(child.pid);
+    const memory = sampleMemory(child.pid);
     const result = new Promise((resolve) => {
       let out = '';
       child.stdout.on('data', (chunk) => {
@@ -167,9 +172,9 @@ async function bareOnce(origin, concurrency) {
     child.stdin.write('go\n');
     const r = await result;
     const cpu = treeCpuMs(child.pid) - cpuBefore;
-    const peakRssMb = rss.stop();
+    const peak = memory.stop();
     if (r.withHeading !== PAGES) throw new Error(`bare loop: ${r.withHeading} of ${PAGES} pages with their heading`);
-    return { rate: r.rendered / r.seconds, seconds: r.seconds, rendererCpuMsPerPage: cpu / r.rendered, serverCpuMsPerPage: null, peakRssMb };
+    return { rate: r.rendered / r.seconds, seconds: r.seconds, rendererCpuMsPerPage: cpu / r.rendered, serverCpuMsPerPage: null, peak };
   } finally {
     child.stdin.end();
     await stop(child);
@@ -192,10 +197,11 @@ try {
   const sides = [
     ...CONCURRENCIES.flatMap((c) => [
       { key: `ours${c}`, name: 'crawlstream, 1 renderer', concurrency: c, run: () => crawlOnce(site.origin, c) },
-      { key: `bare${c}`, name: 'bare playwright-core (limit)', concurrency: c, run: () => bareOnce(site.origin, c) },
+      { key: `bare${c}`, name: 'bare playwright-core (limit)', concurrency: c, run: () => bareOnce(site.origin, c, 'tab-per-page') },
+      { key: `reuse${c}`, name: 'bare, one tab per slot reused', concurrency: c, run: () => bareOnce(site.origin, c, 'tab-reused') },
     ]),
     { key: 'never', name: 'HTTP path, render: never', concurrency: null, run: () => crawlOnce(site.origin, null) },
-  ];
+  ].filter((side) => ONLY.has(side.key.replace(/\d+$/, '')));
   const best = {};
   for (let round = 1; round <= ROUNDS; round++) {
     const line = [];
@@ -208,17 +214,17 @@ try {
   }
   const fmt = (value, digits = 1) => (value === null ? '-' : value.toFixed(digits));
   console.log(
-    '                                render concurrency  pages/s  vs bare  CPU ms/page: renderer + Chromium  worker + redis  peak RSS renderer + Chromium',
+    '                                 render concurrency  pages/s  vs bare  CPU ms/page: renderer + Chromium  worker + redis  peak memory renderer + Chromium: RSS summed (PSS)',
   );
   for (const side of sides) {
     const r = best[side.key];
-    const bare = side.concurrency ? best[`bare${side.concurrency}`] : null;
+    const bare = side.concurrency ? (best[`bare${side.concurrency}`] ?? null) : null;
     console.log(
-      `  ${side.name.padEnd(30)}${String(side.concurrency ?? '-').padEnd(20)}${fmt(r.rate, r.rate < 10 ? 2 : 0).padStart(7)}  ${(bare ? `${(r.rate / bare.rate).toFixed(2)}x` : '-').padEnd(7)}  ${fmt(r.rendererCpuMsPerPage, 0).padStart(30)}  ${fmt(r.serverCpuMsPerPage, 2).padStart(14)}  ${r.peakRssMb ? `${r.peakRssMb.toFixed(0)} MB` : '-'}`,
+      `  ${side.name.padEnd(31)}${String(side.concurrency ?? '-').padEnd(20)}${fmt(r.rate, r.rate < 10 ? 2 : 0).padStart(7)}  ${(bare ? `${(r.rate / bare.rate).toFixed(2)}x` : '-').padEnd(7)}  ${fmt(r.rendererCpuMsPerPage, 0).padStart(30)}  ${fmt(r.serverCpuMsPerPage, 2).padStart(14)}  ${r.peak ? `${r.peak.rssMb.toFixed(0)} MB (${r.peak.pssMb.toFixed(0)} MB)` : '-'}`,
     );
   }
   const never = best.never;
-  for (const c of CONCURRENCIES) {
+  for (const c of ONLY.has('ours') && ONLY.has('bare') && never ? CONCURRENCIES : []) {
     const ours = best[`ours${c}`];
     const bare = best[`bare${c}`];
     console.log(

@@ -55,16 +55,33 @@ export function treeRssMb(root) {
   return kb / 1024;
 }
 
-/** Samples treeRssMb every `everyMs` until stopped; `stop()` returns the highest. */
-export function sampleRss(root, everyMs = 250) {
-  let peak = treeRssMb(root);
-  const timer = setInterval(() => {
-    peak = Math.max(peak, treeRssMb(root));
-  }, everyMs);
+/** Proportional set of the tree now (Pss summed: a page shared by n processes counts 1/n in each), MB. */
+export function treePssMb(root) {
+  let kb = 0;
+  for (const pid of treePids(root)) {
+    try {
+      kb += Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // gone
+    }
+  }
+  return kb / 1024;
+}
+
+/** Samples the tree's summed RSS and PSS every `everyMs` until stopped; `stop()` returns the highest of each. */
+export function sampleMemory(root, everyMs = 250) {
+  const peak = { rssMb: 0, pssMb: 0 };
+  const sample = () => {
+    peak.rssMb = Math.max(peak.rssMb, treeRssMb(root));
+    peak.pssMb = Math.max(peak.pssMb, treePssMb(root));
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
   return {
     stop() {
       clearInterval(timer);
-      return Math.max(peak, treeRssMb(root));
+      sample();
+      return peak;
     },
   };
 }

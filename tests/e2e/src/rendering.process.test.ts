@@ -147,6 +147,9 @@ describe('a renderer killed with -9 mid-crawl', () => {
           expect(out.pages.get(url)?.rendered, url).toBe(true);
           expect(out.pages.get(url)?.markdown, url).toContain(site.heading(url));
         }
+        // The kill landed on renders in flight: the survivor took them over (BullMQ's stalled check).
+        const finished = await stack.renderQueue.getJobs(['completed', 'failed']);
+        expect(finished.filter((job) => job.stalledCounter > 0 || job.attemptsMade > 1).length).toBeGreaterThan(0);
       });
     },
     TEST_TIMEOUT_MS,
@@ -176,6 +179,8 @@ describe('render: never and render: always', () => {
         expect([...always.errors.values()]).toEqual([]);
         expect(sorted(always.pages.keys())).toEqual(sorted([...site.appUrls, ...site.staticUrls]));
         for (const page of always.pages.values()) expect(page.rendered, page.url).toBe(true);
+        // Rendered means loaded in the browser: the static pages too (which auto never sends there).
+        for (const url of site.staticUrls) expect(site.count(url, fromBrowser), url).toBeGreaterThan(0);
         for (const url of site.appUrls) expect(always.pages.get(url)?.markdown, url).toContain(site.heading(url));
         expect(await renderJobs(stack)).toBeGreaterThanOrEqual(APP_PAGES + STATIC_PAGES);
       });

@@ -3,9 +3,9 @@
 // document; robots.txt for its own host; the crawl's private headers only to
 // its start origins; the SSRF guard checked here too, to count refusals the
 // proxy would make anyway), then the DOM once the network is idle or the
-// `waitFor` selector matches. It returns a definitive RenderResult, or throws
+// `waitFor` selector matches. It returns a definitive RenderOutput, or throws
 // for trouble another attempt may not have (the browser went away).
-import type { RenderJobData, RenderResult } from '@crawlstream/jobs';
+import type { RenderJobData, RenderOutput } from '@crawlstream/jobs';
 import type { RobotsRules } from '@crawlstream/pipeline';
 import { errors, type Page, type Route } from 'playwright-core';
 import type { Lease } from './browser-pool.js';
@@ -38,7 +38,7 @@ export async function renderPage(
   job: Required<Pick<RenderJobData, 'url' | 'timeoutMs' | 'maxBytes'>> & Pick<RenderJobData, 'waitFor'>,
   rules: RenderRules,
   timeoutMs: number,
-): Promise<RenderResult> {
+): Promise<RenderOutput> {
   const started = Date.now();
   const deadline = started + timeoutMs;
   const left = () => Math.max(1, deadline - Date.now());

@@ -85,7 +85,7 @@ describe('renderer processes', () => {
           process.kill(entry.pid, 'SIGKILL');
         } catch {}
       }
-      const result = await done;
+      const result = await client.withDom(await done);
       expect(result.kind).toBe('rendered');
       if (result.kind === 'rendered') expect(result.html).toContain('Heading of /slow/killed');
       expect((await client.queue.getJob(job.id!))?.processedBy).not.toBe(holder);

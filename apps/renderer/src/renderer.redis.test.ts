@@ -1,8 +1,8 @@
 // The renderer against real Redis and real Chromium: render jobs added and
 // awaited as a worker does, loopback fixture sites.
-import { liveRenderers } from '@crawlstream/jobs';
+import { liveRenderers, RENDER_RESULT_TTL_SECONDS, renderJobId } from '@crawlstream/jobs';
 import { CrawlStore } from '@crawlstream/progress';
-import { crawlKeys } from '@crawlstream/shared';
+import { crawlKeys, renderedDomKey, renderQueuePrefix } from '@crawlstream/shared';
 import { useRedis } from '@crawlstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Renderer } from './renderer.js';
@@ -34,6 +34,22 @@ afterAll(async () => {
 const job = (path: string, extra = {}) => ({ crawlId, url: `${spa.origin}${path}`, timeoutMs: 20_000, maxBytes: 1_000_000, ...extra });
 
 describe('renderer', () => {
+  it('keeps the DOM out of the job and the queue\'s event stream: under its own key, for at most RENDER_RESULT_TTL_SECONDS', async () => {
+    const data = job('/docs/kept-apart');
+    const result = await client.render(data);
+    expect(result.kind === 'rendered' && result.html).toContain('Heading of /docs/kept-apart');
+    const id = renderJobId(crawlId, data.url);
+    const stored = await client.queue.getJob(id);
+    expect(stored?.returnvalue).toMatchObject({ kind: 'rendered', htmlKey: renderedDomKey(crawlId, id, redis.prefix) });
+    expect(JSON.stringify(stored?.returnvalue)).not.toContain('Heading of');
+    const events = await redis.connect().xrange(`${renderQueuePrefix(redis.prefix)}:render:events`, '-', '+');
+    expect(events.length).toBeGreaterThan(0);
+    expect(JSON.stringify(events)).not.toContain('Heading of');
+    const ttl = await redis.connect().ttl(renderedDomKey(crawlId, id, redis.prefix));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(RENDER_RESULT_TTL_SECONDS);
+  });
+
   it('returns the DOM the page script built, without images, fonts or a service worker', async () => {
     const result = await client.render(job('/docs/intro'));
     expect(result.kind).toBe('rendered');

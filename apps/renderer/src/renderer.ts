@@ -1,5 +1,5 @@
 // The renderer: a BullMQ Worker on the render queue that renders each job's
-// page in the browser pool and returns the DOM (RenderResult). It never
+// page in the browser pool, stores the DOM for the worker and returns a RenderResult naming it. It never
 // settles a page nor writes crawl state, except the host's politeness slot
 // that the render's document request takes like a fetch. It beats in the
 // renderers zset while it runs and leaves it when it stops.
@@ -14,6 +14,7 @@ import {
   RENDERER_HEARTBEAT_MS,
   type RenderJobData,
   type RenderResult,
+  saveRenderedDom,
   removeRenderer,
   renderJobData,
   renderQueueOptions,
@@ -115,9 +116,10 @@ export async function createRenderer(options: RendererOptions): Promise<Renderer
         if (!slot) return { kind: 'failed', reason: 'render_failed', message: 'the crawl ended' };
         if (slot.waitMs > 0) await sleep(slot.waitMs);
       }
-      const result = await renderPage(lease, data, rules, timeoutMs);
-      logger.debug({ crawlId: data.crawlId, url: data.url, kind: result.kind, jobId: job.id }, 'rendered');
-      return result;
+      const output = await renderPage(lease, data, rules, timeoutMs);
+      logger.debug({ crawlId: data.crawlId, url: data.url, kind: output.kind, jobId: job.id }, 'rendered');
+      // The DOM goes under its own key: a job's return value is copied into the queue's event stream.
+      return output.kind === 'rendered' ? await saveRenderedDom(storeConnection, data.crawlId, job.id!, output, prefix) : output;
     } finally {
       await lease.release();
     }

@@ -345,10 +345,13 @@ async function settleFetched(deps: PageJobDeps, context: CrawlContext, item: Adm
     if (rendering.kind === 'rendered') {
       const page = await deps.extract(rendering.html, rendering.finalUrl, deps.shutdown, extractOptions);
       // The rendered DOM takes the fetched body's place (the same byte reservation): its HTML is what the page is made from.
-      return settleExtracted(deps, context, item, { ...fetched, html: rendering.html, status: rendering.status, bytes: rendering.bytes }, page, {
+      const step = await settleExtracted(deps, context, item, { ...fetched, html: rendering.html, status: rendering.status, bytes: rendering.bytes }, page, {
         rendered: true,
         durationMs: fetched.durationMs + rendering.durationMs,
       });
+      // Settled: the page is done for good, so its DOM is not needed again (a retry before this point still finds it).
+      await deps.render.dropRendered(rendering);
+      return step;
     }
     // A shell whose render did not happen keeps what HTTP gave (`auto`); `always` wanted the browser's page or none.
     if (http) return settleExtracted(deps, context, item, fetched, http, { rendered: false });

@@ -4,7 +4,7 @@
 // test-support/stand-in-renderer.ts (a real render-queue consumer with a
 // heartbeat; no browser): what is tested is the worker's decision, its wait,
 // its fallbacks and that each page settles once.
-import { beatRenderer, createRenderQueue, RENDERER_STALE_MS, type RenderJobData, type RenderResult } from '@crawlstream/jobs';
+import { beatRenderer, createRenderQueue, RENDERER_STALE_MS, type RenderJobData, type RenderOutput } from '@crawlstream/jobs';
 import { parseFrame } from '@crawlstream/progress';
 import type { CrawlOptionsInput, PageResult } from '@crawlstream/shared';
 import { type TestRedis, useRedis } from '@crawlstream/testkit';
@@ -137,7 +137,7 @@ describe('rendering in the worker', () => {
     });
 
     it('a failed render: auto keeps the fetched page, always fails the page with the render\'s reason', async () => {
-      const failed: RenderResult = { kind: 'failed', reason: 'render_failed', message: 'the browser crashed' };
+      const failed: RenderOutput = { kind: 'failed', reason: 'render_failed', message: 'the browser crashed' };
       const redis = useRedis('rfail');
       renderer = await startStandInRenderer(redis, async () => failed);
       const auto = await crawl(redis, { render: 'auto' });

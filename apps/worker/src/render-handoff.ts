@@ -4,7 +4,7 @@
 // fetched page to the render queue and waiting, bounded, for its result.
 // The page job holds its worker slot and its body's byte reservation the
 // whole time: the wait is part of the page, which settles once, after it.
-import { liveRenderers, RENDER_JOB_ATTEMPTS, RENDER_LOCK_MS, RENDER_STALLED_INTERVAL_MS, type RenderJobData, renderJobId, type RenderQueue, type RenderResult } from '@crawlstream/jobs';
+import { dropRenderedDom, liveRenderers, readRenderedDom, RENDER_JOB_ATTEMPTS, RENDER_LOCK_MS, RENDER_STALLED_INTERVAL_MS, type RenderJobData, renderJobId, type RenderQueue, type RenderResult } from '@crawlstream/jobs';
 import type { RedisConnection } from '@crawlstream/redis-connection';
 import type { FailureReason } from '@crawlstream/shared';
 import type { QueueEvents } from 'bullmq';
@@ -16,7 +16,8 @@ export const RENDERER_POLL_MS = 500;
 
 /** What became of a page handed to the renderers. */
 export type RenderOutcome =
-  | Extract<RenderResult, { kind: 'rendered' }>
+  /** The render result with its DOM read (`htmlKey` is dropped once the page is settled: dropRendered). */
+  | (Extract<RenderResult, { kind: 'rendered' }> & { html: string })
   | { kind: 'failed'; reason: FailureReason; message: string; status?: number }
   /** The worker is shutting down: the page is handed back, never settled. */
   | { kind: 'stopped' };
@@ -96,7 +97,7 @@ export class RenderHandoff {
     const bound = renderWaitBound(waitMs, data.timeoutMs, data.gapMs ?? 0);
     const watch = new AbortController();
     const finished = job.waitUntilFinished(await this.options.events(), bound).then(
-      (result: RenderResult): RenderOutcome => result,
+      (result: RenderResult): Promise<RenderOutcome> => this.withDom(result),
       (error: unknown): RenderOutcome => ({ kind: 'failed', reason: 'render_failed', message: `render failed: ${messageOf(error)}` }),
     );
     const givenUp = this.watch(watch.signal);
@@ -107,6 +108,19 @@ export class RenderHandoff {
     } finally {
       watch.abort();
     }
+  }
+
+  /** A rendered result with its DOM, read from the key the renderer stored it under; gone (expired): the render failed. */
+  private async withDom(result: RenderResult): Promise<RenderOutcome> {
+    if (result.kind !== 'rendered') return result;
+    const html = await readRenderedDom(this.options.redis, result.htmlKey);
+    if (html === null) return { kind: 'failed', reason: 'render_failed', message: 'the rendered DOM expired before the page was settled' };
+    return { ...result, html };
+  }
+
+  /** Drops a rendered page's DOM once the page is settled (it expires anyway). */
+  async dropRendered(outcome: RenderOutcome): Promise<void> {
+    if (outcome.kind === 'rendered') await dropRenderedDom(this.options.redis, outcome.htmlKey).catch(() => {});
   }
 
   /** Resolves when the wait must end early: the worker shuts down, or no renderer has been alive for RENDER_WAIT_MS. */

@@ -216,7 +216,11 @@ export {
   renderJobData,
   renderJobId,
   type RenderQueue,
+  type RenderOutput,
   type RenderResult,
+  dropRenderedDom,
+  readRenderedDom,
+  saveRenderedDom,
   removeRenderer,
   renderQueueOptions,
 } from './render-queue.js';

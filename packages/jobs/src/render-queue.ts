@@ -7,7 +7,7 @@
 // knows whether waiting for a browser makes sense at all.
 import { createHash } from 'node:crypto';
 import type { RedisConnection } from '@crawlstream/redis-connection';
-import { DEFAULT_KEY_PREFIX, type FailureReason, globalKeys, renderQueuePrefix } from '@crawlstream/shared';
+import { DEFAULT_KEY_PREFIX, type FailureReason, globalKeys, renderedDomKey, renderQueuePrefix } from '@crawlstream/shared';
 import { Queue, type QueueOptions } from 'bullmq';
 import { z } from 'zod';
 
@@ -45,7 +45,8 @@ export const renderJobData = z.object({
 });
 export type RenderJobData = z.input<typeof renderJobData>;
 
-export type RenderResult =
+/** What a render makes in the renderer: the rendered DOM and what came with it, or why there is none. */
+export type RenderOutput =
   | {
       kind: 'rendered';
       /** The rendered DOM (document.documentElement.outerHTML with a doctype), at most maxBytes. */
@@ -62,6 +63,17 @@ export type RenderResult =
     }
   /** Why a render failed, as the worker settles it with `render: always`: a fetch failure reason (ssrf_blocked, timeout, http_5xx...) or render_failed. */
   | { kind: 'failed'; reason: FailureReason; message: string; status?: number };
+
+/**
+ * A render job's return value. The DOM itself is not in it: BullMQ copies a
+ * job's return value into the queue's event stream (kept to ~10,000 events),
+ * so the renderer stores the DOM under its own key with a TTL
+ * (renderedDomKey, saveRenderedDom) and the result names that key; the
+ * worker reads it (readRenderedDom) and deletes it once the page is settled.
+ */
+export type RenderResult =
+  | (Omit<Extract<RenderOutput, { kind: 'rendered' }>, 'html'> & { htmlKey: string })
+  | Extract<RenderOutput, { kind: 'failed' }>;
 
 export type RenderQueue = Queue<RenderJobData, RenderResult, string>;
 
@@ -106,4 +118,32 @@ export async function removeRenderer(redis: RedisConnection, rendererId: string,
 /** How many renderers beat within RENDERER_STALE_MS. */
 export async function liveRenderers(redis: RedisConnection, prefix: string = DEFAULT_KEY_PREFIX, now = Date.now()): Promise<number> {
   return redis.zcount(globalKeys(prefix).renderers, now - RENDERER_STALE_MS, '+inf');
+}
+
+/**
+ * Stores a render's DOM for the worker waiting for it, for at most
+ * RENDER_RESULT_TTL_SECONDS (a retried page job finds it; the worker deletes
+ * it once the page is settled); returns the result that names it.
+ */
+export async function saveRenderedDom(
+  redis: RedisConnection,
+  crawlId: string,
+  jobId: string,
+  output: Extract<RenderOutput, { kind: 'rendered' }>,
+  prefix: string = DEFAULT_KEY_PREFIX,
+): Promise<RenderResult> {
+  const { html, ...rest } = output;
+  const htmlKey = renderedDomKey(crawlId, jobId, prefix);
+  await redis.set(htmlKey, html, 'EX', RENDER_RESULT_TTL_SECONDS);
+  return { ...rest, htmlKey };
+}
+
+/** The DOM a render result names; null when it expired (or was already settled and deleted). */
+export function readRenderedDom(redis: RedisConnection, htmlKey: string): Promise<string | null> {
+  return redis.get(htmlKey);
+}
+
+/** Drops a settled page's rendered DOM. */
+export async function dropRenderedDom(redis: RedisConnection, htmlKey: string): Promise<void> {
+  await redis.unlink(htmlKey);
 }

@@ -136,6 +136,15 @@ export function globalKeys(prefix: string = DEFAULT_KEY_PREFIX) {
   };
 }
 
+/**
+ * String with a TTL: the DOM one render made (render job `renderId` of the
+ * crawl), from the renderer to the worker that settles the page (render-queue.ts
+ * in @crawlstream/jobs). In the crawl's slot; deleted once the page is settled.
+ */
+export function renderedDomKey(crawlId: string, renderId: string, prefix: string = DEFAULT_KEY_PREFIX): string {
+  return `${prefix}:{${crawlId}}:rendered:${renderId}`;
+}
+
 /** The BullMQ prefix of the render queue: one hash tag, so each of its scripts runs on one cluster node. */
 export function renderQueuePrefix(prefix: string = DEFAULT_KEY_PREFIX): string {
   return `{${prefix}-render}`;

@@ -23,6 +23,7 @@ import {
   isTerminalStatus,
   loadConfig,
   queuePrefix,
+  renderedDomKey,
   streamPath,
   withQuery,
 } from '@crawlstream/shared';
@@ -74,6 +75,7 @@ function keyNames(prefix: string): Map<string, RegExp> {
     } else names.set(name, pattern(call(...Array<string>(call.length).fill(MARK))));
   }
   names.set('queue', pattern(`${queuePrefix(prefix)}:${MARK}`));
+  names.set('renderedDom', pattern(renderedDomKey(MARK, MARK, prefix)));
   return names;
 }
 
@@ -237,6 +239,10 @@ describe('TTL on every key', () => {
     const offer = serverDurability(await redis.call('COMMAND', 'INFO', 'WAITAOF'), await redis.info('persistence'));
     const notHere: string[] = offer === 'waitaof' ? [] : ['aofBarrier'];
     for (const name of notHere) expect(created.has(name), name).toBe(false);
+    // Written only by renderer processes, which this test does not run: rendering.process.test.ts checks
+    // that a rendered crawl leaves no rendered DOM behind, and the renderers set trims itself (beatRenderer).
+    const byRenderers = ['renderers', 'renderedDom'];
+    notHere.push(...byRenderers);
     const channels = ['crawl.wake', 'ended'];
     const expected = [...names.keys()].filter((name) => !channels.includes(name) && !notHere.includes(name));
     expect(expected.filter((name) => !created.has(name))).toEqual([]);

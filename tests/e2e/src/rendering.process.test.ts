@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { listenTrap, type SpaRequest, type SpaSite, spaSite } from '@crawlstream/testkit/spa-site';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { renderedDomKey } from '@crawlstream/shared';
 import { CHROMIUM, type CrawlOutcome, crawlOutcome, openRenderStack, type RenderStack, until } from './test-support/render-stack.js';
 
 const TEST_TIMEOUT_MS = 300_000;
@@ -80,6 +81,8 @@ describe('render: auto', () => {
         // The bundle ran in the browser; the worker never fetches scripts.
         expect(site.count('/app/bundle.js', fromBrowser)).toBeGreaterThan(0);
         expect(site.count('/app/bundle.js', fromWorker)).toBe(0);
+        // Each rendered DOM was dropped once its page was settled (render-queue.ts): none is left in Redis.
+        expect(await stack.connection.keys(renderedDomKey(out.crawl.id, '*'))).toEqual([]);
       });
     },
     TEST_TIMEOUT_MS,

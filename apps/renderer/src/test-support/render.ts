@@ -1,6 +1,16 @@
 // Render jobs as a worker adds them (createRenderQueue, renderJobId) and
 // waits for them (QueueEvents), and a crawl for them to belong to.
-import { createRenderQueue, type RenderJobData, type RenderQueue, type RenderResult, renderJobId, RENDER_QUEUE, renderQueueOptions } from '@crawlstream/jobs';
+import {
+  createRenderQueue,
+  readRenderedDom,
+  type RenderJobData,
+  type RenderOutput,
+  type RenderQueue,
+  type RenderResult,
+  renderJobId,
+  RENDER_QUEUE,
+  renderQueueOptions,
+} from '@crawlstream/jobs';
 import { CrawlStore } from '@crawlstream/progress';
 import type { RedisConnection } from '@crawlstream/redis-connection';
 import { crawlOptionsSchema, type CrawlOptionsInput } from '@crawlstream/shared';
@@ -16,24 +26,37 @@ export async function createCrawl(redis: RedisConnection, prefix: string, url: s
 export interface RenderClient {
   queue: RenderQueue;
   events: QueueEvents;
-  render(data: RenderJobData, timeoutMs?: number): Promise<RenderResult>;
+  /** Adds the job, waits for it, and reads the DOM its result names, as the worker does. */
+  render(data: RenderJobData, timeoutMs?: number): Promise<RenderOutput>;
+  /** A finished job's result with its DOM (null html: the DOM key is gone). */
+  withDom(result: RenderResult): Promise<RenderOutput>;
   close(): Promise<void>;
 }
 
 export async function renderClient(connect: (options: { maxRetriesPerRequest: null }) => RedisConnection, prefix: string): Promise<RenderClient> {
   const queue = createRenderQueue(connect({ maxRetriesPerRequest: null }), prefix);
   const events = new QueueEvents(RENDER_QUEUE, { ...renderQueueOptions(connect({ maxRetriesPerRequest: null }), prefix) });
+  const redis = connect({ maxRetriesPerRequest: null });
   await events.waitUntilReady();
+  const withDom = async (result: RenderResult): Promise<RenderOutput> => {
+    if (result.kind !== 'rendered') return result;
+    const { htmlKey, ...rest } = result;
+    const html = await readRenderedDom(redis, htmlKey);
+    if (html === null) throw new Error(`the rendered DOM at ${htmlKey} is gone`);
+    return { ...rest, html };
+  };
   return {
     queue,
     events,
+    withDom,
     render: async (data, timeoutMs = 90_000) => {
       const job = await queue.add('render', data, { jobId: renderJobId(data.crawlId, data.url) });
-      return job.waitUntilFinished(events, timeoutMs);
+      return withDom(await job.waitUntilFinished(events, timeoutMs));
     },
     close: async () => {
       await events.close();
       await queue.close();
+      redis.disconnect();
     },
   };
 }

@@ -10,8 +10,10 @@ import {
   RENDER_QUEUE,
   RENDERER_HEARTBEAT_MS,
   type RenderJobData,
+  type RenderOutput,
   type RenderResult,
   removeRenderer,
+  saveRenderedDom,
 } from '@crawlstream/jobs';
 import { renderQueuePrefix } from '@crawlstream/shared';
 import type { TestRedis } from '@crawlstream/testkit';
@@ -24,7 +26,7 @@ export interface StandInRenderer {
   close(): Promise<void>;
 }
 
-export async function startStandInRenderer(redis: TestRedis, render: (data: RenderJobData) => Promise<RenderResult>): Promise<StandInRenderer> {
+export async function startStandInRenderer(redis: TestRedis, render: (data: RenderJobData) => Promise<RenderOutput>): Promise<StandInRenderer> {
   const id = `stand-in-${randomUUID()}`;
   const connection = redis.connect({ maxRetriesPerRequest: null });
   const seen: RenderJobData[] = [];
@@ -32,7 +34,9 @@ export async function startStandInRenderer(redis: TestRedis, render: (data: Rend
     RENDER_QUEUE,
     async (job) => {
       seen.push(job.data);
-      return render(job.data);
+      const output = await render(job.data);
+      // As the renderer does: the DOM under its own key, the result naming it.
+      return output.kind === 'rendered' ? saveRenderedDom(connection, job.data.crawlId, job.id!, output, redis.prefix) : output;
     },
     { connection, prefix: renderQueuePrefix(redis.prefix), concurrency: 4 },
   );
@@ -54,7 +58,7 @@ export async function startStandInRenderer(redis: TestRedis, render: (data: Rend
  * What a browser would return for `url`: the page as served, with `content`
  * (its markup) put where the app mounts (`<div id="root"></div>`).
  */
-export async function renderedFrom(data: RenderJobData, content: (url: string) => string): Promise<RenderResult> {
+export async function renderedFrom(data: RenderJobData, content: (url: string) => string): Promise<RenderOutput> {
   const response = await fetch(data.url);
   const served = await response.text();
   const html = served.replace('<div id="root"></div>', `<div id="root">${content(data.url)}</div>`);

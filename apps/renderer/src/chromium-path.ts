@@ -1,10 +1,12 @@
 // Which Chromium the renderer runs: CHROMIUM_PATH, or `chromium` (then
-// `chromium-browser`) on PATH. The renderer never downloads a browser.
+// `chromium-browser`) on PATH. The renderer never downloads a browser. The
+// supervisor (`npm start`) asks the same question through the package's
+// `./chromium` export, to decide whether to start a renderer.
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 export const HOW_TO_GET_CHROMIUM =
-  'no Chromium found: install it (Debian/Ubuntu: apt-get install chromium) or set CHROMIUM_PATH to a Chromium or Chrome binary';
+  'install Chromium (Debian/Ubuntu: apt-get install chromium) or set CHROMIUM_PATH to a Chromium or Chrome binary';
 
 function executable(path: string): boolean {
   try {

@@ -14,7 +14,7 @@ if (!config.REDIS_URL) {
 }
 const executablePath = findChromium(config.CHROMIUM_PATH, process.env.PATH ?? '');
 if (!executablePath) {
-  process.stderr.write(`crawlstream renderer: ${config.CHROMIUM_PATH ? `CHROMIUM_PATH ${config.CHROMIUM_PATH} is not an executable file; ` : ''}${HOW_TO_GET_CHROMIUM}\n`);
+  process.stderr.write(`crawlstream renderer: ${config.CHROMIUM_PATH ? `CHROMIUM_PATH ${config.CHROMIUM_PATH} is not an executable file; ` : 'no Chromium found: '}${HOW_TO_GET_CHROMIUM}\n`);
   process.exit(1);
 }
 const logger = pino({ level: config.LOG_LEVEL });

@@ -20,7 +20,7 @@ import {
   startRedisServer,
 } from '@crawlstream/redis-runner';
 import { loadConfigOrExit } from '@crawlstream/shared';
-import { findChromium, HOW_TO_GET_CHROMIUM } from './chromium.js';
+import { findChromium, HOW_TO_GET_CHROMIUM } from '@crawlstream/renderer/chromium';
 import { REDIS_STOP_MS, running, STOP_GRACE_MS, stopProcesses, type WatchdogMessage, type WatchedProcess } from './stop.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, ping, startRedisServer } from '@crawlstream/redis-runner';
 import { afterEach, describe, expect, it } from 'vitest';
-import { findChromium } from './chromium.js';
+import { findChromium } from '@crawlstream/renderer/chromium';
 import { REDIS_STOP_MS, running, STOP_GRACE_MS } from './stop.js';
 
 const main = resolve(fileURLToPath(import.meta.url), '../../dist/main.js');

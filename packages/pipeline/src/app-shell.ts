@@ -111,7 +111,8 @@ function textOf(element: Element): string {
   return parts.join(' ');
 }
 
-function visibleLength(text: string): number {
+/** Characters of `text` that are not HTML whitespace (space, tab, CR, LF, FF); extraction measures blocks with it too. */
+export function visibleLength(text: string): number {
   let length = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

@@ -7,7 +7,7 @@ import { type AnyNode, type ChildNode, Element, hasChildren, isTag, type ParentN
 import TurndownService from 'turndown';
 import { gfm } from 'turndown-plugin-gfm';
 import { MAX_HTML_DEPTH, MAX_MARKDOWN_BYTES, MAX_ROWSPAN, MAX_TITLE_LENGTH } from '@crawlstream/shared';
-import { isAppShell } from './app-shell.js';
+import { isAppShell, visibleLength } from './app-shell.js';
 import { boundDepth, boundMarkdown, cutChars } from './bounds.js';
 import { markdownDom } from './markdown-dom.js';
 import { contentStats, documentMetadata, type PageMetadata } from './metadata.js';
@@ -378,15 +378,6 @@ function measureContent(container: ParentNode, cleanup: Cleanup): Content {
     else if (child.type === 'text') total += visibleLength((child as Text).data);
   }
   return { stats, dropped, tocs, total, pinned: cleanup.pinned };
-}
-
-function visibleLength(text: string): number {
-  let length = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c !== 32 && c !== 10 && c !== 9 && c !== 13 && c !== 12) length++;
-  }
-  return length;
 }
 
 /**

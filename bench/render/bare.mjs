@@ -3,11 +3,12 @@
 // reads a page (domcontentloaded, then network idle, then the DOM's
 // outerHTML; a fresh context every 50 pages, as RENDER_CONTEXT_PAGES), with
 // no queue, no Redis, no proxy and no request rules. Mode `tab-per-page`
-// opens a tab per URL and closes it, as the renderer does; `tab-reused`
-// navigates one tab per slot from URL to URL (Chromium then keeps its
-// renderer process instead of starting one per page). It prints "ready" once
-// the browser is up, renders when a line arrives on stdin, prints one JSON
-// line {rendered, withHeading, seconds}, and closes when stdin ends.
+// opens a tab per URL and closes it (as the renderer did before it reused
+// tabs); `tab-reused` navigates one tab per slot from URL to URL, as the
+// renderer does (Chromium then keeps its renderer process instead of
+// starting one per page). It prints "ready" once the browser is up, renders
+// when a line arrives on stdin, prints one JSON line {rendered, withHeading,
+// seconds}, and closes when stdin ends.
 // argv: chromium path, concurrency, mode, then the URLs.
 import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';

@@ -10,11 +10,15 @@
 //   rendered with its heading;
 // - the limit: a bare playwright-core loop (bare.mjs) rendering the same app
 //   URLs with the same Chromium at the same concurrency, read as the renderer
-//   reads a page (a tab per page, as the renderer opens one), with no Redis,
-//   no queue and no proxy; and the same loop navigating one tab per slot from
-//   page to page (what reusing Chromium's renderer process would save);
+//   reads a page, opening a tab per page (as the renderer did before it
+//   reused tabs), with no Redis, no queue and no proxy; and the same loop
+//   navigating one tab per slot from page to page, as the renderer now does
+//   (the limit for it);
 // - the HTTP path: the same crawl with `render: never` (the worker stores the
-//   shells: the cost of not rendering).
+//   shells: the cost of not rendering);
+// - variants (BENCH_VARIANTS=name=dir,...): the crawlstream side again with
+//   the renderer at apps/renderer/<dir>/main.js (a build of another commit,
+//   or one changed by hand), to compare renderers within one run.
 // Per side: rendered pages per second (one renderer process, so also per
 // renderer process); CPU per rendered page of the renderer and its Chromium
 // (the whole process tree from /proc, tree.mjs: the node process, the browser,
@@ -49,6 +53,14 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Which sides run (all by default): ours, bare, reuse, never. */
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'ours,bare,reuse,never').split(','));
+/** Other renderer builds to run as crawlstream sides: `name=dir` pairs, dir under apps/renderer. */
+const VARIANTS = (process.env.BENCH_VARIANTS ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((pair) => {
+    const [name, dir] = pair.split('=');
+    return { name, main: join(repo, 'apps', 'renderer', dir, 'main.js') };
+  });
 /** Pages the crawl keeps in flight: enough to keep every render slot busy. */
 const CRAWL_CONCURRENCY = 16;
 /** V8 flags of the worker as `npm run start:worker` runs it. */
@@ -89,8 +101,8 @@ function startSite() {
   return new Promise((resolve) => child.stdout.once('data', (chunk) => resolve({ origin: String(chunk).trim(), child })));
 }
 
-/** One crawlstream crawl of the site; `renderConcurrency` null: no renderer, `render: never`. */
-async function crawlOnce(origin, renderConcurrency) {
+/** One crawlstream crawl of the site; `renderConcurrency` null: no renderer, `render: never`; `rendererMain`: the renderer to run. */
+async function crawlOnce(origin, renderConcurrency, rendererMain = RENDERER_MAIN) {
   const redisServer = await startRedisServer();
   const admin = new Redis(redisServer.url);
   const env = { REDIS_URL: redisServer.url, SSRF_ALLOW: '127.0.0.1', LOG_LEVEL: 'info' };
@@ -101,7 +113,7 @@ async function crawlOnce(origin, renderConcurrency) {
     children.push(worker);
     let renderer;
     if (renderConcurrency) {
-      renderer = await launch([RENDERER_MAIN], { ...env, CHROMIUM_PATH: CHROMIUM, RENDER_CONCURRENCY: String(renderConcurrency) }, /crawlstream renderer ready/);
+      renderer = await launch([rendererMain], { ...env, CHROMIUM_PATH: CHROMIUM, RENDER_CONCURRENCY: String(renderConcurrency) }, /crawlstream renderer ready/);
       children.unshift(renderer);
       while ((await liveRenderers(admin)) < 1) await sleep(50);
     }
@@ -200,8 +212,11 @@ try {
       { key: `bare${c}`, name: 'bare playwright-core (limit)', concurrency: c, run: () => bareOnce(site.origin, c, 'tab-per-page') },
       { key: `reuse${c}`, name: 'bare, one tab per slot reused', concurrency: c, run: () => bareOnce(site.origin, c, 'tab-reused') },
     ]),
+    ...VARIANTS.flatMap((variant) =>
+      CONCURRENCIES.map((c) => ({ key: `variant-${variant.name}-${c}`, name: `variant ${variant.name}`, concurrency: c, run: () => crawlOnce(site.origin, c, variant.main) })),
+    ),
     { key: 'never', name: 'HTTP path, render: never', concurrency: null, run: () => crawlOnce(site.origin, null) },
-  ].filter((side) => ONLY.has(side.key.replace(/\d+$/, '')));
+  ].filter((side) => side.key.startsWith('variant-') || ONLY.has(side.key.replace(/\d+$/, '')));
   const best = {};
   for (let round = 1; round <= ROUNDS; round++) {
     const line = [];

@@ -1,10 +1,12 @@
 // One Chromium and its pool of browser contexts (one page at a time each, at
-// most `concurrency`); a context is replaced after `contextPages` pages. The
+// most `concurrency`), each with one long-lived tab that its renders reuse
+// (replaced when it crashed or was closed); a context is replaced, with its
+// tab, after `contextPages` pages. The
 // browser is relaunched (with backoff) when it crashes, and restarted when the
 // memory of this process's descendants passes the ceiling: no new page starts
 // then, the pages in flight finish (within a bound), and a new browser comes up.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { USER_AGENT } from '@crawlstream/pipeline';
 import type { Logger } from 'pino';
 import type { GuardProxy } from './guard-proxy.js';
@@ -42,6 +44,8 @@ export interface BrowserPoolOptions {
 
 interface PooledContext {
   context: BrowserContext;
+  /** The context's tab, reused from render to render; undefined until opened, or once it crashed or closed. */
+  tab: Page | undefined;
   pages: number;
   busy: boolean;
 }
@@ -49,6 +53,8 @@ interface PooledContext {
 /** A page's lease on a context; `release` counts the page and recycles the context when it is used up. */
 export interface Lease {
   context: BrowserContext;
+  /** The context's tab: the one its last render used, or a new one if there was none or it crashed or closed. */
+  tab(): Promise<Page>;
   /** Whether the browser that served the lease went away (crash or restart) meanwhile. */
   lost(): boolean;
   release(): Promise<void>;
@@ -68,6 +74,8 @@ export class BrowserPool {
   private checking = false;
   /** Browser contexts created since start. */
   contextsCreated = 0;
+  /** Tabs opened since start (one per context, plus one per tab that crashed or was closed). */
+  tabsOpened = 0;
   /** Browser launches after the first (crash or memory). */
   restarts = 0;
   memoryRestarts = 0;
@@ -169,13 +177,29 @@ export class BrowserPool {
         bypassCSP: false,
       });
       this.contextsCreated++;
-      pooled = { context, pages: 0, busy: false };
+      pooled = { context, tab: undefined, pages: 0, busy: false };
       this.pool.push(pooled);
     }
     const entry = pooled;
     entry.busy = true;
     return {
       context: entry.context,
+      tab: async () => {
+        if (entry.tab && !entry.tab.isClosed()) return entry.tab;
+        const tab = await entry.context.newPage();
+        this.tabsOpened++;
+        const forget = () => {
+          if (entry.tab === tab) entry.tab = undefined;
+        };
+        tab.once('close', forget);
+        // A crashed tab renders nothing more: the render under way fails its attempt (retried), the next one opens a new tab.
+        tab.once('crash', () => {
+          forget();
+          void tab.close().catch(() => {});
+        });
+        entry.tab = tab;
+        return tab;
+      },
       lost: () => generation !== this.generation || !browser.isConnected(),
       release: async () => {
         entry.busy = false;

@@ -50,8 +50,8 @@ export interface Renderer {
   readonly id: string;
   readonly worker: Worker<RenderJobData, RenderResult>;
   readonly proxy: GuardProxy;
-  /** Contexts created, browser restarts (crash and memory). */
-  stats(): { contextsCreated: number; restarts: number; crashRestarts: number; memoryRestarts: number };
+  /** Contexts created, tabs opened, browser restarts (crash and memory). */
+  stats(): { contextsCreated: number; tabsOpened: number; restarts: number; crashRestarts: number; memoryRestarts: number };
   close(): Promise<void>;
 }
 
@@ -145,7 +145,13 @@ export async function createRenderer(options: RendererOptions): Promise<Renderer
     id,
     worker,
     proxy,
-    stats: () => ({ contextsCreated: pool.contextsCreated, restarts: pool.restarts, crashRestarts: pool.crashRestarts, memoryRestarts: pool.memoryRestarts }),
+    stats: () => ({
+      contextsCreated: pool.contextsCreated,
+      tabsOpened: pool.tabsOpened,
+      restarts: pool.restarts,
+      crashRestarts: pool.crashRestarts,
+      memoryRestarts: pool.memoryRestarts,
+    }),
     close: () => {
       closing ??= (async () => {
         clearInterval(heartbeat);

@@ -11,6 +11,8 @@ export interface Spa {
   hits: Map<string, number>;
   /** The request headers of the last request per path. */
   seen: Map<string, IncomingHttpHeaders>;
+  /** Every request's path, in the order they arrived. */
+  order: string[];
   close(): Promise<void>;
 }
 
@@ -32,7 +34,9 @@ function shell(path: string): string {
         ? '/busy.js'
         : path.startsWith('/api/')
           ? '/api.js'
-          : '/app.js';
+          : path.startsWith('/poll/')
+            ? '/poll.js'
+            : '/app.js';
   return `<!doctype html><html><head><title>shell</title>
 <style>@font-face{font-family:Fx;src:url(/font.woff2)} body{font-family:Fx}</style></head>
 <body><div id="root"></div><noscript>This app needs JavaScript.</noscript>
@@ -81,6 +85,12 @@ fetch('/hang').catch(function () {});
 setTimeout(function () { document.getElementById('root').innerHTML = '<h1 id="ready">busy page ready</h1>'; }, 200);
 `;
 
+/** Renders its heading, then asks for /poll-ping every 50 ms for as long as the document lives. */
+const POLL_JS = `
+document.getElementById('root').innerHTML = '<h1 id="polling">polling page</h1>';
+setInterval(function () { fetch('/poll-ping').catch(function () {}); }, 50);
+`;
+
 /** Calls the page's own API (one path robots.txt disallows) and a third-party origin, then renders "api done". */
 function apiJs(thirdParty: string): string {
   return `
@@ -91,15 +101,24 @@ Promise.all(['/private-api/data', '/public-api/data', '${thirdParty}/third'].map
 });`;
 }
 
-export async function startSpa(options: { target?: string; slowMs?: number; thirdParty?: string } = {}): Promise<Spa> {
+/** `heldMs`: how long the documents under /held/ are held back (default 1 s). */
+export async function startSpa(options: { target?: string; slowMs?: number; thirdParty?: string; heldMs?: number } = {}): Promise<Spa> {
   const hits = new Map<string, number>();
   const seen = new Map<string, IncomingHttpHeaders>();
+  const order: string[] = [];
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     hits.set(url.pathname, (hits.get(url.pathname) ?? 0) + 1);
     seen.set(url.pathname, req.headers);
+    order.push(url.pathname);
     if (url.pathname === '/hang') return; // never answered
-    if (url.pathname === '/busy.js') {
+    if (url.pathname.startsWith('/held/')) {
+      setTimeout(() => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(shell(url.pathname)), options.heldMs ?? 1_000);
+    } else if (url.pathname === '/poll.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end(POLL_JS);
+    } else if (url.pathname === '/poll-ping') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('pong');
+    } else if (url.pathname === '/busy.js') {
       res.writeHead(200, { 'content-type': 'text/javascript' }).end(BUSY_JS);
     } else if (url.pathname === '/api.js') {
       res.writeHead(200, { 'content-type': 'text/javascript' }).end(apiJs(options.thirdParty ?? ''));
@@ -124,7 +143,7 @@ export async function startSpa(options: { target?: string; slowMs?: number; thir
     }
   });
   const port = await listen(server, '127.0.0.1');
-  return { origin: `http://127.0.0.1:${port}`, hits, seen, close: () => shut(server) };
+  return { origin: `http://127.0.0.1:${port}`, hits, seen, order, close: () => shut(server) };
 }
 
 export interface Counter {

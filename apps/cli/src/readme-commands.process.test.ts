@@ -48,6 +48,13 @@ const COVERAGE: Record<string, Coverage> = {
     test: 'worker.process.test.ts',
     mentions: 'mainJs',
   },
+  'npm run start:renderer': {
+    kind: 'process',
+    script: 'start:renderer',
+    entry: 'apps/renderer/dist/main.js',
+    test: 'renderer.process.test.ts',
+    mentions: 'mainJs',
+  },
   'npx crawlstream --help': { kind: 'run', prints: /^Usage: crawlstream <command>/m },
   // The flags parse (not exit 2) and the CLI reports the missing API (exit 3);
   // crawlstream.process.test.ts runs real crawls through the same binary.

@@ -176,6 +176,15 @@ export class BrowserPool {
         permissions: [],
         bypassCSP: false,
       });
+      // The tab's own route (render-page.ts) takes every request of the tab, and a page's route goes
+      // before its context's: what reaches this one comes from another page of the context, a popup
+      // (window.open, a target=_blank link). A popup renders nothing for the job and would escape
+      // the tab's rules (robots.txt, navigation), so its requests are refused; the SSRF proxy holds
+      // it to the guard whatever happens.
+      await context.route('**/*', (route) => route.abort('blockedbyclient').catch(() => {}));
+      context.on('page', (page) => {
+        if (page !== pooled?.tab) void page.opener().then((opener) => (opener ? page.close() : undefined)).catch(() => {});
+      });
       this.contextsCreated++;
       pooled = { context, tab: undefined, pages: 0, busy: false };
       this.pool.push(pooled);

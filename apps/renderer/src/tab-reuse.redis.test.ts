@@ -67,4 +67,17 @@ describe('a reused tab', () => {
     expect(spa.order.slice(started).filter((path) => path === '/poll-ping')).toEqual([]);
     expect(renderer.stats().tabsOpened).toBe(1);
   });
+
+  it('lets no popup of the page load anything: window.open, noopener, a target=_blank link', async () => {
+    const crawlId = await createCrawl(redis.connect(), redis.prefix, `${spa.origin}/popup/`);
+    const result = await client.render(job(crawlId, '/popup/one'));
+    expect(result.kind === 'rendered' && result.html).toContain('popups tried');
+    // The page's script ran (its bundle was fetched) and asked for three popups; none of them reached the site.
+    expect(spa.hits.get('/popup.js') ?? 0).toBeGreaterThan(0);
+    expect(spa.hits.get('/popup-target') ?? 0).toBe(0);
+    // The tab itself goes on rendering.
+    const next = await client.render(job(crawlId, '/docs/after-popups'));
+    expect(next.kind === 'rendered' && next.html).toContain('Heading of /docs/after-popups');
+    expect(spa.hits.get('/popup-target') ?? 0).toBe(0);
+  });
 });

@@ -36,7 +36,9 @@ function shell(path: string): string {
           ? '/api.js'
           : path.startsWith('/poll/')
             ? '/poll.js'
-            : '/app.js';
+            : path.startsWith('/popup/')
+              ? '/popup.js'
+              : '/app.js';
   return `<!doctype html><html><head><title>shell</title>
 <style>@font-face{font-family:Fx;src:url(/font.woff2)} body{font-family:Fx}</style></head>
 <body><div id="root"></div><noscript>This app needs JavaScript.</noscript>
@@ -91,6 +93,14 @@ document.getElementById('root').innerHTML = '<h1 id="polling">polling page</h1>'
 setInterval(function () { fetch('/poll-ping').catch(function () {}); }, 50);
 `;
 
+/** Opens popups (window.open, a target=_blank link clicked, noopener) at /popup-target, then renders "popups tried". */
+const POPUP_JS = `
+try { window.open('/popup-target?via=open'); } catch (e) {}
+try { window.open('/popup-target?via=noopener', '_blank', 'noopener'); } catch (e) {}
+var a = document.createElement('a'); a.href = '/popup-target?via=link'; a.target = '_blank'; document.body.appendChild(a); a.click();
+setTimeout(function () { document.getElementById('root').innerHTML = '<h1>popups tried</h1>'; }, 300);
+`;
+
 /** Calls the page's own API (one path robots.txt disallows) and a third-party origin, then renders "api done". */
 function apiJs(thirdParty: string): string {
   return `
@@ -114,6 +124,8 @@ export async function startSpa(options: { target?: string; slowMs?: number; thir
     if (url.pathname === '/hang') return; // never answered
     if (url.pathname.startsWith('/held/')) {
       setTimeout(() => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(shell(url.pathname)), options.heldMs ?? 1_000);
+    } else if (url.pathname === '/popup.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end(POPUP_JS);
     } else if (url.pathname === '/poll.js') {
       res.writeHead(200, { 'content-type': 'text/javascript' }).end(POLL_JS);
     } else if (url.pathname === '/poll-ping') {

@@ -209,6 +209,7 @@ describe('renderer settings', () => {
       RENDER_TIMEOUT_MS: 30_000,
       RENDER_CONTEXT_PAGES: 50,
       RENDER_MAX_BROWSER_MB: 2048,
+      RENDER_WAIT_MS: 30_000,
     });
     expect(loadConfig({ CHROMIUM_PATH: '/opt/chrome/chrome' }).CHROMIUM_PATH).toBe('/opt/chrome/chrome');
   });
@@ -218,6 +219,7 @@ describe('renderer settings', () => {
     ['RENDER_TIMEOUT_MS', 1000, 300_000],
     ['RENDER_CONTEXT_PAGES', 1, 100_000],
     ['RENDER_MAX_BROWSER_MB', 64, 1_048_576],
+    ['RENDER_WAIT_MS', 100, 600_000],
   ] as const)('%s takes %i to %i, not one past either end', (name, min, max) => {
     expect(loadConfig({ [name]: String(min) })[name]).toBe(min);
     expect(loadConfig({ [name]: String(max) })[name]).toBe(max);
